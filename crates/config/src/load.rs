@@ -1,0 +1,1022 @@
+//! Loading: walk the spanned TOML tree section by section, collect every
+//! problem with its position, expand the compact `[tunnel.NAME]` form into
+//! the linked model, then check what spans sections (references, address
+//! families).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::address::{self, Address, AddressSpec, Family};
+use crate::diag::{Diagnostics, Sink, Source};
+use crate::duration::parse_duration;
+use crate::identity::{parse_identity, Identity};
+use crate::model::*;
+use crate::proposal::{self, EspProposal, IkeProposal};
+use crate::reader::TableReader;
+use crate::secret::{self, Secret, MIN_PSK_LEN};
+
+/// Where relative paths (secret files) are resolved from.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub base_dir: PathBuf,
+}
+
+/// Reads and validates a configuration file.
+pub fn load_file(path: &Path) -> Result<Config, Diagnostics> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics(vec![crate::Diagnostic {
+            file: name.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the configuration: {e}"),
+            hint: None,
+        }])
+    })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse_str(&name, &text, &LoadOptions { base_dir })
+}
+
+/// Validates configuration text; `name` is used in messages.
+pub fn parse_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Config, Diagnostics> {
+    let source = Source::new(name, text);
+    let mut sink = Sink::new(&source);
+    let (root, errors) = DeTable::parse_recoverable(text);
+    for e in errors {
+        let span = e.span().unwrap_or(0..0);
+        sink.error(span, e.message().trim().to_owned());
+    }
+    if !sink.is_empty() {
+        // A syntax error can leave the tree half-built; checking it would
+        // only add confusing follow-up errors.
+        return Err(sink.finish());
+    }
+    let mut loader = Loader {
+        sink,
+        opts,
+        raw: Raw::default(),
+    };
+    let mut top = TableReader::new(root.get_ref(), root.span(), "");
+    let config = loader.root(&mut top);
+    top.finish(&mut loader.sink);
+    if loader.sink.is_empty() {
+        Ok(config)
+    } else {
+        Err(loader.sink.finish())
+    }
+}
+
+/// A reference to another section: its name, where it is written, and the
+/// kind of section it names.
+type Reference = (String, Range<usize>, &'static str);
+type RawPolicy = (String, Range<usize>, Policy, Vec<Reference>);
+type RawIpsec = (String, Range<usize>, IpsecTemplate, Vec<Range<usize>>);
+
+/// Parsed sections with the spans needed for cross-section checks.
+#[derive(Default)]
+struct Raw {
+    remotes: Vec<(String, Range<usize>, Remote)>,
+    selectors: Vec<(String, Range<usize>, Selector, Range<usize>)>,
+    policies: Vec<RawPolicy>,
+    ipsec: Vec<RawIpsec>,
+    sa: Vec<(String, Range<usize>, SaTemplate)>,
+}
+
+struct Loader<'s, 'o> {
+    sink: Sink<'s>,
+    opts: &'o LoadOptions,
+    raw: Raw,
+}
+
+const DEFAULT_SOCKET: &str = "/run/yadokari/yadokari.sock";
+const DEFAULT_STATE: &str = "/var/lib/yadokari";
+const CHILD_REKEY: Duration = Duration::from_secs(3600);
+const IKE_REKEY: Duration = Duration::from_secs(4 * 3600);
+
+fn lifetime(rekey: Duration) -> Lifetime {
+    // Hard expiry 10 % after the rekey time, and up to 10 % of random jitter
+    // before it, as strongSwan does by default.
+    Lifetime {
+        rekey,
+        margin: rekey / 10,
+        jitter: rekey / 10,
+    }
+}
+
+impl<'s> Loader<'s, '_> {
+    fn root(&mut self, top: &mut TableReader<'_, '_>) -> Config {
+        let daemon = match top.table(&mut self.sink, "daemon") {
+            Some(mut t) => {
+                let d = self.daemon(&mut t);
+                t.finish(&mut self.sink);
+                d
+            }
+            None => self.daemon_defaults(),
+        };
+        let interface = match top.table(&mut self.sink, "interface") {
+            Some(mut t) => {
+                let i = self.interface(&mut t);
+                t.finish(&mut self.sink);
+                i
+            }
+            None => InterfaceSettings {
+                name: "yk0".into(),
+                mtu: Mtu::Auto,
+                mss_clamp: true,
+                workers: None,
+            },
+        };
+        for (name, span, mut t) in top.named_tables(&mut self.sink, "sa") {
+            if let Some(sa) = self.sa(&mut t) {
+                self.raw.sa.push((name, span, sa));
+            }
+            t.finish(&mut self.sink);
+        }
+        for (name, span, mut t) in top.named_tables(&mut self.sink, "ipsec") {
+            if let Some((ipsec, sa_spans)) = self.ipsec(&mut t) {
+                self.raw.ipsec.push((name, span, ipsec, sa_spans));
+            }
+            t.finish(&mut self.sink);
+        }
+        for (name, span, mut t) in top.named_tables(&mut self.sink, "remote") {
+            if let Some(r) = self.remote(&mut t) {
+                self.raw.remotes.push((name, span, r));
+            }
+            t.finish(&mut self.sink);
+        }
+        for (name, span, mut t) in top.named_tables(&mut self.sink, "policy") {
+            if let Some((p, refs)) = self.policy(&mut t) {
+                self.raw.policies.push((name, span, p, refs));
+            }
+            t.finish(&mut self.sink);
+        }
+        for (name, span, mut t) in top.named_tables(&mut self.sink, "selector") {
+            if let Some((s, policy_span)) = self.selector(&mut t) {
+                self.raw.selectors.push((name, span, s, policy_span));
+            }
+            t.finish(&mut self.sink);
+        }
+        for (name, span, mut t) in top.named_tables(&mut self.sink, "tunnel") {
+            self.tunnel(&name, span, &mut t);
+            t.finish(&mut self.sink);
+        }
+        self.link(daemon, interface)
+    }
+
+    fn daemon_defaults(&self) -> DaemonSettings {
+        DaemonSettings {
+            control_socket: DEFAULT_SOCKET.into(),
+            control_group: None,
+            state_dir: DEFAULT_STATE.into(),
+            log_level: LogLevel::Info,
+            ike_pcap: None,
+            ike_port: 500,
+            nat_port: 4500,
+            listen: Vec::new(),
+        }
+    }
+
+    fn daemon(&mut self, t: &mut TableReader<'_, '_>) -> DaemonSettings {
+        let mut d = self.daemon_defaults();
+        let sink = &mut self.sink;
+        if let Some((s, _)) = t.str(sink, "control_socket") {
+            d.control_socket = s.into();
+        }
+        if let Some((s, _)) = t.str(sink, "control_group") {
+            d.control_group = Some(s.to_owned());
+        }
+        if let Some((s, _)) = t.str(sink, "state_dir") {
+            d.state_dir = s.into();
+        }
+        if let Some((s, span)) = t.str(sink, "log_level") {
+            d.log_level = match s {
+                "error" => LogLevel::Error,
+                "warn" => LogLevel::Warn,
+                "info" => LogLevel::Info,
+                "debug" => LogLevel::Debug,
+                "trace" => LogLevel::Trace,
+                _ => {
+                    sink.error_hint(
+                        span,
+                        format!("unknown log level `{s}`"),
+                        "use error, warn, info, debug or trace",
+                    );
+                    LogLevel::Info
+                }
+            };
+        }
+        if let Some((s, _)) = t.str(sink, "ike_pcap") {
+            d.ike_pcap = Some(s.into());
+        }
+        if let Some(p) = port(sink, t, "ike_port") {
+            d.ike_port = p;
+        }
+        if let Some(p) = port(sink, t, "nat_port") {
+            d.nat_port = p;
+        }
+        if let Some(list) = t.str_list(sink, "listen") {
+            for (s, span) in list {
+                match address::parse_address(s) {
+                    Ok(a) => d.listen.push(a),
+                    Err(e) => sink.error(span, e.0),
+                }
+            }
+        }
+        d
+    }
+
+    fn interface(&mut self, t: &mut TableReader<'_, '_>) -> InterfaceSettings {
+        let sink = &mut self.sink;
+        let mut i = InterfaceSettings {
+            name: "yk0".into(),
+            mtu: Mtu::Auto,
+            mss_clamp: true,
+            workers: None,
+        };
+        if let Some((s, span)) = t.str(sink, "name") {
+            if s.is_empty() || s.len() > 15 || s.contains(['/', ' ', '%']) {
+                sink.error_hint(
+                    span,
+                    format!("`{s}` is not a valid interface name"),
+                    "1 to 15 characters, no '/', '%' or spaces",
+                );
+            } else {
+                i.name = s.to_owned();
+            }
+        }
+        if let Some(v) = t.value("mtu") {
+            match v.get_ref() {
+                DeValue::String(s) if s == "auto" => i.mtu = Mtu::Auto,
+                DeValue::Integer(n) => match n.as_str().parse::<u16>() {
+                    Ok(m) if (1280..=9000).contains(&m) => i.mtu = Mtu::Fixed(m),
+                    _ => sink.error_hint(
+                        v.span(),
+                        "`interface.mtu` is out of range",
+                        "use 1280 to 9000, or \"auto\"",
+                    ),
+                },
+                _ => sink.error_hint(
+                    v.span(),
+                    "`interface.mtu` must be a number or \"auto\"",
+                    "e.g. mtu = 1400",
+                ),
+            }
+        }
+        if let Some(b) = t.bool(sink, "mss_clamp") {
+            i.mss_clamp = b;
+        }
+        if let Some((n, span)) = t.u64(sink, "workers") {
+            match u16::try_from(n) {
+                Ok(w) if (1..=256).contains(&w) => i.workers = Some(w),
+                _ => sink.error(span, "`interface.workers` must be 1 to 256"),
+            }
+        }
+        i
+    }
+
+    fn sa(&mut self, t: &mut TableReader<'_, '_>) -> Option<SaTemplate> {
+        let legacy = t.bool(&mut self.sink, "allow_legacy").unwrap_or(false);
+        let proposals = match t.str_list(&mut self.sink, "proposals") {
+            Some(list) => self.esp_proposals(&list, legacy),
+            None => {
+                self.sink.error_hint(
+                    t.span.clone(),
+                    format!("`{}` has no `proposals`", t.path),
+                    "e.g. proposals = [\"aes256gcm16\"]",
+                );
+                return None;
+            }
+        };
+        Some(SaTemplate { proposals })
+    }
+
+    fn ipsec(&mut self, t: &mut TableReader<'_, '_>) -> Option<(IpsecTemplate, Vec<Range<usize>>)> {
+        let sink = &mut self.sink;
+        let mode = mode(sink, t).unwrap_or(Mode::Tunnel);
+        let rekey = duration(sink, t, "rekey").unwrap_or(CHILD_REKEY);
+        let tunnel_local = ip(sink, t, "tunnel_local");
+        let tunnel_remote = ip(sink, t, "tunnel_remote");
+        let Some(list) = t.str_list(sink, "sa") else {
+            sink.error_hint(
+                t.span.clone(),
+                format!("`{}` names no `sa`", t.path),
+                "e.g. sa = \"esp-gcm\"",
+            );
+            return None;
+        };
+        let (sa, spans) = list
+            .into_iter()
+            .map(|(s, span)| (s.to_owned(), span))
+            .unzip();
+        Some((
+            IpsecTemplate {
+                mode,
+                sa,
+                lifetime: lifetime(rekey),
+                tunnel_local,
+                tunnel_remote,
+            },
+            spans,
+        ))
+    }
+
+    fn policy(&mut self, t: &mut TableReader<'_, '_>) -> Option<(Policy, Vec<Reference>)> {
+        let sink = &mut self.sink;
+        let action = t.str(sink, "action");
+        let remote = t.str(sink, "remote");
+        let ipsec = t.str(sink, "ipsec");
+        match action {
+            None if remote.is_none() => {
+                sink.error_hint(
+                    t.span.clone(),
+                    format!("`{}` has no `action`", t.path),
+                    "use protect, bypass or discard",
+                );
+                None
+            }
+            None | Some(("protect", _)) => {
+                let (Some((r, rs)), Some((i, is))) = (remote, ipsec) else {
+                    sink.error_hint(
+                        t.span.clone(),
+                        format!(
+                            "`{}` protects traffic but lacks `remote` or `ipsec`",
+                            t.path
+                        ),
+                        "a protect policy names the peer (`remote`) and the SA template (`ipsec`)",
+                    );
+                    return None;
+                };
+                let refs = vec![(r.to_owned(), rs, "remote"), (i.to_owned(), is, "ipsec")];
+                Some((
+                    Policy::Protect {
+                        remote: r.to_owned(),
+                        ipsec: i.to_owned(),
+                    },
+                    refs,
+                ))
+            }
+            Some(("bypass", _)) => Some((Policy::Bypass, vec![])),
+            Some(("discard", _)) => Some((Policy::Discard, vec![])),
+            Some((other, span)) => {
+                sink.error_hint(
+                    span,
+                    format!("unknown action `{other}`"),
+                    "use protect, bypass or discard",
+                );
+                None
+            }
+        }
+    }
+
+    fn selector(&mut self, t: &mut TableReader<'_, '_>) -> Option<(Selector, Range<usize>)> {
+        let sink = &mut self.sink;
+        let src = spec(sink, t, "src");
+        let dst = spec(sink, t, "dst");
+        let protocol = protocol(sink, t);
+        let src_ports = ports(sink, t, "src_port");
+        let dst_ports = ports(sink, t, "dst_port");
+        let policy = t.str(sink, "policy");
+        let (Some((src, src_span)), Some((dst, _))) = (src, dst) else {
+            sink.error(
+                t.span.clone(),
+                format!("`{}` needs both `src` and `dst`", t.path),
+            );
+            return None;
+        };
+        let Some((policy, policy_span)) = policy else {
+            sink.error(t.span.clone(), format!("`{}` names no `policy`", t.path));
+            return None;
+        };
+        if let (Some(a), Some(b)) = (src.family(), dst.family()) {
+            if a != b {
+                sink.error_hint(
+                    src_span,
+                    format!(
+                        "`{}`: src and dst are of different address families",
+                        t.path
+                    ),
+                    "a selector is IPv4 or IPv6",
+                );
+            }
+        }
+        if (src_ports != PortRange::ANY || dst_ports != PortRange::ANY)
+            && !matches!(protocol, Some(6 | 17 | 132))
+        {
+            sink.error_hint(
+                t.span.clone(),
+                format!("`{}` has ports but no TCP, UDP or SCTP protocol", t.path),
+                "set protocol = \"tcp\" (or udp, sctp)",
+            );
+        }
+        Some((
+            Selector {
+                src,
+                dst,
+                protocol,
+                src_ports,
+                dst_ports,
+                policy: policy.to_owned(),
+            },
+            policy_span,
+        ))
+    }
+
+    fn remote_common(
+        &mut self,
+        t: &mut TableReader<'_, '_>,
+        address_key: &'static str,
+        local_key: &'static str,
+    ) -> Option<Remote> {
+        let legacy = t.bool(&mut self.sink, "allow_legacy").unwrap_or(false);
+        let sink = &mut self.sink;
+        let address =
+            t.str(sink, address_key)
+                .and_then(|(s, span)| match address::parse_address(s) {
+                    Ok(a) => Some((a, span)),
+                    Err(e) => {
+                        sink.error(span, e.0);
+                        None
+                    }
+                });
+        let local_address =
+            t.str(sink, local_key)
+                .and_then(|(s, span)| match address::parse_address(s) {
+                    Ok(a) => Some((a, span)),
+                    Err(e) => {
+                        sink.error(span, e.0);
+                        None
+                    }
+                });
+        let local_id = identity(sink, t, "local_id");
+        let remote_id = identity(sink, t, "remote_id");
+        let start = match t.str(sink, "start") {
+            None => StartAction::Respond,
+            Some(("initiate", _)) => StartAction::Initiate,
+            Some(("respond", _)) => StartAction::Respond,
+            Some(("on-demand", _)) => StartAction::OnDemand,
+            Some((s, span)) => {
+                sink.error_hint(
+                    span,
+                    format!("unknown start action `{s}`"),
+                    "use initiate, respond or on-demand",
+                );
+                StartAction::Respond
+            }
+        };
+        let encap = t.bool(sink, "encap").unwrap_or(false);
+        let dpd_delay = duration(sink, t, "dpd");
+        let dpd_action = match t.str(sink, "dpd_action") {
+            None | Some(("restart", _)) => DpdAction::Restart,
+            Some(("clear", _)) => DpdAction::Clear,
+            Some(("hold", _)) => DpdAction::Hold,
+            Some((s, span)) => {
+                sink.error_hint(
+                    span,
+                    format!("unknown DPD action `{s}`"),
+                    "use clear, restart or hold",
+                );
+                DpdAction::Restart
+            }
+        };
+        let ike_rekey = duration(sink, t, "ike_rekey").unwrap_or(IKE_REKEY);
+        let reauth = t.bool(sink, "reauth").unwrap_or(false);
+        let fragmentation = t.bool(sink, "fragmentation").unwrap_or(true);
+        let mobike = t.bool(sink, "mobike").unwrap_or(true);
+        let auth = self.auth(t);
+        let ike_proposals = match t.str_list(&mut self.sink, "ike") {
+            Some(list) => self.ike_proposals(&list, legacy),
+            None => proposal::default_ike(),
+        };
+        let sink = &mut self.sink;
+        let Some((address, addr_span)) = address else {
+            sink.error_hint(
+                t.span.clone(),
+                format!("`{}` has no `{address_key}`", t.path),
+                "the peer's address, host name or IP_ANY",
+            );
+            return None;
+        };
+        if let (Some(a), Some((l, _))) = (address.family(), &local_address) {
+            if l.family().is_some_and(|b| b != a) {
+                sink.error(
+                    addr_span,
+                    format!(
+                        "`{}`: {address_key} and {local_key} are of different address families",
+                        t.path
+                    ),
+                );
+            }
+        }
+        Some(Remote {
+            address,
+            local_address: local_address.map(|(a, _)| a),
+            local_id,
+            remote_id,
+            auth: auth?,
+            ike_proposals,
+            start,
+            encap,
+            dpd: dpd_delay.map(|delay| Dpd {
+                delay,
+                action: dpd_action,
+            }),
+            ike_lifetime: lifetime(ike_rekey),
+            reauth,
+            fragmentation,
+            mobike,
+        })
+    }
+
+    fn remote(&mut self, t: &mut TableReader<'_, '_>) -> Option<Remote> {
+        self.remote_common(t, "address", "local_address")
+    }
+
+    fn auth(&mut self, t: &mut TableReader<'_, '_>) -> Option<Auth> {
+        let sink = &mut self.sink;
+        let inline = t.str(sink, "psk");
+        let file = t.str(sink, "psk_file");
+        let (secret, span): (Secret, Range<usize>) = match (inline, file) {
+            (Some(_), Some((_, span))) => {
+                sink.error_hint(
+                    span,
+                    format!("`{}` sets both `psk` and `psk_file`", t.path),
+                    "keep `psk_file`; inline keys are for tests",
+                );
+                return None;
+            }
+            (Some((s, span)), None) => (Secret::new(s.as_bytes().to_vec()), span),
+            (None, Some((p, span))) => {
+                let path = self.opts.base_dir.join(p);
+                match secret::read_secret_file(&path) {
+                    Ok(s) => (s, span),
+                    Err(e) => {
+                        sink.error(span, e);
+                        return None;
+                    }
+                }
+            }
+            (None, None) => {
+                sink.error_hint(
+                    t.span.clone(),
+                    format!("`{}` has no authentication", t.path),
+                    "set psk_file = \"/etc/yadokari/NAME.psk\"",
+                );
+                return None;
+            }
+        };
+        if secret.expose().len() < MIN_PSK_LEN {
+            sink.error_hint(
+                span,
+                format!(
+                    "the pre-shared key of `{}` is too short ({} bytes; at least {MIN_PSK_LEN})",
+                    t.path,
+                    secret.expose().len()
+                ),
+                "generate one: head -c 32 /dev/urandom | base64",
+            );
+            return None;
+        }
+        Some(Auth::Psk(secret))
+    }
+
+    fn ike_proposals(&mut self, list: &[(&str, Range<usize>)], legacy: bool) -> Vec<IkeProposal> {
+        let mut out = Vec::new();
+        for (text, span) in list {
+            match proposal::parse_ike_proposal(text) {
+                Ok(p) => {
+                    self.check_legacy(text, span, legacy);
+                    out.push(p)
+                }
+                Err(e) => self.sink.error(span.clone(), e),
+            }
+        }
+        out
+    }
+
+    fn esp_proposals(&mut self, list: &[(&str, Range<usize>)], legacy: bool) -> Vec<EspProposal> {
+        let mut out = Vec::new();
+        for (text, span) in list {
+            match proposal::parse_esp_proposal(text) {
+                Ok(p) => {
+                    self.check_legacy(text, span, legacy);
+                    out.push(p)
+                }
+                Err(e) => self.sink.error(span.clone(), e),
+            }
+        }
+        out
+    }
+
+    fn check_legacy(&mut self, text: &str, span: &Range<usize>, legacy: bool) {
+        if let (Some(reason), false) = (proposal::legacy_reason(text), legacy) {
+            self.sink.error_hint(
+                span.clone(),
+                format!("unsafe algorithm in `{text}`: {reason}"),
+                "set allow_legacy = true in this section to accept it anyway",
+            );
+        }
+    }
+
+    /// The compact form: one table that becomes a remote, selectors, a
+    /// policy, an ipsec and an sa template, all named after the tunnel.
+    fn tunnel(&mut self, name: &str, name_span: Range<usize>, t: &mut TableReader<'_, '_>) {
+        let legacy_esp = t.bool(&mut self.sink, "allow_legacy").unwrap_or(false);
+        let remote = self.remote_common(t, "remote", "local");
+        let sink = &mut self.sink;
+        let mode = mode(sink, t).unwrap_or(Mode::Tunnel);
+        let rekey = duration(sink, t, "rekey").unwrap_or(CHILD_REKEY);
+        let protocol = protocol(sink, t);
+        let local_ts = ts_list(sink, t, "local_ts");
+        let remote_ts = ts_list(sink, t, "remote_ts");
+        let esp = match t.str_list(sink, "esp") {
+            Some(list) => self.esp_proposals(&list, legacy_esp),
+            None => proposal::default_esp(),
+        };
+        // Check the selectors even when the peer part had errors, so that
+        // one run reports everything.
+        let Some(remote) = remote else {
+            if let (Some(l), Some(r)) = (&local_ts, &remote_ts) {
+                self.pair_selectors(name, &name_span, &t.path, l, r, protocol);
+            }
+            return;
+        };
+        // Without selectors the tunnel protects the hosts themselves.
+        let host = |a: &Address| AddressSpec::Host(a.clone());
+        let local_ts = local_ts.unwrap_or_else(|| {
+            let me = remote.local_address.clone().unwrap_or(Address::Macro {
+                kind: address::AddrMacro::MyIp,
+                ifname: None,
+            });
+            vec![(host(&me), t.span.clone())]
+        });
+        let remote_ts = remote_ts.unwrap_or_else(|| vec![(host(&remote.address), t.span.clone())]);
+        let selectors =
+            self.pair_selectors(name, &name_span, &t.path, &local_ts, &remote_ts, protocol);
+        self.raw.selectors.extend(selectors);
+        self.raw
+            .remotes
+            .push((name.to_owned(), name_span.clone(), remote));
+        self.raw.sa.push((
+            name.to_owned(),
+            name_span.clone(),
+            SaTemplate { proposals: esp },
+        ));
+        self.raw.ipsec.push((
+            name.to_owned(),
+            name_span.clone(),
+            IpsecTemplate {
+                mode,
+                sa: vec![name.to_owned()],
+                lifetime: lifetime(rekey),
+                tunnel_local: None,
+                tunnel_remote: None,
+            },
+            vec![name_span.clone()],
+        ));
+        self.raw.policies.push((
+            name.to_owned(),
+            name_span.clone(),
+            Policy::Protect {
+                remote: name.to_owned(),
+                ipsec: name.to_owned(),
+            },
+            vec![],
+        ));
+    }
+
+    /// One selector per (local, remote) pair of the same address family;
+    /// a prefix left without a partner of its family is an error.
+    fn pair_selectors(
+        &mut self,
+        name: &str,
+        name_span: &Range<usize>,
+        path: &str,
+        local_ts: &[(AddressSpec, Range<usize>)],
+        remote_ts: &[(AddressSpec, Range<usize>)],
+        protocol: Option<u8>,
+    ) -> Vec<(String, Range<usize>, Selector, Range<usize>)> {
+        let mut out = Vec::new();
+        for (l, lspan) in local_ts {
+            let peers: Vec<_> = remote_ts
+                .iter()
+                .filter(|(r, _)| same_family(l.family(), r.family()))
+                .collect();
+            if peers.is_empty() {
+                self.sink.error(
+                    lspan.clone(),
+                    format!("`{path}`: local_ts `{l}` has no remote_ts of the same address family"),
+                );
+            }
+            for (r, _) in peers {
+                let sel = Selector {
+                    src: l.clone(),
+                    dst: r.clone(),
+                    protocol,
+                    src_ports: PortRange::ANY,
+                    dst_ports: PortRange::ANY,
+                    policy: name.to_owned(),
+                };
+                out.push((
+                    format!("{name}/{}", out.len() + 1),
+                    name_span.clone(),
+                    sel,
+                    name_span.clone(),
+                ));
+            }
+        }
+        for (r, rspan) in remote_ts {
+            if !local_ts
+                .iter()
+                .any(|(l, _)| same_family(l.family(), r.family()))
+            {
+                self.sink.error(
+                    rspan.clone(),
+                    format!("`{path}`: remote_ts `{r}` has no local_ts of the same address family"),
+                );
+            }
+        }
+        out
+    }
+
+    /// Cross-section checks: unique names, and every reference resolves.
+    fn link(&mut self, daemon: DaemonSettings, interface: InterfaceSettings) -> Config {
+        let raw = std::mem::take(&mut self.raw);
+        let sink = &mut self.sink;
+        let remotes = unique(sink, "remote", raw.remotes.into_iter());
+        let sa = unique(sink, "sa", raw.sa.into_iter());
+        let mut ipsec = BTreeMap::new();
+        let mut seen_ipsec: BTreeMap<String, ()> = BTreeMap::new();
+        for (name, span, tpl, sa_spans) in raw.ipsec {
+            for (s, sspan) in tpl.sa.iter().zip(sa_spans) {
+                if !sa.contains_key(s) {
+                    dangling(sink, sspan, "sa", s, sa.keys());
+                }
+            }
+            if seen_ipsec.insert(name.clone(), ()).is_some() {
+                sink.error(
+                    span,
+                    format!("`ipsec.{name}` is defined twice (a tunnel defines one of its name)"),
+                );
+            } else {
+                ipsec.insert(name, tpl);
+            }
+        }
+        let mut policies = BTreeMap::new();
+        for (name, span, policy, refs) in raw.policies {
+            for (target, rspan, kind) in refs {
+                let exists = match kind {
+                    "remote" => remotes.contains_key(&target),
+                    _ => ipsec.contains_key(&target),
+                };
+                if !exists {
+                    match kind {
+                        "remote" => dangling(sink, rspan, kind, &target, remotes.keys()),
+                        _ => dangling(sink, rspan, kind, &target, ipsec.keys()),
+                    }
+                }
+            }
+            if policies.insert(name.clone(), policy).is_some() {
+                sink.error(
+                    span,
+                    format!("`policy.{name}` is defined twice (a tunnel defines one of its name)"),
+                );
+            }
+        }
+        let mut selectors = BTreeMap::new();
+        for (name, span, sel, pspan) in raw.selectors {
+            if !policies.contains_key(&sel.policy) {
+                dangling(sink, pspan, "policy", &sel.policy, policies.keys());
+            }
+            if selectors.insert(name.clone(), sel).is_some() {
+                sink.error(span, format!("`selector.{name}` is defined twice"));
+            }
+        }
+        Config {
+            daemon,
+            interface,
+            remotes,
+            selectors,
+            policies,
+            ipsec,
+            sa,
+        }
+    }
+}
+
+fn unique<T>(
+    sink: &mut Sink<'_>,
+    kind: &str,
+    items: impl Iterator<Item = (String, Range<usize>, T)>,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    for (name, span, v) in items {
+        match out.entry(name) {
+            std::collections::btree_map::Entry::Occupied(e) => sink.error(
+                span,
+                format!(
+                    "`{kind}.{}` is defined twice (a tunnel defines one of its name)",
+                    e.key()
+                ),
+            ),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+    out
+}
+
+fn dangling<'k>(
+    sink: &mut Sink<'_>,
+    span: Range<usize>,
+    kind: &str,
+    name: &str,
+    known: impl Iterator<Item = &'k String>,
+) {
+    let known: Vec<&str> = known.map(String::as_str).collect();
+    let msg = format!("no `[{kind}.{name}]` is defined");
+    match crate::reader::nearest(name, &known) {
+        Some(best) => sink.error_hint(span, msg, format!("did you mean `{best}`?")),
+        None if known.is_empty() => {
+            sink.error_hint(span, msg, format!("define a [{kind}.{name}] section"))
+        }
+        None => sink.error_hint(span, msg, format!("defined: {}", known.join(", "))),
+    }
+}
+
+fn same_family(a: Option<Family>, b: Option<Family>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+fn port(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) -> Option<u16> {
+    let (n, span) = t.u64(sink, key)?;
+    match u16::try_from(n) {
+        Ok(p) if p != 0 => Some(p),
+        _ => {
+            sink.error(span, format!("`{}` must be 1 to 65535", t.qualified(key)));
+            None
+        }
+    }
+}
+
+fn ports(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) -> PortRange {
+    let Some(v) = t.value(key) else {
+        return PortRange::ANY;
+    };
+    let parsed = match v.get_ref() {
+        DeValue::Integer(n) => n
+            .as_str()
+            .parse::<u16>()
+            .ok()
+            .map(|p| PortRange { start: p, end: p }),
+        DeValue::String(s) if s == "any" => Some(PortRange::ANY),
+        DeValue::String(s) => s.split_once('-').and_then(|(a, b)| {
+            let (a, b) = (a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?);
+            (a <= b).then_some(PortRange { start: a, end: b })
+        }),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| {
+        sink.error_hint(
+            v.span(),
+            format!("`{}` is not a port or port range", t.qualified(key)),
+            "e.g. 443, \"1024-65535\" or \"any\"",
+        );
+        PortRange::ANY
+    })
+}
+
+fn protocol(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<u8> {
+    let v = t.value("protocol")?;
+    let p = match v.get_ref() {
+        DeValue::Integer(n) => n.as_str().parse::<u8>().ok().map(Some),
+        DeValue::String(s) => match s.as_ref() {
+            "any" => Some(None),
+            "icmp" => Some(Some(1)),
+            "tcp" => Some(Some(6)),
+            "udp" => Some(Some(17)),
+            "gre" => Some(Some(47)),
+            "icmpv6" | "ipv6-icmp" => Some(Some(58)),
+            "sctp" => Some(Some(132)),
+            "mh" | "mobility-header" => Some(Some(135)),
+            _ => None,
+        },
+        _ => None,
+    };
+    p.unwrap_or_else(|| {
+        sink.error_hint(
+            v.span(),
+            format!("`{}` is not a protocol", t.qualified("protocol")),
+            "any, tcp, udp, icmp, icmpv6, sctp, gre, mh, or a number 0-255",
+        );
+        None
+    })
+}
+
+fn mode(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<Mode> {
+    match t.str(sink, "mode")? {
+        ("tunnel", _) => Some(Mode::Tunnel),
+        ("transport", _) => Some(Mode::Transport),
+        (s, span) => {
+            sink.error_hint(
+                span,
+                format!("unknown mode `{s}`"),
+                "use tunnel or transport",
+            );
+            None
+        }
+    }
+}
+
+fn duration(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+) -> Option<Duration> {
+    let v = t.value(key)?;
+    let r = match v.get_ref() {
+        DeValue::Integer(n) => n
+            .as_str()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| "must not be negative".to_owned()),
+        DeValue::String(s) => parse_duration(s),
+        other => Err(format!("must be a duration, not {}", other.type_str())),
+    };
+    match r {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            sink.error(
+                v.span(),
+                format!("`{}` must be longer than zero", t.qualified(key)),
+            );
+            None
+        }
+        Err(e) => {
+            sink.error_hint(
+                v.span(),
+                format!("`{}`: {e}", t.qualified(key)),
+                "e.g. 30s, 15m, 4h",
+            );
+            None
+        }
+    }
+}
+
+fn ip(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+) -> Option<std::net::IpAddr> {
+    let (s, span) = t.str(sink, key)?;
+    s.parse()
+        .map_err(|_| sink.error(span, format!("`{s}` is not an IP address")))
+        .ok()
+}
+
+fn identity(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+) -> Option<Identity> {
+    let (s, span) = t.str(sink, key)?;
+    parse_identity(s).map_err(|e| sink.error(span, e)).ok()
+}
+
+fn spec(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+) -> Option<(AddressSpec, Range<usize>)> {
+    let (s, span) = t.str(sink, key)?;
+    match address::parse_address_spec(s) {
+        Ok(a) => Some((a, span)),
+        Err(e) => {
+            sink.error(span, e.0);
+            None
+        }
+    }
+}
+
+fn ts_list(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+) -> Option<Vec<(AddressSpec, Range<usize>)>> {
+    let list = t.str_list(sink, key)?;
+    let mut out = Vec::new();
+    for (s, span) in list {
+        match address::parse_address_spec(s) {
+            Ok(a) => out.push((a, span)),
+            Err(e) => sink.error(span, e.0),
+        }
+    }
+    Some(out)
+}

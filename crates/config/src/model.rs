@@ -1,0 +1,184 @@
+//! The validated configuration model.
+//!
+//! It follows racoon2's linked model: a `selector` picks traffic and names a
+//! `policy`; the policy says what to do with it and, to protect it, names the
+//! peer (`remote`) and an `ipsec` template (mode, lifetimes), which names the
+//! `sa` templates (protocol and algorithms). The compact `[tunnel.NAME]` form
+//! expands into one of each, under the tunnel's name. Every reference in a
+//! [`Config`] has been checked to exist.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::address::{Address, AddressSpec};
+use crate::identity::Identity;
+use crate::proposal::{EspProposal, IkeProposal};
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub daemon: DaemonSettings,
+    pub interface: InterfaceSettings,
+    pub remotes: BTreeMap<String, Remote>,
+    pub selectors: BTreeMap<String, Selector>,
+    pub policies: BTreeMap<String, Policy>,
+    pub ipsec: BTreeMap<String, IpsecTemplate>,
+    pub sa: BTreeMap<String, SaTemplate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonSettings {
+    /// The control API's Unix socket. Several daemons (one per network
+    /// namespace) each need their own.
+    pub control_socket: PathBuf,
+    /// Group allowed to use the control socket besides root.
+    pub control_group: Option<String>,
+    pub state_dir: PathBuf,
+    pub log_level: LogLevel,
+    /// Write every IKE message, in plaintext, to this pcap file.
+    pub ike_pcap: Option<PathBuf>,
+    pub ike_port: u16,
+    pub nat_port: u16,
+    /// Local addresses to listen on; empty means all.
+    pub listen: Vec<Address>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceSettings {
+    /// The multipoint TUN device shared by every peer.
+    pub name: String,
+    pub mtu: Mtu,
+    /// Clamp the MSS of TCP SYNs entering the tunnel to fit the tunnel MTU.
+    pub mss_clamp: bool,
+    /// Data-plane worker threads; `None` means one per core.
+    pub workers: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mtu {
+    /// Derived from the path MTU and the negotiated algorithms' overhead.
+    Auto,
+    Fixed(u16),
+}
+
+/// A peer: where it is, who it is, how to authenticate and which IKE SA
+/// parameters to offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remote {
+    pub address: Address,
+    pub local_address: Option<Address>,
+    pub local_id: Option<Identity>,
+    pub remote_id: Option<Identity>,
+    pub auth: Auth,
+    pub ike_proposals: Vec<IkeProposal>,
+    pub start: StartAction,
+    /// Force UDP encapsulation of ESP even without a NAT (strongSwan's
+    /// `encap = yes`; needed by peers whose ESP is user space over UDP).
+    pub encap: bool,
+    pub dpd: Option<Dpd>,
+    pub ike_lifetime: Lifetime,
+    pub reauth: bool,
+    pub fragmentation: bool,
+    pub mobike: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    Psk(Secret),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAction {
+    /// Bring the tunnel up when the daemon starts.
+    Initiate,
+    /// Wait for the peer.
+    Respond,
+    /// Negotiate when traffic first needs the tunnel (racoon2's ACQUIRE).
+    OnDemand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dpd {
+    /// Idle time after which liveness is checked.
+    pub delay: Duration,
+    pub action: DpdAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpdAction {
+    Clear,
+    Restart,
+    Hold,
+}
+
+/// When to rekey. The hard expiry is `rekey + margin`; each side draws a
+/// random jitter of up to `jitter` so peers don't rekey at the same instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    pub rekey: Duration,
+    pub margin: Duration,
+    pub jitter: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    pub src: AddressSpec,
+    pub dst: AddressSpec,
+    /// Upper-layer protocol; `None` is any.
+    pub protocol: Option<u8>,
+    pub src_ports: PortRange,
+    pub dst_ports: PortRange,
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl PortRange {
+    pub const ANY: PortRange = PortRange {
+        start: 0,
+        end: u16::MAX,
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    Protect { remote: String, ipsec: String },
+    Bypass,
+    Discard,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpsecTemplate {
+    pub mode: Mode,
+    pub sa: Vec<String>,
+    pub lifetime: Lifetime,
+    /// Tunnel endpoints when they differ from the IKE peer's addresses.
+    pub tunnel_local: Option<IpAddr>,
+    pub tunnel_remote: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Tunnel,
+    Transport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaTemplate {
+    pub proposals: Vec<EspProposal>,
+}

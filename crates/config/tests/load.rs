@@ -1,0 +1,251 @@
+//! Loading whole files: the compact form, the linked form, and a file full
+//! of mistakes that must all be reported in one run with their positions.
+
+use std::path::PathBuf;
+
+use yadokari_config::*;
+
+fn opts() -> LoadOptions {
+    LoadOptions {
+        base_dir: PathBuf::from("/nonexistent"),
+    }
+}
+
+const SITE: &str = r#"
+[daemon]
+control_socket = "/run/yk-test/right.sock"
+
+[tunnel.site]
+local = "192.0.2.2"
+remote = "192.0.2.1"
+local_id = "right.example.org"
+remote_id = "left.example.org"
+psk = "yadokari-interop-test-only-psk-0123456789"
+local_ts = ["203.0.113.0/24", "2001:db8:b::/64"]
+remote_ts = ["198.51.100.0/24", "2001:db8:a::/64"]
+ike = "aes256gcm16-prfsha256-x25519"
+esp = "aes256gcm16"
+encap = true
+start = "initiate"
+dpd = "30s"
+"#;
+
+#[test]
+fn compact_tunnel_expands_into_the_linked_model() {
+    let c = parse_str("site.toml", SITE, &opts()).unwrap();
+    let r = &c.remotes["site"];
+    assert_eq!(
+        r.address,
+        address::Address::Ip("192.0.2.1".parse().unwrap())
+    );
+    assert_eq!(
+        r.remote_id,
+        Some(identity::Identity::Fqdn("left.example.org".into()))
+    );
+    assert_eq!(r.start, StartAction::Initiate);
+    assert!(r.encap);
+    assert_eq!(r.dpd.unwrap().action, DpdAction::Restart);
+    assert_eq!(r.ike_proposals[0].ke, vec![31]);
+    assert_eq!(
+        c.policies["site"],
+        Policy::Protect {
+            remote: "site".into(),
+            ipsec: "site".into()
+        }
+    );
+    assert_eq!(c.ipsec["site"].mode, Mode::Tunnel);
+    assert_eq!(c.sa["site"].proposals.len(), 1);
+    // one selector per address family, never mixing families
+    assert_eq!(c.selectors.len(), 2);
+    for s in c.selectors.values() {
+        assert_eq!(s.src.family(), s.dst.family());
+        assert_eq!(s.policy, "site");
+    }
+    assert_eq!(
+        c.daemon.control_socket,
+        PathBuf::from("/run/yk-test/right.sock")
+    );
+    assert_eq!(c.interface.name, "yk0");
+}
+
+#[test]
+fn linked_model_with_macros() {
+    let text = r#"
+[remote.hq]
+address = "vpn.example.org"
+local_address = "MY_IPV4%eth0"
+psk = "a-long-enough-pre-shared-key-for-tests"
+
+[sa.gcm]
+proposals = ["aes128gcm16"]
+
+[ipsec.tun]
+mode = "tunnel"
+sa = "gcm"
+rekey = "30m"
+
+[policy.to-hq]
+action = "protect"
+remote = "hq"
+ipsec = "tun"
+
+[policy.local]
+action = "bypass"
+
+[selector.out]
+src = "198.51.100.0/24"
+dst = "203.0.113.0/24"
+protocol = "tcp"
+dst_port = "1024-65535"
+policy = "to-hq"
+"#;
+    let c = parse_str("linked.toml", text, &opts()).unwrap();
+    assert_eq!(
+        c.remotes["hq"].address,
+        address::Address::Fqdn("vpn.example.org".into())
+    );
+    assert_eq!(c.ipsec["tun"].lifetime.rekey.as_secs(), 1800);
+    assert_eq!(c.selectors["out"].protocol, Some(6));
+    assert_eq!(
+        c.selectors["out"].dst_ports,
+        PortRange {
+            start: 1024,
+            end: 65535
+        }
+    );
+    assert_eq!(c.policies["local"], Policy::Bypass);
+}
+
+#[test]
+fn every_error_is_reported_at_once_with_positions() {
+    let text = r#"[daemon]
+log_levl = "info"
+
+[tunnel.a]
+remote = "192.0.2.1"
+local = "2001:db8::1"
+psk = "short"
+local_ts = "198.51.100.0/24"
+remote_ts = "2001:db8:b::/64"
+ike = "aes128-sha1-modp1024"
+
+[selector.s]
+src = "198.51.100.0/24"
+dst = "203.0.113.0/24"
+policy = "nosuch"
+"#;
+    let err = parse_str("bad.toml", text, &opts()).unwrap_err();
+    let all = err.to_string();
+    let lines: Vec<&str> = all.lines().collect();
+    // unknown key, with the typo's correction
+    assert!(
+        all.contains(
+            "bad.toml:2:1: error: unknown key `daemon.log_levl` (hint: did you mean `log_level`?)"
+        ),
+        "{all}"
+    );
+    // mismatched families of the peer and local address
+    assert!(
+        all.contains(
+            "bad.toml:5:10: error: `tunnel.a`: remote and local are of different address families"
+        ),
+        "{all}"
+    );
+    // PSK too short
+    assert!(
+        all.contains("bad.toml:7:7: error: the pre-shared key of `tunnel.a` is too short"),
+        "{all}"
+    );
+    // TS families that cannot pair
+    assert!(all.contains("bad.toml:8:12:"), "{all}");
+    assert!(all.contains("bad.toml:9:13:"), "{all}");
+    // unsafe algorithm
+    assert!(
+        all.contains("bad.toml:10:7: error: unsafe algorithm"),
+        "{all}"
+    );
+    // dangling reference
+    assert!(
+        all.contains("bad.toml:15:10: error: no `[policy.nosuch]` is defined"),
+        "{all}"
+    );
+    assert_eq!(lines.len(), err.0.len());
+    assert!(err.0.len() >= 7, "{all}");
+    // sorted by position
+    let positions: Vec<(usize, usize)> = err.0.iter().map(|d| (d.line, d.column)).collect();
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted);
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let err = parse_str("syn.toml", "[tunnel.a]\nremote = \n", &opts()).unwrap_err();
+    assert_eq!(err.0[0].file, "syn.toml");
+    assert_eq!(err.0[0].line, 2);
+}
+
+#[test]
+fn legacy_needs_opt_in() {
+    let base = r#"
+[tunnel.old]
+remote = "192.0.2.1"
+psk = "a-long-enough-pre-shared-key-for-tests"
+local_ts = "198.51.100.0/24"
+remote_ts = "203.0.113.0/24"
+ike = "aes128-sha1-modp1024"
+"#;
+    assert!(parse_str("l.toml", base, &opts()).is_err());
+    let ok = format!("{base}allow_legacy = true\n");
+    assert!(parse_str("l.toml", &ok, &opts()).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn secret_files_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("yk-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let psk = dir.join("site.psk");
+    std::fs::write(&psk, "a-long-enough-pre-shared-key-for-tests\n").unwrap();
+    let text = r#"
+[tunnel.t]
+remote = "192.0.2.1"
+psk_file = "site.psk"
+local_ts = "198.51.100.0/24"
+remote_ts = "203.0.113.0/24"
+"#;
+    let o = LoadOptions {
+        base_dir: dir.clone(),
+    };
+    std::fs::set_permissions(&psk, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = parse_str("s.toml", text, &o).unwrap_err();
+    assert!(err.to_string().contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&psk, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let c = parse_str("s.toml", text, &o).unwrap();
+    match &c.remotes["t"].auth {
+        Auth::Psk(s) => assert_eq!(s.expose(), b"a-long-enough-pre-shared-key-for-tests"),
+    }
+    // a secret never shows in debug output
+    assert!(!format!("{c:?}").contains("a-long-enough"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+proptest::proptest! {
+    /// Whatever the text, loading returns a config or diagnostics; it never panics.
+    #[test]
+    fn never_panics(text in "\\PC{0,400}") {
+        let _ = parse_str("p.toml", &text, &opts());
+    }
+
+    /// Structured-looking garbage, which gets past the TOML parser more often.
+    #[test]
+    fn never_panics_on_tables(keys in proptest::collection::vec(("[a-z_]{1,12}", "[ -~]{0,30}"), 0..12),
+                              section in "(tunnel|remote|selector|policy|ipsec|sa)\\.[a-z]{1,4}") {
+        let mut text = format!("[{section}]\n");
+        for (k, v) in keys {
+            text.push_str(&format!("{k} = {v:?}\n"));
+        }
+        let _ = parse_str("p.toml", &text, &opts());
+    }
+}
