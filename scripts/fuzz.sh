@@ -5,8 +5,8 @@
 # or with AddressSanitizer on stable:
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run ike_message -- -max_total_time=3600
 set -euo pipefail
+if [[ ! -f "$(dirname "$0")/../fuzz/Cargo.toml" ]]; then echo "fuzz: no fuzz crate in this checkout; skipped"; exit 0; fi
 cd "$(dirname "$0")/../fuzz"
-if [[ ! -f Cargo.toml ]]; then echo "fuzz: no fuzz crate in this checkout; skipped"; exit 0; fi
 SECONDS_PER_TARGET="${1:-20}"
 cargo fuzz build -s none --release
 for t in $(cargo fuzz list); do

@@ -6,8 +6,10 @@ set -euo pipefail
 
 PKGS=(
   # peers and tools for the interop tests, the demo and the fixtures
-  strongswan-charon strongswan-swanctl libcharon-extra-plugins
-  libstrongswan-extra-plugins strongswan-pki
+  strongswan-charon strongswan-swanctl strongswan-pki
+  # openssl + gcm plugins (AES-GCM, ChaCha20), kernel-libipsec, curve25519
+  libstrongswan-standard-plugins libcharon-extra-plugins libstrongswan-extra-plugins
+  openssl
   # traffic, captures and the differential decoder
   iperf3 tshark tcpdump
   # namespaces, veth, NAT router
