@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod time;
 mod types;
 
 pub use client::{Client, ClientError};
