@@ -1,0 +1,254 @@
+//! The daemon as a process: `--check`, the control socket's answers to good
+//! and bad requests, reload, and a clean exit on SIGTERM. No network
+//! namespaces are needed: these tests use no IKE traffic.
+
+use std::io::Write as _;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use yadokari_control::{Client, Request, Response};
+
+const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
+
+const GOOD: &str = r#"
+[daemon]
+log_level = "debug"
+
+[tunnel.site]
+remote = "192.0.2.1"
+local = "192.0.2.2"
+psk = "yadokari-interop-test-only-psk-0123456789"
+local_ts = "203.0.113.0/24"
+remote_ts = "198.51.100.0/24"
+"#;
+
+struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("yadokari.toml");
+        std::fs::write(&path, config).unwrap();
+        let socket = dir.path().join("control.sock");
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(&path)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            child,
+            socket,
+            _dir: dir,
+            config: path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&d.socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not open its control socket"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.socket, Some(Duration::from_secs(10))).unwrap()
+    }
+
+    fn raw(&self, line: &str) -> String {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(line.as_bytes()).unwrap();
+        let mut r = std::io::BufReader::new(s);
+        let mut out = String::new();
+        std::io::BufRead::read_line(&mut r, &mut out).unwrap();
+        out
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn check_reports_all_errors_and_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tunnel.x]\nremote = \"192.0.2.1\"\npsk = \"short\"\nlocal_ts = \"198.51.100.0/24\"\nremote_ts = \"2001:db8::/32\"\ncolour = 1\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("--check")
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let located = err
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}:", bad.display())))
+        .count();
+    assert!(located >= 4, "{err}");
+    assert!(
+        err.contains(":6:1: error: unknown key `tunnel.x.colour`"),
+        "{err}"
+    );
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, GOOD).unwrap();
+    let out = Command::new(BIN)
+        .arg("--check")
+        .arg("--config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = Command::new(BIN)
+        .arg("--check")
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the configuration"));
+}
+
+#[test]
+fn control_answers_and_rejects() {
+    let d = Daemon::start(GOOD);
+    let mut c = d.client();
+    match c.call(&Request::Status).unwrap() {
+        Response::Status(s) => {
+            assert_eq!(s.pid, d.child.id());
+            assert_eq!(s.connections.len(), 1);
+            assert_eq!(s.connections[0].name, "site");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // several requests on one connection
+    assert!(matches!(
+        c.call(&Request::ListSas).unwrap(),
+        Response::Sas { .. }
+    ));
+    match c
+        .call(&Request::Up {
+            name: "nosuch".into(),
+        })
+        .unwrap()
+    {
+        Response::Error { error } => assert!(error.contains("nosuch"), "{error}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // malformed and unknown requests get one-line errors, and the daemon lives on
+    assert!(d
+        .raw("this is not json\n")
+        .contains("\"error\":\"bad request"));
+    assert!(d
+        .raw("{\"command\":\"explode\"}\n")
+        .contains("unknown variant"));
+    assert!(d.raw("{\"command\":\"up\"}\n").contains("missing field"));
+    assert!(matches!(
+        d.client().call(&Request::Status).unwrap(),
+        Response::Status(_)
+    ));
+    // logs without follow end with a Done line
+    let mut c = d.client();
+    c.send(&Request::Logs { follow: false }).unwrap();
+    let mut saw_log = false;
+    loop {
+        match c.recv().unwrap() {
+            Response::Log(l) => saw_log |= l.message.contains("running"),
+            Response::Done { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(saw_log, "the start-up message is in the log ring");
+}
+
+#[test]
+fn reload_reports_changes() {
+    let d = Daemon::start(GOOD);
+    let more = format!(
+        "{GOOD}\n[tunnel.second]\nremote = \"192.0.2.9\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.0/25\"\nremote_ts = \"198.51.100.128/25\"\n"
+    );
+    std::fs::write(&d.config, more).unwrap();
+    match d.client().call(&Request::Reload).unwrap() {
+        Response::Reloaded(r) => {
+            assert_eq!(r.added, vec!["second".to_string()]);
+            assert_eq!(r.unchanged, vec!["site".to_string()]);
+            assert!(r.changed.is_empty() && r.removed.is_empty());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // a broken file is refused and the old configuration stays
+    std::fs::write(&d.config, "[tunnel.site]\nremote = 1\n").unwrap();
+    match d.client().call(&Request::Reload).unwrap() {
+        Response::Error { error } => assert!(error.contains("not reloaded"), "{error}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    match d.client().call(&Request::Status).unwrap() {
+        Response::Status(s) => assert_eq!(s.connections.len(), 2),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn sigterm_exits_cleanly_and_removes_the_socket() {
+    let mut d = Daemon::start(GOOD);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = wait_exit(&mut d.child, Duration::from_secs(10)).expect("daemon exits on SIGTERM");
+    assert!(status.success());
+    assert!(!Path::new(&d.socket).exists());
+}
+
+#[test]
+fn second_instance_on_the_same_socket_is_refused() {
+    let d = Daemon::start(GOOD);
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&d.config)
+        .arg("--socket")
+        .arg(&d.socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another daemon is listening"));
+}
