@@ -1,0 +1,442 @@
+//! The data-plane handle: starts the worker threads, carries SA updates to
+//! them as messages, and hands IKE datagrams and events to the daemon.
+//!
+//! Threads: one outbound worker per TUN queue (TUN → ESP → UDP) and one
+//! inbound worker per UDP socket (UDP → ESP → TUN). With several sockets on
+//! the same port, a reuse-port BPF program steers each datagram by SPI
+//! (`yadokari_sys::udp::UdpSocket::attach_spi_steering`), so all packets of
+//! one inbound SA meet one replay window in order. Each worker owns its SA
+//! table; updates arrive over a channel and an eventfd wakes the worker.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use yadokari_sys::poll::Waker;
+use yadokari_sys::tun::Tun;
+use yadokari_sys::udp::UdpSocket;
+
+use crate::counters::{Counters, GlobalCounts, SaCounters, SaCounts};
+use crate::sa::{InboundSa, ManualSa, OutboundSa};
+use crate::{inbound, outbound};
+
+/// Knobs of the data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Outer path MTU toward peers; inner packets above what fits get an
+    /// ICMP error (default 1500).
+    pub path_mtu: u16,
+    /// Clamp the MSS of TCP SYNs leaving through the tunnel to what fits.
+    pub mss_clamp: bool,
+    /// Send RFC 3948 NAT keepalives to every peer at this interval.
+    pub keepalive_interval: Option<Duration>,
+    /// At most one `Acquire` per destination per interval.
+    pub acquire_interval: Duration,
+    /// Source address of generated ICMPv4 errors (default: the original
+    /// packet's destination).
+    pub icmp_source_v4: Option<IpAddr>,
+    /// Source address of generated ICMPv6 errors.
+    pub icmp_source_v6: Option<IpAddr>,
+    /// Capacity of the IKE channel; beyond it IKE datagrams are counted and
+    /// dropped rather than blocking ESP.
+    pub ike_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            path_mtu: 1500,
+            mss_clamp: true,
+            keepalive_interval: Some(Duration::from_secs(20)),
+            acquire_interval: Duration::from_secs(1),
+            icmp_source_v4: None,
+            icmp_source_v6: None,
+            ike_queue: 256,
+        }
+    }
+}
+
+/// An IKE message received on the NAT-T port, non-ESP marker removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeDatagram {
+    /// Sender.
+    pub from: SocketAddr,
+    /// Our address it was sent to (from IP_PKTINFO), if known.
+    pub local: Option<IpAddr>,
+    /// The IKE message (starting with the IKE header).
+    pub message: Vec<u8>,
+}
+
+/// Something the daemon should act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Outbound traffic matched no SA (RFC 4301 §5.1: the SPD entry
+    /// "PROTECT" without an SA → the key manager is asked). Rate-limited
+    /// per destination.
+    Acquire {
+        /// Inner source.
+        src: IpAddr,
+        /// Inner destination.
+        dst: IpAddr,
+        /// Inner protocol.
+        protocol: u8,
+    },
+    /// An outbound SA passed its soft sequence-number limit: rekey it.
+    RekeyNeeded {
+        /// Its SPI.
+        spi: u32,
+    },
+    /// An outbound SA ran out of sequence numbers and now drops traffic.
+    SequenceExhausted {
+        /// Its SPI.
+        spi: u32,
+    },
+}
+
+/// Direction of an SA in counter snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Decrypting.
+    Inbound,
+    /// Encrypting.
+    Outbound,
+}
+
+/// Counters of the whole data plane at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountersSnapshot {
+    /// Global counters and drops by reason.
+    pub global: GlobalCounts,
+    /// Per installed SA: (direction, SPI) → counts.
+    pub sas: Vec<((Direction, u32), SaCounts)>,
+    /// Datagrams the kernel dropped on our sockets (full buffers).
+    pub kernel_rx_drops: u64,
+}
+
+impl CountersSnapshot {
+    /// Counts of one SA, if installed.
+    #[must_use]
+    pub fn sa(&self, dir: Direction, spi: u32) -> Option<SaCounts> {
+        self.sas
+            .iter()
+            .find(|(k, _)| *k == (dir, spi))
+            .map(|(_, c)| *c)
+    }
+}
+
+pub(crate) enum OutCtl {
+    Install(Box<OutboundSa>, Arc<SaCounters>),
+    Barrier(Sender<()>),
+    Remove { spi: u32, peer: Option<SocketAddr> },
+    UpdatePeer { old: SocketAddr, new: SocketAddr },
+}
+
+pub(crate) enum InCtl {
+    Install(Box<InboundSa>, Arc<SaCounters>),
+    Barrier(Sender<()>),
+    Remove { spi: u32 },
+}
+
+pub(crate) struct Worker<C> {
+    pub tx: Sender<C>,
+    pub waker: Arc<Waker>,
+}
+
+/// Shared by all workers.
+pub(crate) struct Shared {
+    pub cfg: Config,
+    pub counters: Counters,
+    pub stop: AtomicBool,
+    pub events: Sender<Event>,
+    pub ike: Sender<IkeDatagram>,
+}
+
+/// A running data plane. Dropping it stops and joins the workers.
+pub struct DataPlane {
+    shared: Arc<Shared>,
+    sockets: Vec<Arc<UdpSocket>>,
+    out_workers: Vec<Worker<OutCtl>>,
+    in_workers: Vec<Worker<InCtl>>,
+    threads: Vec<JoinHandle<()>>,
+    sa_counters: Mutex<HashMap<(Direction, u32), Arc<SaCounters>>>,
+}
+
+/// The daemon's ends of the data plane's channels.
+#[derive(Debug)]
+pub struct Channels {
+    /// Acquire and SA events.
+    pub events: Receiver<Event>,
+    /// IKE datagrams from the NAT-T port; read these with priority.
+    pub ike: Receiver<IkeDatagram>,
+}
+
+/// Errors from [`DataPlane`] calls.
+#[derive(Debug, thiserror::Error)]
+pub enum DataPlaneError {
+    /// An OS call failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// Bad manual keys or SA parameters.
+    #[error("SA: {0}")]
+    Sa(#[from] yadokari_esp::SaError),
+    /// The caller passed something unusable.
+    #[error("API misuse: {0}")]
+    ApiMisuse(&'static str),
+    /// A worker is gone (the data plane is shutting down).
+    #[error("data plane stopped")]
+    Stopped,
+}
+
+fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name).spawn(f)
+}
+
+impl DataPlane {
+    /// Starts workers over `tun_queues` (one outbound worker each) and
+    /// `sockets` (one inbound worker each; several sockets must share a port
+    /// with SO_REUSEPORT — SPI steering is attached here).
+    pub fn start(
+        cfg: Config,
+        tun_queues: Vec<Tun>,
+        sockets: Vec<UdpSocket>,
+    ) -> Result<(Self, Channels), DataPlaneError> {
+        if tun_queues.is_empty() || sockets.is_empty() {
+            return Err(DataPlaneError::ApiMisuse(
+                "need at least one TUN queue and one socket",
+            ));
+        }
+        if sockets.len() > 1 {
+            sockets[0].attach_spi_steering(sockets.len() as u32)?;
+        }
+        let (ev_tx, ev_rx) = bounded(1024);
+        let (ike_tx, ike_rx) = bounded(cfg.ike_queue.max(1));
+        let shared = Arc::new(Shared {
+            cfg,
+            counters: Counters::default(),
+            stop: AtomicBool::new(false),
+            events: ev_tx,
+            ike: ike_tx,
+        });
+        let sockets: Vec<Arc<UdpSocket>> = sockets.into_iter().map(Arc::new).collect();
+        let tuns: Vec<Arc<Tun>> = tun_queues.into_iter().map(Arc::new).collect();
+        let mut dp = DataPlane {
+            shared: shared.clone(),
+            sockets: sockets.clone(),
+            out_workers: Vec::new(),
+            in_workers: Vec::new(),
+            threads: Vec::new(),
+            sa_counters: Mutex::new(HashMap::new()),
+        };
+        for (i, tun) in tuns.iter().enumerate() {
+            let (tx, rx) = unbounded();
+            let waker = Arc::new(Waker::new()?);
+            let w = outbound::OutboundWorker::new(
+                shared.clone(),
+                tun.clone(),
+                sockets[i % sockets.len()].clone(),
+                rx,
+                waker.clone(),
+                i == 0,
+            );
+            dp.threads
+                .push(spawn(format!("yk-out{i}"), move || w.run())?);
+            dp.out_workers.push(Worker { tx, waker });
+        }
+        for (i, sock) in sockets.iter().enumerate() {
+            let (tx, rx) = unbounded();
+            let waker = Arc::new(Waker::new()?);
+            let w = inbound::InboundWorker::new(
+                shared.clone(),
+                tuns[i % tuns.len()].clone(),
+                sock.clone(),
+                rx,
+                waker.clone(),
+            );
+            dp.threads
+                .push(spawn(format!("yk-in{i}"), move || w.run())?);
+            dp.in_workers.push(Worker { tx, waker });
+        }
+        Ok((
+            dp,
+            Channels {
+                events: ev_rx,
+                ike: ike_rx,
+            },
+        ))
+    }
+
+    fn counters_for(&self, dir: Direction, spi: u32) -> Arc<SaCounters> {
+        let c = Arc::new(SaCounters::default());
+        if let Ok(mut m) = self.sa_counters.lock() {
+            m.insert((dir, spi), c.clone());
+        }
+        c
+    }
+
+    fn forget_counters(&self, dir: Direction, spi: u32) {
+        if let Ok(mut m) = self.sa_counters.lock() {
+            m.remove(&(dir, spi));
+        }
+    }
+
+    /// Installs an inbound SA (on the worker its SPI steers to). Installing
+    /// the new inbound SA before the outbound one on rekey keeps traffic
+    /// flowing: the old inbound SA stays until [`DataPlane::remove_inbound`].
+    pub fn install_inbound(&self, sa: InboundSa) -> Result<(), DataPlaneError> {
+        let idx = (sa.spi as usize) % self.in_workers.len();
+        let c = self.counters_for(Direction::Inbound, sa.spi);
+        let w = &self.in_workers[idx];
+        w.tx.send(InCtl::Install(Box::new(sa), c))
+            .map_err(|_| DataPlaneError::Stopped)?;
+        w.waker.wake();
+        Ok(())
+    }
+
+    /// Removes an inbound SA.
+    pub fn remove_inbound(&self, spi: u32) -> Result<(), DataPlaneError> {
+        let w = &self.in_workers[(spi as usize) % self.in_workers.len()];
+        w.tx.send(InCtl::Remove { spi })
+            .map_err(|_| DataPlaneError::Stopped)?;
+        w.waker.wake();
+        self.forget_counters(Direction::Inbound, spi);
+        Ok(())
+    }
+
+    /// Installs an outbound SA. With equal selectors the newest SA wins, so
+    /// installing the rekeyed SA switches traffic to it at once.
+    ///
+    /// With several TUN queues each outbound worker needs its own sequence
+    /// space, so this is only allowed with a single queue for now.
+    pub fn install_outbound(&self, sa: OutboundSa) -> Result<(), DataPlaneError> {
+        if self.out_workers.len() != 1 {
+            return Err(DataPlaneError::ApiMisuse(
+                "outbound SAs need a single TUN queue",
+            ));
+        }
+        let c = self.counters_for(Direction::Outbound, sa.spi);
+        let w = &self.out_workers[0];
+        w.tx.send(OutCtl::Install(Box::new(sa), c))
+            .map_err(|_| DataPlaneError::Stopped)?;
+        w.waker.wake();
+        Ok(())
+    }
+
+    /// Removes an outbound SA (by SPI, optionally only toward `peer`).
+    pub fn remove_outbound(
+        &self,
+        spi: u32,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), DataPlaneError> {
+        for w in &self.out_workers {
+            w.tx.send(OutCtl::Remove { spi, peer })
+                .map_err(|_| DataPlaneError::Stopped)?;
+            w.waker.wake();
+        }
+        self.forget_counters(Direction::Outbound, spi);
+        Ok(())
+    }
+
+    /// Moves every SA toward `old` to `new` (NAT mapping change, MOBIKE).
+    pub fn update_peer(&self, old: SocketAddr, new: SocketAddr) -> Result<(), DataPlaneError> {
+        for w in &self.out_workers {
+            w.tx.send(OutCtl::UpdatePeer { old, new })
+                .map_err(|_| DataPlaneError::Stopped)?;
+            w.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Installs both halves of a manually keyed SA.
+    pub fn install_manual(&self, sa: &ManualSa) -> Result<(), DataPlaneError> {
+        let (i, o) = sa.build()?;
+        self.install_inbound(i)?;
+        self.install_outbound(o)
+    }
+
+    /// Waits until every worker has applied all SA updates queued before
+    /// this call (e.g. before answering IKE with SPIs that must already
+    /// decrypt). Errors with [`DataPlaneError::Stopped`] after `timeout`.
+    pub fn sync(&self, timeout: Duration) -> Result<(), DataPlaneError> {
+        let (tx, rx) = bounded(self.out_workers.len() + self.in_workers.len());
+        for w in &self.out_workers {
+            w.tx.send(OutCtl::Barrier(tx.clone()))
+                .map_err(|_| DataPlaneError::Stopped)?;
+            w.waker.wake();
+        }
+        for w in &self.in_workers {
+            w.tx.send(InCtl::Barrier(tx.clone()))
+                .map_err(|_| DataPlaneError::Stopped)?;
+            w.waker.wake();
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        for _ in 0..self.out_workers.len() + self.in_workers.len() {
+            rx.recv_deadline(deadline)
+                .map_err(|_| DataPlaneError::Stopped)?;
+        }
+        Ok(())
+    }
+
+    /// Sends an IKE message to `to` from the NAT-T socket, with the non-ESP
+    /// marker (RFC 3948 §2.2) in front.
+    pub fn send_ike(&self, to: SocketAddr, message: &[u8]) -> Result<(), DataPlaneError> {
+        let mut b = Vec::with_capacity(4 + message.len());
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        b.extend_from_slice(message);
+        self.sockets[0].send(to, &b, None)?;
+        Ok(())
+    }
+
+    /// The local address of the (first) socket.
+    pub fn local_addr(&self) -> Result<SocketAddr, DataPlaneError> {
+        Ok(self.sockets[0].local_addr()?)
+    }
+
+    /// A snapshot of all counters.
+    #[must_use]
+    pub fn counters(&self) -> CountersSnapshot {
+        let mut sas: Vec<_> = match self.sa_counters.lock() {
+            Ok(m) => m.iter().map(|(k, v)| (*k, v.snapshot())).collect(),
+            Err(_) => Vec::new(),
+        };
+        sas.sort_by_key(|(k, _)| *k);
+        let kernel_rx_drops = self
+            .sockets
+            .iter()
+            .filter_map(|s| s.kernel_drops().ok())
+            .map(u64::from)
+            .sum();
+        CountersSnapshot {
+            global: self.shared.counters.snapshot(),
+            sas,
+            kernel_rx_drops,
+        }
+    }
+
+    /// Stops and joins all workers.
+    pub fn shutdown(mut self) {
+        self.stop_all();
+    }
+
+    fn stop_all(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for w in &self.out_workers {
+            w.waker.wake();
+        }
+        for w in &self.in_workers {
+            w.waker.wake();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DataPlane {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}

@@ -1,0 +1,370 @@
+//! Inbound worker: UDP (RFC 3948 §2.2 classification: keepalive, IKE with
+//! non-ESP marker, ESP) → SPI lookup → ESP decapsulation with replay and
+//! ICV checks (RFC 4303 §3.4) → selector check of the inner packet (RFC 4301
+//! §5.2 step 4) → TUN.
+//!
+//! Datagrams arrive as `recvmmsg` batches whose messages may be UDP_GRO runs
+//! of equal-sized ESP packets; each is opened in place and its inner packet
+//! is queued for one batched TUN write, where packets of one TCP flow are
+//! coalesced back into a super-packet.
+
+use std::io::{self, IoSliceMut};
+use std::os::fd::AsFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, TrySendError};
+use tracing::{debug, warn};
+use yadokari_sys::poll::{wait_readable, Waker};
+use yadokari_sys::tun::{Tun, TunGro};
+use yadokari_sys::udp::{RecvMeta, UdpSocket, RECV_BATCH};
+
+use yadokari_wire::udp_encap::Datagram;
+
+use crate::counters::{DropReason, LogLimiter, Traffic};
+use crate::engine::{IkeDatagram, InCtl, Shared};
+use crate::ip;
+use crate::sa::{InEntry, InTable};
+use crate::selector::tuple_matches;
+use crate::transform::DecapError;
+
+/// Bytes per receive buffer: one GRO run of up to 64 KiB.
+const RECV_BUF: usize = 65_536;
+/// Room in front of each TUN packet for the virtio-net header.
+const TUN_OFFSET: usize = 16;
+/// Inner packets per TUN write batch (GRO runs of 64 × 1.4 kB, times a few).
+const TUN_BATCH: usize = 512;
+
+pub(crate) struct InboundWorker {
+    shared: Arc<Shared>,
+    tun: Arc<Tun>,
+    sock: Arc<UdpSocket>,
+    rx: Receiver<InCtl>,
+    waker: Arc<Waker>,
+}
+
+/// What the first bytes of a UDP payload on port 4500 say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// RFC 3948 §2.3 NAT-keepalive (one byte 0xFF).
+    Keepalive,
+    /// Non-ESP marker (four zero bytes) then IKE.
+    Ike,
+    /// Anything else long enough to hold an SPI: ESP.
+    Esp(u32),
+    /// Too short to be either.
+    Malformed,
+}
+
+/// RFC 3948 §2.2 via `yadokari-wire`: a zero SPI field marks IKE (at least
+/// an IKE header must follow); the one-byte 0xFF payload is a keepalive;
+/// ESP needs at least the SPI and sequence number.
+pub(crate) fn classify(p: &[u8]) -> Class {
+    match Datagram::classify(p) {
+        Ok(Datagram::NatKeepalive) => Class::Keepalive,
+        Ok(Datagram::Ike(_)) => Class::Ike,
+        Ok(Datagram::Esp(esp)) => match esp {
+            [a, b, c, d, ..] => Class::Esp(u32::from_be_bytes([*a, *b, *c, *d])),
+            _ => Class::Malformed,
+        },
+        Err(_) => Class::Malformed,
+    }
+}
+
+impl InboundWorker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        tun: Arc<Tun>,
+        sock: Arc<UdpSocket>,
+        rx: Receiver<InCtl>,
+        waker: Arc<Waker>,
+    ) -> Self {
+        Self {
+            shared,
+            tun,
+            sock,
+            rx,
+            waker,
+        }
+    }
+
+    pub(crate) fn run(self) {
+        let mut st = State {
+            table: InTable::default(),
+            storage: vec![0u8; RECV_BUF * RECV_BATCH],
+            meta: vec![RecvMeta::default(); RECV_BATCH],
+            out: (0..TUN_BATCH)
+                .map(|_| Vec::with_capacity(RECV_BUF + 2 * TUN_OFFSET))
+                .collect(),
+            n_out: 0,
+            gro: TunGro::default(),
+            logs: LogLimiter::new(Duration::from_secs(1)),
+        };
+        while !self.shared.stop.load(Ordering::Relaxed) {
+            let ready = match wait_readable(
+                &[self.sock.as_fd(), self.waker.as_fd()],
+                Some(Duration::from_millis(500)),
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "poll failed in inbound worker");
+                    std::thread::yield_now();
+                    continue;
+                }
+            };
+            if ready.is_ready(1) {
+                self.waker.drain();
+            }
+            self.apply_control(&mut st);
+            if ready.is_ready(0) {
+                // Drain a few batches per wake-up; control messages are
+                // applied between batches so an install takes effect for
+                // every datagram read after it was queued and processed.
+                for _ in 0..8 {
+                    if !self.batch(&mut st) {
+                        break;
+                    }
+                    self.apply_control(&mut st);
+                }
+            }
+        }
+    }
+
+    fn apply_control(&self, st: &mut State) {
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                InCtl::Install(sa, counters) => {
+                    debug!(spi = format_args!("{:08x}", sa.spi), "inbound SA installed");
+                    st.table.map.insert(sa.spi, InEntry { sa: *sa, counters });
+                }
+                InCtl::Remove { spi } => {
+                    st.table.map.remove(&spi);
+                }
+                InCtl::Barrier(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+
+    fn count_drop(
+        &self,
+        logs: &mut LogLimiter,
+        r: DropReason,
+        from: std::net::SocketAddr,
+        detail: &dyn std::fmt::Display,
+    ) {
+        self.shared.counters.drop(r, 1);
+        if r == DropReason::Dummy {
+            return;
+        }
+        if let Some(suppressed) = logs.allow(r, Instant::now()) {
+            debug!(reason = r.name(), %from, suppressed, "inbound drop: {detail}");
+        }
+    }
+
+    /// One `recvmmsg` and its processing; false when the socket was empty.
+    fn batch(&self, st: &mut State) -> bool {
+        let n = {
+            let mut slices: Vec<IoSliceMut<'_>> = st
+                .storage
+                .chunks_mut(RECV_BUF)
+                .map(IoSliceMut::new)
+                .collect();
+            match self.sock.recv(&mut slices, &mut st.meta) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
+                Err(e) => {
+                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                        warn!(error = %e, suppressed, "UDP receive failed");
+                    }
+                    return false;
+                }
+            }
+        };
+        st.n_out = 0;
+        let mut datagrams = 0u64;
+        for m in 0..n {
+            let meta = st.meta[m];
+            let stride = meta.stride.max(1);
+            let base = m * RECV_BUF;
+            let mut off = 0;
+            while off < meta.len {
+                let seg_len = stride.min(meta.len - off);
+                let start = base + off;
+                self.handle(st, start..start + seg_len, &meta);
+                datagrams += 1;
+                off += seg_len;
+                if st.n_out == TUN_BATCH {
+                    self.flush_tun(st);
+                }
+            }
+        }
+        // One shared-counter update per batch: the outbound worker's
+        // counters share the cache line.
+        self.shared.counters.add(Traffic::RxDatagrams, datagrams);
+        self.flush_tun(st);
+        true
+    }
+
+    fn handle(&self, st: &mut State, r: std::ops::Range<usize>, meta: &RecvMeta) {
+        let from = meta.addr;
+        let dgram = &mut st.storage[r];
+        let spi = match classify(dgram) {
+            Class::Keepalive => {
+                self.shared.counters.add(Traffic::RxKeepalives, 1);
+                return;
+            }
+            Class::Ike => {
+                let d = IkeDatagram {
+                    from,
+                    local: meta.dst_ip,
+                    message: dgram[4..].to_vec(),
+                };
+                match self.shared.ike.try_send(d) {
+                    Ok(()) => self.shared.counters.add(Traffic::IkeIn, 1),
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => self
+                        .count_drop(
+                            &mut st.logs,
+                            DropReason::IkeQueueFull,
+                            from,
+                            &"IKE channel full",
+                        ),
+                }
+                return;
+            }
+            Class::Malformed => {
+                self.count_drop(
+                    &mut st.logs,
+                    DropReason::Malformed,
+                    from,
+                    &format_args!("{} bytes", dgram.len()),
+                );
+                return;
+            }
+            Class::Esp(spi) => spi,
+        };
+        let Some(e) = st.table.map.get_mut(&spi) else {
+            self.count_drop(
+                &mut st.logs,
+                DropReason::UnknownSpi,
+                from,
+                &format_args!("spi {spi:08x}"),
+            );
+            return;
+        };
+        let (range, nh) = match e.sa.decap.decap(dgram) {
+            Ok(x) => x,
+            Err(err) => {
+                e.counters.error();
+                let reason = match err {
+                    DecapError::Malformed(_) => DropReason::Malformed,
+                    DecapError::Replay(_) => DropReason::Replay,
+                    DecapError::BadIcv(_) => DropReason::BadIcv,
+                };
+                self.count_drop(
+                    &mut st.logs,
+                    reason,
+                    from,
+                    &format_args!("spi {spi:08x}: {err}"),
+                );
+                return;
+            }
+        };
+        let inner = &dgram[range];
+        let version_ok = match nh {
+            4 => inner.first().is_some_and(|b| b >> 4 == 4),
+            41 => inner.first().is_some_and(|b| b >> 4 == 6),
+            59 => {
+                // RFC 4303 §2.6: dummy packets are discarded silently.
+                self.count_drop(&mut st.logs, DropReason::Dummy, from, &"");
+                return;
+            }
+            _ => false,
+        };
+        // RFC 4303 §2.7: TFC padding may follow the inner packet; trust the
+        // inner IP length, but never beyond what was decrypted.
+        let inner_len = ip::total_len(inner).filter(|&l| l <= inner.len() && l >= 20);
+        let tuple = ip::five_tuple(inner);
+        let (Some(inner_len), Some(t), true) = (inner_len, tuple, version_ok) else {
+            e.counters.error();
+            self.count_drop(
+                &mut st.logs,
+                DropReason::Malformed,
+                from,
+                &format_args!("bad inner packet, next header {nh}"),
+            );
+            return;
+        };
+        // Inbound: the inner source is on the peer's side.
+        if !tuple_matches(&t, &e.sa.remote_ts, &e.sa.local_ts) {
+            e.counters.error();
+            self.count_drop(
+                &mut st.logs,
+                DropReason::TsMismatch,
+                from,
+                &format_args!("{} -> {}", t.src, t.dst),
+            );
+            return;
+        }
+        e.counters.add(1, inner_len as u64);
+        let out = &mut st.out[st.n_out];
+        out.clear();
+        out.resize(TUN_OFFSET, 0);
+        out.extend_from_slice(&inner[..inner_len]);
+        st.n_out += 1;
+    }
+
+    fn flush_tun(&self, st: &mut State) {
+        if st.n_out == 0 {
+            return;
+        }
+        let n = st.n_out;
+        st.n_out = 0;
+        self.shared.counters.add(Traffic::TunTx, n as u64);
+        if let Err(e) = self
+            .tun
+            .send_batch(&mut st.gro, &mut st.out[..n], TUN_OFFSET)
+        {
+            self.shared.counters.drop(DropReason::TunError, 1);
+            if let Some(suppressed) = st.logs.allow(DropReason::TunError, Instant::now()) {
+                warn!(error = %e, suppressed, "TUN write failed");
+            }
+        }
+    }
+}
+
+struct State {
+    table: InTable,
+    storage: Vec<u8>,
+    meta: Vec<RecvMeta>,
+    out: Vec<Vec<u8>>,
+    n_out: usize,
+    gro: TunGro,
+    logs: LogLimiter,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_rfc3948() {
+        assert_eq!(classify(&[0xff]), Class::Keepalive);
+        let mut ike = vec![0u8; 4 + 28];
+        ike[4] = 0x11;
+        assert_eq!(classify(&ike), Class::Ike);
+        assert_eq!(
+            classify(&ike[..31]),
+            Class::Malformed,
+            "IKE shorter than its header"
+        );
+        assert_eq!(classify(&[0, 0, 0, 0]), Class::Malformed);
+        assert_eq!(classify(&[0, 0, 1, 0, 0, 0, 0, 1, 9]), Class::Esp(0x100));
+        assert_eq!(classify(&[1, 2, 3]), Class::Malformed);
+        assert_eq!(classify(&[]), Class::Malformed);
+        assert_eq!(classify(&[0xfe]), Class::Malformed);
+    }
+}

@@ -1,0 +1,32 @@
+//! User-space ESP data plane over TUN: route-based, one multipoint TUN
+//! device shared by all peers, ESP in UDP (RFC 4303 tunnel mode, RFC 3948
+//! UDP encapsulation on port 4500).
+//!
+//! Outbound: TUN read (super-packets split) → SA lookup over the installed
+//! CHILD SAs' traffic selectors → ESP encapsulation in place → batched UDP
+//! send with GSO. Inbound: batched UDP receive with GRO → classification
+//! (NAT keepalive / IKE with non-ESP marker → daemon channel / ESP) → SPI
+//! lookup → replay and ICV check → selector check of the inner packet →
+//! batched TUN write with GRO coalescing.
+//!
+//! The daemon drives it through [`DataPlane`]: install/remove SAs (manual or
+//! from IKE), read [`IkeDatagram`]s and [`Event`]s from [`Channels`], send IKE
+//! with [`DataPlane::send_ike`], and read [`CountersSnapshot`]s.
+#![forbid(unsafe_code)]
+
+pub mod counters;
+mod engine;
+mod inbound;
+pub mod ip;
+mod outbound;
+pub mod sa;
+pub mod selector;
+pub mod transform;
+
+pub use counters::{DropCounts, DropReason, GlobalCounts, SaCounts};
+pub use engine::{
+    Channels, Config, CountersSnapshot, DataPlane, DataPlaneError, Direction, Event, IkeDatagram,
+};
+pub use sa::{tunnel_mtu, InboundSa, ManualSa, OutboundSa};
+pub use selector::TrafficSelector;
+pub use transform::{AeadAlgorithm, EspDecap, EspEncap};

@@ -1,0 +1,384 @@
+//! Outbound worker: TUN → SA lookup → ESP encapsulation (RFC 4303 §3.1,
+//! tunnel mode) → UDP encapsulation (RFC 3948 §2.1) → peer.
+//!
+//! Pipeline per wake-up: read super-packets until the queue is empty or the
+//! batch is full (each is split into MTU-sized packets by the TUN layer),
+//! seal every packet in place in its own buffer, then send runs of
+//! consecutive packets to one peer with equal length as one UDP_SEGMENT
+//! (GSO) send. Order within an SA is kept because one worker owns each
+//! outbound SA and sends in read order.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::os::fd::AsFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use tracing::{debug, warn};
+use yadokari_sys::poll::{wait_readable, Waker};
+use yadokari_sys::tun::{Tun, MAX_SUPER_PACKET};
+use yadokari_sys::udp::UdpSocket;
+
+use crate::counters::{DropReason, LogLimiter, Traffic};
+use crate::engine::{Event, OutCtl, Shared};
+use crate::ip;
+use crate::sa::OutTable;
+use crate::transform::EncapError;
+
+/// Room in front of each packet for the ESP header and IV.
+pub(crate) const HEADROOM: usize = 64;
+/// Room after each packet for padding, trailer and ICV.
+const TAILROOM: usize = 64;
+/// Largest inner packet a buffer takes (jumbo TUN MTUs included).
+const MAX_PKT: usize = 9216;
+/// Packet buffers per batch.
+const BATCH: usize = 256;
+/// Free buffers needed before another read: a 64 KiB super-packet at the
+/// smallest sensible MSS splits into this many segments.
+const MIN_ROOM: usize = 128;
+/// Reads per batch at most, so control messages and timers are not starved.
+const MAX_READS: usize = 64;
+/// Largest UDP GSO send (total payload bytes).
+const MAX_GSO_BYTES: usize = 65_000;
+
+pub(crate) struct OutboundWorker {
+    shared: Arc<Shared>,
+    tun: Arc<Tun>,
+    sock: Arc<UdpSocket>,
+    rx: Receiver<OutCtl>,
+    waker: Arc<Waker>,
+    keepalives: bool,
+}
+
+struct Pending {
+    buf: usize,
+    range: Range<usize>,
+    peer: SocketAddr,
+}
+
+impl OutboundWorker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        tun: Arc<Tun>,
+        sock: Arc<UdpSocket>,
+        rx: Receiver<OutCtl>,
+        waker: Arc<Waker>,
+        keepalives: bool,
+    ) -> Self {
+        Self {
+            shared,
+            tun,
+            sock,
+            rx,
+            waker,
+            keepalives,
+        }
+    }
+
+    pub(crate) fn run(self) {
+        let mut st = State {
+            table: OutTable::default(),
+            bufs: vec![vec![0u8; HEADROOM + MAX_PKT + TAILROOM]; BATCH],
+            sizes: vec![0usize; BATCH],
+            scratch: vec![0u8; MAX_SUPER_PACKET],
+            pending: Vec::with_capacity(BATCH),
+            sendbuf: Vec::with_capacity(MAX_GSO_BYTES + MAX_PKT),
+            acquire_last: HashMap::new(),
+            logs: LogLimiter::new(Duration::from_secs(1)),
+            max_segments: self.sock.max_gso_segments().max(1),
+        };
+        if let Err(e) = self.tun.set_nonblocking(true) {
+            warn!(error = %e, "TUN queue cannot be made non-blocking; outbound worker stops");
+            return;
+        }
+        let mut next_keepalive = self
+            .shared
+            .cfg
+            .keepalive_interval
+            .map(|i| Instant::now() + i);
+        while !self.shared.stop.load(Ordering::Relaxed) {
+            let timeout = next_keepalive
+                .map(|t| t.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_millis(500))
+                .min(Duration::from_millis(500));
+            let ready = match wait_readable(&[self.tun.as_fd(), self.waker.as_fd()], Some(timeout))
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "poll failed in outbound worker");
+                    std::thread::yield_now();
+                    continue;
+                }
+            };
+            if ready.is_ready(1) {
+                self.waker.drain();
+            }
+            while let Ok(msg) = self.rx.try_recv() {
+                self.apply(&mut st, msg);
+            }
+            if let (Some(t), Some(iv)) = (next_keepalive, self.shared.cfg.keepalive_interval) {
+                if Instant::now() >= t {
+                    if self.keepalives {
+                        self.send_keepalives(&st);
+                    }
+                    next_keepalive = Some(Instant::now() + iv);
+                }
+            }
+            if ready.is_ready(0) {
+                self.batch(&mut st);
+            }
+        }
+    }
+
+    fn apply(&self, st: &mut State, msg: OutCtl) {
+        match msg {
+            OutCtl::Install(sa, c) => {
+                debug!(spi = format_args!("{:08x}", sa.spi), peer = %sa.peer, "outbound SA installed");
+                st.table.install(*sa, c, self.shared.cfg.path_mtu);
+            }
+            OutCtl::Remove { spi, peer } => {
+                if st.table.remove(spi, peer) {
+                    debug!(spi = format_args!("{spi:08x}"), "outbound SA removed");
+                }
+            }
+            OutCtl::UpdatePeer { old, new } => st.table.update_peer(old, new),
+            OutCtl::Barrier(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn send_keepalives(&self, st: &State) {
+        // RFC 3948 §2.3: a one-byte payload 0xFF keeps NAT mappings alive.
+        for p in st.table.peers() {
+            if self.sock.send(p, &[0xff], None).is_ok() {
+                self.shared.counters.add(Traffic::TxKeepalives, 1);
+            }
+        }
+    }
+
+    fn count_drop(&self, st: &mut State, r: DropReason, detail: &dyn std::fmt::Display) {
+        self.shared.counters.drop(r, 1);
+        if let Some(suppressed) = st.logs.allow(r, Instant::now()) {
+            debug!(reason = r.name(), suppressed, "outbound drop: {detail}");
+        }
+    }
+
+    fn batch(&self, st: &mut State) {
+        let mut used = 0;
+        for _ in 0..MAX_READS {
+            if BATCH - used < MIN_ROOM {
+                break;
+            }
+            match self.tun.recv_batch(
+                &mut st.scratch,
+                &mut st.bufs[used..],
+                &mut st.sizes[used..],
+                HEADROOM,
+            ) {
+                Ok(n) => used += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.count_drop(st, DropReason::TunError, &e),
+            }
+        }
+        if used == 0 {
+            return;
+        }
+        self.shared.counters.add(Traffic::TunRx, used as u64);
+        st.pending.clear();
+        for i in 0..used {
+            self.seal_one(st, i);
+        }
+        self.flush(st);
+    }
+
+    fn seal_one(&self, st: &mut State, i: usize) {
+        let len = st.sizes[i];
+        let cfg = &self.shared.cfg;
+        let Some(t) = ip::five_tuple(&st.bufs[i][HEADROOM..HEADROOM + len]) else {
+            self.count_drop(st, DropReason::Malformed, &"unparsable IP header from TUN");
+            return;
+        };
+        let Some(idx) = st.table.lookup(&t) else {
+            self.count_drop(
+                st,
+                DropReason::NoSa,
+                &format_args!("{} -> {}", t.src, t.dst),
+            );
+            self.acquire(st, t.src, t.dst, t.protocol);
+            return;
+        };
+        let Some(e) = st.table.get_mut(idx) else {
+            return;
+        };
+        let max_inner = e.max_inner;
+        let buf = &mut st.bufs[i];
+        if cfg.mss_clamp && t.protocol == ip::PROTO_TCP {
+            let overhead = if t.dst.is_ipv4() { 40 } else { 60 };
+            let mss = max_inner
+                .saturating_sub(overhead)
+                .min(usize::from(u16::MAX)) as u16;
+            ip::clamp_mss(&mut buf[HEADROOM..HEADROOM + len], mss);
+        }
+        if len > max_inner {
+            let pkt = &buf[HEADROOM..HEADROOM + len];
+            let icmp_ok = t.dst.is_ipv6() || ip::ipv4_dont_fragment(pkt);
+            let from = if t.dst.is_ipv4() {
+                cfg.icmp_source_v4
+            } else {
+                cfg.icmp_source_v6
+            };
+            if icmp_ok {
+                if let Some(err) =
+                    ip::too_big(pkt, max_inner.min(usize::from(u16::MAX)) as u16, from)
+                {
+                    let _ = self.tun.send_one(&err);
+                }
+            }
+            self.count_drop(st, DropReason::TooBig, &format_args!("{len} > {max_inner}"));
+            return;
+        }
+        let nh = if t.dst.is_ipv4() { 4 } else { 41 };
+        let peer = e.sa.peer;
+        match e.sa.encap.encap(buf, HEADROOM..HEADROOM + len, nh) {
+            Ok(range) => {
+                e.counters.add(1, len as u64);
+                if !e.rekey_signalled && e.sa.encap.rekey_needed() {
+                    e.rekey_signalled = true;
+                    let _ = self
+                        .shared
+                        .events
+                        .try_send(Event::RekeyNeeded { spi: e.sa.spi });
+                }
+                st.pending.push(Pending {
+                    buf: i,
+                    range,
+                    peer,
+                });
+            }
+            Err(EncapError::SequenceExhausted) => {
+                let spi = e.sa.spi;
+                e.counters.error();
+                let _ = self
+                    .shared
+                    .events
+                    .try_send(Event::SequenceExhausted { spi });
+                self.count_drop(
+                    st,
+                    DropReason::SequenceExhausted,
+                    &format_args!("spi {spi:08x}"),
+                );
+            }
+            Err(EncapError::Invalid(why)) => {
+                e.counters.error();
+                self.count_drop(st, DropReason::Malformed, &why);
+            }
+        }
+    }
+
+    fn acquire(&self, st: &mut State, src: IpAddr, dst: IpAddr, protocol: u8) {
+        // Link-scoped and multicast traffic the kernel emits on any link
+        // (router solicitations, MLD) is never tunnelled: no key manager
+        // request for it.
+        let local_only = match dst {
+            IpAddr::V4(a) => {
+                a.is_multicast() || a.is_broadcast() || a.is_link_local() || a.is_unspecified()
+            }
+            IpAddr::V6(a) => {
+                a.is_multicast() || a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80
+            }
+        };
+        if local_only {
+            return;
+        }
+        let now = Instant::now();
+        let iv = self.shared.cfg.acquire_interval;
+        if st
+            .acquire_last
+            .get(&dst)
+            .is_some_and(|t| now.duration_since(*t) < iv)
+        {
+            return;
+        }
+        // Bound the memory an address scan can pin here.
+        if st.acquire_last.len() >= 4096 {
+            st.acquire_last.retain(|_, t| now.duration_since(*t) < iv);
+            if st.acquire_last.len() >= 4096 {
+                return;
+            }
+        }
+        st.acquire_last.insert(dst, now);
+        let _ = self
+            .shared
+            .events
+            .try_send(Event::Acquire { src, dst, protocol });
+    }
+
+    /// Sends pending ESP packets in order, one GSO send per run of packets to
+    /// one peer whose sizes are equal (the last of a run may be shorter).
+    fn flush(&self, st: &mut State) {
+        let mut k = 0;
+        while k < st.pending.len() {
+            let first = &st.pending[k];
+            let peer = first.peer;
+            let seg = first.range.len();
+            let mut j = k + 1;
+            let mut total = seg;
+            while j < st.pending.len()
+                && j - k < st.max_segments
+                && st.pending[j].peer == peer
+                && st.pending[j].range.len() <= seg
+                && total + st.pending[j].range.len() <= MAX_GSO_BYTES
+            {
+                total += st.pending[j].range.len();
+                j += 1;
+                if st.pending[j - 1].range.len() < seg {
+                    break;
+                }
+            }
+            let res = if j - k == 1 {
+                let p = &st.pending[k];
+                self.sock.send(peer, &st.bufs[p.buf][p.range.clone()], None)
+            } else {
+                st.sendbuf.clear();
+                for p in &st.pending[k..j] {
+                    st.sendbuf
+                        .extend_from_slice(&st.bufs[p.buf][p.range.clone()]);
+                }
+                self.sock.send(peer, &st.sendbuf, Some(seg))
+            };
+            match res {
+                Ok(()) => self
+                    .shared
+                    .counters
+                    .add(Traffic::TxDatagrams, (j - k) as u64),
+                Err(e) => {
+                    self.shared
+                        .counters
+                        .drop(DropReason::SendError, (j - k) as u64);
+                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                        warn!(error = %e, %peer, suppressed, "UDP send failed");
+                    }
+                }
+            }
+            k = j;
+        }
+    }
+}
+
+struct State {
+    table: OutTable,
+    bufs: Vec<Vec<u8>>,
+    sizes: Vec<usize>,
+    scratch: Vec<u8>,
+    pending: Vec<Pending>,
+    sendbuf: Vec<u8>,
+    acquire_last: HashMap<IpAddr, Instant>,
+    logs: LogLimiter,
+    max_segments: usize,
+}

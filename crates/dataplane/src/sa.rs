@@ -1,0 +1,322 @@
+//! SAs as the data plane holds them, and the per-worker tables: outbound
+//! lookup by traffic selectors (most specific selector first, RFC 4301
+//! §4.4.1 ordering reduced to "narrowest wins" for a route-based tunnel),
+//! inbound lookup by SPI (RFC 4303 §3.4.2).
+//!
+//! Each worker owns its tables outright and changes them only when a control
+//! message arrives, so the per-packet path takes no lock.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::counters::SaCounters;
+use crate::ip::FiveTuple;
+use crate::selector::{tuple_matches, TrafficSelector};
+use crate::transform::{aead_inbound, aead_outbound, AeadAlgorithm, EspDecap, EspEncap};
+use yadokari_esp::SaError;
+
+/// Outbound half of a CHILD SA.
+pub struct OutboundSa {
+    /// SPI the peer chose (written into each packet).
+    pub spi: u32,
+    /// The peer's UDP-encapsulation address (port 4500, or its NAT mapping).
+    pub peer: SocketAddr,
+    /// Our side's selectors (`TSi` when we initiated): inner sources.
+    pub local_ts: Vec<TrafficSelector>,
+    /// The peer's side: inner destinations.
+    pub remote_ts: Vec<TrafficSelector>,
+    /// The sealing transform.
+    pub encap: Box<dyn EspEncap>,
+}
+
+impl std::fmt::Debug for OutboundSa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundSa")
+            .field("spi", &format_args!("{:08x}", self.spi))
+            .field("peer", &self.peer)
+            .field("local_ts", &self.local_ts)
+            .field("remote_ts", &self.remote_ts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Inbound half of a CHILD SA.
+pub struct InboundSa {
+    /// SPI we chose.
+    pub spi: u32,
+    /// Our side's selectors: inner destinations must match.
+    pub local_ts: Vec<TrafficSelector>,
+    /// The peer's side: inner sources must match.
+    pub remote_ts: Vec<TrafficSelector>,
+    /// The opening transform (with its replay window).
+    pub decap: Box<dyn EspDecap>,
+}
+
+impl std::fmt::Debug for InboundSa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundSa")
+            .field("spi", &format_args!("{:08x}", self.spi))
+            .field("local_ts", &self.local_ts)
+            .field("remote_ts", &self.remote_ts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A manually keyed SA pair (static set-ups, tests, interop before IKE).
+/// Keys are key ‖ 4-byte salt, as KEYMAT would deliver them.
+#[derive(Clone)]
+pub struct ManualSa {
+    /// SPI of the inbound SA (the peer's `spi_out`).
+    pub spi_in: u32,
+    /// SPI of the outbound SA (the peer's `spi_in`).
+    pub spi_out: u32,
+    /// AEAD transform of both directions.
+    pub algorithm: AeadAlgorithm,
+    /// Inbound key material.
+    pub key_in: Zeroizing<Vec<u8>>,
+    /// Outbound key material.
+    pub key_out: Zeroizing<Vec<u8>>,
+    /// Peer's UDP-encapsulation address.
+    pub peer: SocketAddr,
+    /// Our selectors.
+    pub local_ts: Vec<TrafficSelector>,
+    /// The peer's selectors.
+    pub remote_ts: Vec<TrafficSelector>,
+}
+
+impl std::fmt::Debug for ManualSa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys are never printed.
+        f.debug_struct("ManualSa")
+            .field("spi_in", &format_args!("{:08x}", self.spi_in))
+            .field("spi_out", &format_args!("{:08x}", self.spi_out))
+            .field("algorithm", &self.algorithm)
+            .field("peer", &self.peer)
+            .field("local_ts", &self.local_ts)
+            .field("remote_ts", &self.remote_ts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManualSa {
+    /// The mirror image for the peer: SPIs, keys and selectors swapped.
+    #[must_use]
+    pub fn mirrored(&self, our_addr: SocketAddr) -> Self {
+        Self {
+            spi_in: self.spi_out,
+            spi_out: self.spi_in,
+            algorithm: self.algorithm,
+            key_in: self.key_out.clone(),
+            key_out: self.key_in.clone(),
+            peer: our_addr,
+            local_ts: self.remote_ts.clone(),
+            remote_ts: self.local_ts.clone(),
+        }
+    }
+
+    /// Builds both halves.
+    pub fn build(&self) -> Result<(InboundSa, OutboundSa), SaError> {
+        let decap = aead_inbound(self.algorithm, self.spi_in, &self.key_in)?;
+        let encap = aead_outbound(self.algorithm, self.spi_out, &self.key_out)?;
+        Ok((
+            InboundSa {
+                spi: self.spi_in,
+                local_ts: self.local_ts.clone(),
+                remote_ts: self.remote_ts.clone(),
+                decap: Box::new(decap),
+            },
+            OutboundSa {
+                spi: self.spi_out,
+                peer: self.peer,
+                local_ts: self.local_ts.clone(),
+                remote_ts: self.remote_ts.clone(),
+                encap: Box::new(encap),
+            },
+        ))
+    }
+}
+
+/// Largest inner packet an SA can carry inside `path_mtu` bytes of outer IP.
+#[must_use]
+pub fn max_inner_len(encap: &dyn EspEncap, path_mtu: u16, outer_v6: bool) -> u16 {
+    let outer_hdr = if outer_v6 { 40 } else { 20 } + 8;
+    let mut l = usize::from(path_mtu).saturating_sub(outer_hdr + encap.header_len() + 2 + 16);
+    while l > 0 && outer_hdr + encap.header_len() + l + encap.trailer_len(l) > usize::from(path_mtu)
+    {
+        l -= 1;
+    }
+    l.min(usize::from(u16::MAX)) as u16
+}
+
+/// The TUN MTU for AEAD SAs (16-byte header+IV, 16-byte ICV) over a path
+/// of `path_mtu`: 1438 for IPv4 and 1418 for IPv6 outer headers at 1500.
+#[must_use]
+pub fn tunnel_mtu(path_mtu: u16, outer_v6: bool) -> u16 {
+    let probe = aead_outbound(AeadAlgorithm::AesGcm128, 1, &[0u8; 20]);
+    match probe {
+        Ok(p) => max_inner_len(&p, path_mtu, outer_v6),
+        Err(_) => path_mtu.saturating_sub(if outer_v6 { 82 } else { 62 }),
+    }
+}
+
+pub(crate) struct OutEntry {
+    pub sa: OutboundSa,
+    pub counters: Arc<SaCounters>,
+    pub max_inner: usize,
+    /// `Event::RekeyNeeded` already raised for this SA.
+    pub rekey_signalled: bool,
+    /// Narrowest remote selector width: the sort key.
+    width: u128,
+    order: u64,
+}
+
+/// Outbound table of one worker.
+#[derive(Default)]
+pub(crate) struct OutTable {
+    entries: Vec<OutEntry>,
+    next_order: u64,
+    /// Last (src, dst) looked up and the entry it found: segments of one
+    /// super-packet share it, so most lookups are one comparison.
+    cache: Option<(FiveTuple, usize)>,
+}
+
+impl OutTable {
+    pub fn install(&mut self, sa: OutboundSa, counters: Arc<SaCounters>, path_mtu: u16) {
+        let width = sa
+            .remote_ts
+            .iter()
+            .map(TrafficSelector::width)
+            .min()
+            .unwrap_or(u128::MAX);
+        let max_inner = usize::from(max_inner_len(
+            sa.encap.as_ref(),
+            path_mtu,
+            sa.peer.is_ipv6(),
+        ));
+        self.next_order += 1;
+        // Same SPI and peer replaces (re-install); otherwise both coexist and
+        // the newer wins ties, which is the make-before-break of a rekey.
+        self.entries
+            .retain(|e| !(e.sa.spi == sa.spi && e.sa.peer == sa.peer));
+        self.entries.push(OutEntry {
+            sa,
+            counters,
+            max_inner,
+            rekey_signalled: false,
+            width,
+            order: self.next_order,
+        });
+        self.entries
+            .sort_by(|a, b| a.width.cmp(&b.width).then(b.order.cmp(&a.order)));
+        self.cache = None;
+    }
+
+    pub fn remove(&mut self, spi: u32, peer: Option<SocketAddr>) -> bool {
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| !(e.sa.spi == spi && peer.is_none_or(|p| p == e.sa.peer)));
+        self.cache = None;
+        before != self.entries.len()
+    }
+
+    pub fn update_peer(&mut self, old: SocketAddr, new: SocketAddr) {
+        for e in &mut self.entries {
+            if e.sa.peer == old {
+                e.sa.peer = new;
+            }
+        }
+    }
+
+    pub fn lookup(&mut self, t: &FiveTuple) -> Option<usize> {
+        if let Some((ct, i)) = &self.cache {
+            if ct == t {
+                return Some(*i);
+            }
+        }
+        let i = self
+            .entries
+            .iter()
+            .position(|e| tuple_matches(t, &e.sa.local_ts, &e.sa.remote_ts))?;
+        self.cache = Some((*t, i));
+        Some(i)
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut OutEntry> {
+        self.entries.get_mut(i)
+    }
+
+    #[cfg(test)]
+    pub fn get(&self, i: usize) -> Option<&OutEntry> {
+        self.entries.get(i)
+    }
+
+    pub fn peers(&self) -> Vec<SocketAddr> {
+        let mut v: Vec<SocketAddr> = self.entries.iter().map(|e| e.sa.peer).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+pub(crate) struct InEntry {
+    pub sa: InboundSa,
+    pub counters: Arc<SaCounters>,
+}
+
+/// Inbound table of one worker: SPI → SA.
+#[derive(Default)]
+pub(crate) struct InTable {
+    pub map: HashMap<u32, InEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(spi: u32, remote: &str, len: u8) -> OutboundSa {
+        OutboundSa {
+            spi,
+            peer: "192.0.2.2:4500".parse().expect("addr"),
+            local_ts: vec![TrafficSelector::prefix("0.0.0.0".parse().expect("a"), 0)],
+            remote_ts: vec![TrafficSelector::prefix(remote.parse().expect("a"), len)],
+            encap: Box::new(aead_outbound(AeadAlgorithm::AesGcm128, spi, &[7u8; 20]).expect("key")),
+        }
+    }
+
+    fn tuple(dst: &str) -> FiveTuple {
+        FiveTuple {
+            src: "198.51.100.1".parse().expect("a"),
+            dst: dst.parse().expect("a"),
+            protocol: 1,
+            src_port: None,
+            dst_port: None,
+            l4_offset: 20,
+        }
+    }
+
+    #[test]
+    fn narrowest_then_newest_wins() {
+        let mut t = OutTable::default();
+        t.install(out(1, "203.0.113.0", 24), Arc::default(), 1500);
+        t.install(out(2, "203.0.113.128", 25), Arc::default(), 1500);
+        let i = t.lookup(&tuple("203.0.113.200")).expect("hit");
+        assert_eq!(t.get(i).expect("e").sa.spi, 2);
+        let i = t.lookup(&tuple("203.0.113.5")).expect("hit");
+        assert_eq!(t.get(i).expect("e").sa.spi, 1);
+        // Rekey: a new SA with the same selectors takes over at once.
+        t.install(out(3, "203.0.113.0", 24), Arc::default(), 1500);
+        let i = t.lookup(&tuple("203.0.113.5")).expect("hit");
+        assert_eq!(t.get(i).expect("e").sa.spi, 3);
+        assert!(t.remove(1, None));
+        assert!(t.lookup(&tuple("198.51.100.9")).is_none());
+    }
+
+    #[test]
+    fn mtu_numbers() {
+        assert_eq!(tunnel_mtu(1500, false), 1438);
+        assert_eq!(tunnel_mtu(1500, true), 1418);
+    }
+}
