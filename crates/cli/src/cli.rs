@@ -34,6 +34,11 @@ pub enum Command {
     /// decrypted too. A damaged message is listed with an error and the
     /// listing goes on; a damaged capture file ends the listing with exit
     /// status 2.
+    #[command(
+        after_help = "Exit status: 0 on success; 2 when the capture or key table is \
+                            missing, unreadable, not a capture, or damaged (messages before \
+                            the damage are still listed); 1 when the output cannot be written."
+    )]
     Inspect(InspectArgs),
 }
 

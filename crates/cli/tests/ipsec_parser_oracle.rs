@@ -25,11 +25,15 @@ fn ike_messages(data: &[u8]) -> Vec<(u64, Vec<u8>)> {
     let mut out = Vec::new();
     for f in CaptureReader::new(data).unwrap() {
         let f = f.unwrap();
-        let Ok(Some(ip)) = decode_link(f.link_type, f.data) else { continue };
+        let Ok(Some(ip)) = decode_link(f.link_type, f.data) else {
+            continue;
+        };
         if ip.fragment.is_some() || ip.protocol != IPPROTO_UDP {
             continue;
         }
-        let Ok(u) = decode_udp(ip.payload, 0) else { continue };
+        let Ok(u) = decode_udp(ip.payload, 0) else {
+            continue;
+        };
         if let UdpContent::Ike { message, .. } = classify_udp(u.src_port, u.dst_port, u.payload) {
             out.push((f.number, message.to_vec()));
         }
@@ -45,18 +49,33 @@ fn compare(name: &str, data: &[u8]) -> usize {
         let rec = ours.messages.iter().find(|m| m.frame == frame).unwrap();
         let Ok((_, (hdr, payloads))) = parse_ikev2_message(&msg) else {
             // ipsec-parser refused it; ours must have said why too.
-            assert!(rec.error.is_some(), "{name} frame {frame}: ipsec-parser refuses, inspect accepts");
+            assert!(
+                rec.error.is_some(),
+                "{name} frame {frame}: ipsec-parser refuses, inspect accepts"
+            );
             continue;
         };
-        assert_eq!(rec.ispi.as_deref(), Some(format!("{:016x}", hdr.init_spi).as_str()), "{name} {frame}");
-        assert_eq!(rec.rspi.as_deref(), Some(format!("{:016x}", hdr.resp_spi).as_str()), "{name} {frame}");
+        assert_eq!(
+            rec.ispi.as_deref(),
+            Some(format!("{:016x}", hdr.init_spi).as_str()),
+            "{name} {frame}"
+        );
+        assert_eq!(
+            rec.rspi.as_deref(),
+            Some(format!("{:016x}", hdr.resp_spi).as_str()),
+            "{name} {frame}"
+        );
         assert_eq!(rec.exchange_type, Some(hdr.exch_type.0), "{name} {frame}");
         assert_eq!(rec.flags, Some(hdr.flags), "{name} {frame}");
         assert_eq!(rec.message_id, Some(hdr.msg_id), "{name} {frame}");
         assert_eq!(rec.length, Some(hdr.length), "{name} {frame}");
         if let Ok(list) = payloads {
             let theirs = chain_types(&list);
-            let mine: Vec<u64> = rec.payloads.iter().map(|p| u64::from(p.payload_type)).collect();
+            let mine: Vec<u64> = rec
+                .payloads
+                .iter()
+                .map(|p| u64::from(p.payload_type))
+                .collect();
             assert_eq!(mine, theirs, "{name} frame {frame}");
             compared += 1;
         }
@@ -74,7 +93,10 @@ fn fixtures_agree_with_ipsec_parser() {
     let mut total = 0;
     for e in entries.filter_map(Result::ok) {
         let p = e.path();
-        if !matches!(p.extension().and_then(|x| x.to_str()), Some("pcap" | "pcapng")) {
+        if !matches!(
+            p.extension().and_then(|x| x.to_str()),
+            Some("pcap" | "pcapng")
+        ) {
             continue;
         }
         let n = compare(&p.display().to_string(), &std::fs::read(&p).unwrap());
@@ -92,7 +114,9 @@ mod random_chains {
     fn capture(msg: &[u8]) -> Vec<u8> {
         let mut ip = vec![0x45, 0];
         ip.extend_from_slice(&((28 + msg.len()) as u16).to_be_bytes());
-        ip.extend_from_slice(&[0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, 1, 244, 1, 244]);
+        ip.extend_from_slice(&[
+            0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, 1, 244, 1, 244,
+        ]);
         ip.extend_from_slice(&((8 + msg.len()) as u16).to_be_bytes());
         ip.extend_from_slice(&[0, 0]);
         ip.extend_from_slice(msg);

@@ -94,5 +94,10 @@ fn bench_handshake_symmetric(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_ke, bench_raw_x25519, bench_handshake_symmetric);
+criterion_group!(
+    benches,
+    bench_ke,
+    bench_raw_x25519,
+    bench_handshake_symmetric
+);
 criterion_main!(benches);

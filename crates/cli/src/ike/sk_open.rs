@@ -96,6 +96,15 @@ fn aes_ctr(
     Ok(())
 }
 
+/// Splits SK_e into the cipher key and the trailing salt.
+fn key_and_salt(sk_e: &[u8], salt: usize) -> Result<(&[u8], &[u8]), OpenError> {
+    let at = sk_e
+        .len()
+        .checked_sub(salt)
+        .ok_or(OpenError::Cipher("SK_e shorter than its salt"))?;
+    Ok(sk_e.split_at(at))
+}
+
 fn integ_algorithm(i: IntegAlg) -> Option<IntegAlgorithm> {
     Some(match i {
         IntegAlg::HmacSha1_96 => IntegAlgorithm::HmacSha1_96,
@@ -174,7 +183,7 @@ pub fn open(
             ct.len()
         }
         EncrAlg::AesCtr { bits } => {
-            let (key, salt) = sk_e.split_at(sk_e.len() - 4);
+            let (key, salt) = key_and_salt(sk_e, 4)?;
             let mut block = [0u8; 16];
             block[..4].copy_from_slice(salt);
             block[4..12].copy_from_slice(iv);
@@ -183,7 +192,7 @@ pub fn open(
             ct.len()
         }
         EncrAlg::AesGcm { bits, icv: 16 } => {
-            let (key, salt) = sk_e.split_at(sk_e.len() - 4);
+            let (key, salt) = key_and_salt(sk_e, 4)?;
             let alg = match bits {
                 128 => &aead::AES_128_GCM,
                 192 => &aead::AES_192_GCM,
@@ -194,14 +203,14 @@ pub fn open(
             ct.len()
         }
         EncrAlg::ChaCha20Poly1305 => {
-            let (key, salt) = sk_e.split_at(sk_e.len() - 4);
+            let (key, salt) = key_and_salt(sk_e, 4)?;
             aead_open(&aead::CHACHA20_POLY1305, key, salt, iv, aad, &mut ct, icv)?;
             integrity_checked = true;
             ct.len()
         }
         EncrAlg::AesGcm { bits, .. } => {
             // GCM encrypts with the counter block J0 + 1 = salt ‖ IV ‖ 2.
-            let (key, salt) = sk_e.split_at(sk_e.len() - 4);
+            let (key, salt) = key_and_salt(sk_e, 4)?;
             let mut block = [0u8; 16];
             block[..4].copy_from_slice(salt);
             block[4..12].copy_from_slice(iv);
@@ -211,7 +220,7 @@ pub fn open(
         }
         EncrAlg::AesCcm { bits, .. } => {
             // RFC 4309 §4 / RFC 3610: A_1 = flags (L-1 = 3) ‖ salt ‖ IV ‖ 1.
-            let (key, salt) = sk_e.split_at(sk_e.len() - 3);
+            let (key, salt) = key_and_salt(sk_e, 3)?;
             let mut block = [0u8; 16];
             block[0] = 3;
             block[1..4].copy_from_slice(salt);
@@ -301,7 +310,7 @@ pub(crate) mod tests {
                     .unwrap();
             }
             EncrAlg::AesCtr { bits } => {
-                let (key, salt) = sk_e.split_at(sk_e.len() - 4);
+                let (key, salt) = key_and_salt(sk_e, 4).unwrap();
                 let mut b = [0u8; 16];
                 b[..4].copy_from_slice(salt);
                 b[4..12].copy_from_slice(&iv);
@@ -317,7 +326,7 @@ pub(crate) mod tests {
                     EncrAlg::AesGcm { bits: 192, .. } => &aead::AES_192_GCM,
                     _ => &aead::AES_256_GCM,
                 };
-                let (key, salt) = sk_e.split_at(sk_e.len() - 4);
+                let (key, salt) = key_and_salt(sk_e, 4).unwrap();
                 let k = LessSafeKey::new(UnboundKey::new(alg, key).unwrap());
                 let mut n = [0u8; 12];
                 n[..4].copy_from_slice(salt);
