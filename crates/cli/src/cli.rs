@@ -12,11 +12,31 @@ use clap::{Args, Parser, Subcommand};
 use crate::keys::KeyTable;
 use crate::output::{write_json, write_table};
 
-/// yadokari: an IKEv2/IPsec VPN. This tool inspects captures and, later,
-/// controls the daemon.
+/// yadokari: an IKEv2/IPsec VPN. This tool controls a running `yadokarid`
+/// over its control socket, and inspects IKE captures.
 #[derive(Debug, Parser)]
-#[command(name = "yadokari", version, propagate_version = true)]
+#[command(
+    name = "yadokari",
+    version,
+    propagate_version = true,
+    after_help = "Exit status: 0 on success; 1 when the daemon reports an error or the output \
+                  cannot be written; 2 for unusable input (bad command line, capture or key \
+                  table); 3 when the daemon cannot be reached."
+)]
 pub struct Cli {
+    /// The daemon's control socket.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "YADOKARI_SOCKET",
+        default_value = "/run/yadokari/yadokari.sock"
+    )]
+    pub socket: PathBuf,
+    /// Print the daemon's answer as JSON (for list-sas: one object with
+    /// `ike_sas`, documented in docs/control-api.md).
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,21 +60,42 @@ pub enum Command {
                             the damage are still listed); 1 when the output cannot be written."
     )]
     Inspect(InspectArgs),
+    /// Show the daemon's status: version, uptime, SA counts, connections.
+    Status,
+    /// List IKE SAs and their CHILD SAs: SPIs, algorithms, traffic
+    /// selectors, byte and packet counters.
+    ListSas,
+    /// Bring a connection up and wait until its CHILD SA is installed.
+    Up {
+        /// The connection (a `[tunnel.NAME]` or `[policy.NAME]` name).
+        name: String,
+    },
+    /// Delete a connection's SAs, with the peer, and wait until they are gone.
+    Down {
+        /// The connection name.
+        name: String,
+    },
+    /// Re-read the daemon's configuration. Connections whose configuration
+    /// did not change keep their SAs.
+    Reload,
+    /// Print the daemon's recent log lines.
+    Logs {
+        /// Keep printing new lines as they come (until interrupted).
+        #[arg(short, long)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The capture file (pcap or pcapng).
     pub file: PathBuf,
-    /// Write JSON Lines: one object per IKE message (see docs/inspect.md).
-    #[arg(long)]
-    pub json: bool,
     /// IKE SA keys in Wireshark's ikev2_decryption_table format (as
     /// strongSwan's save-keys plugin writes it), to decrypt SK/SKF payloads.
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
     /// In the table, also print every decoded field of every payload.
-    #[arg(short, long, conflicts_with = "json")]
+    #[arg(short, long)]
     pub verbose: bool,
 }
 
@@ -66,7 +107,8 @@ pub const EXIT_OUTPUT: u8 = 1;
 /// Runs a parsed command line; returns the exit status.
 pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
     match &cli.command {
-        Command::Inspect(args) => run_inspect(args, stdout, stderr),
+        Command::Inspect(args) => run_inspect(args, cli.json, stdout, stderr),
+        other => crate::control_cmd::run(&cli.socket, cli.json, other, stdout, stderr),
     }
 }
 
@@ -81,7 +123,12 @@ fn read(path: &Path, what: &str, stderr: &mut dyn Write) -> Result<Vec<u8>, u8> 
     })
 }
 
-fn run_inspect(args: &InspectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+fn run_inspect(
+    args: &InspectArgs,
+    json: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
     let keys = match &args.keys {
         None => None,
         Some(p) => {
@@ -104,7 +151,7 @@ fn run_inspect(args: &InspectArgs, stdout: &mut dyn Write, stderr: &mut dyn Writ
         Err(code) => return code,
     };
     let result = crate::inspect::inspect(&data, keys.as_ref());
-    let written = if args.json {
+    let written = if json {
         write_json(&result.messages, stdout)
     } else {
         write_table(&result.messages, &result.summary, args.verbose, stdout)

@@ -11,6 +11,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod control_cmd;
 pub mod ike;
 pub mod inspect;
 pub mod keys;

@@ -1,107 +1,523 @@
-//! The engine: the one owner of protocol state. It holds the configuration
-//! and (once wired) the IKE endpoint and the data plane, answers control
-//! requests, and turns IKE events into SA installs.
+//! The engine: the one owner of protocol state.
+//!
+//! It holds the IKE endpoint (sans-IO) and the ESP data plane, feeds the
+//! endpoint every IKE datagram (port 500 from our own sockets, port 4500
+//! from the data plane, which owns that socket and hands over what carries
+//! the non-ESP marker), timer ticks and operator commands, sends what it
+//! transmits, and turns its events into SA installs and routes. Nothing else
+//! touches that state, so nothing locks it.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use yadokari_config::{Config, Policy};
+use anyhow::Context as _;
+use tokio::sync::{mpsc, oneshot};
+use yadokari_config::Config;
 use yadokari_control::{ConnectionStatus, ReloadReport, Request, Response, Status};
+use yadokari_ike::{self as ike, Command, ConnId, Event, IkeEndpoint, Path};
+
+use crate::net::{Input, Net};
+use crate::translate::{self, Connection};
+use crate::{sa_install, sas_view};
+
+/// An operator request that is answered later (once the SA is up or gone).
+struct Waiter {
+    conn: ConnId,
+    kind: WaitFor,
+    reply: oneshot::Sender<Response>,
+    deadline: Instant,
+}
+
+#[derive(PartialEq, Eq)]
+enum WaitFor {
+    ChildUp,
+    AllDown,
+}
 
 pub struct Engine {
     config_path: PathBuf,
     config: Config,
+    conns: Vec<Connection>,
     started: Instant,
+    ike: IkeEndpoint,
+    net: Net,
+    inputs: mpsc::Receiver<Input>,
+    waiters: Vec<Waiter>,
+    /// When each IKE and CHILD SA came up, for `list-sas`.
+    pub(crate) ike_since: HashMap<ike::IkeSaId, Instant>,
+    pub(crate) child_since: HashMap<u32, Instant>,
+    pub(crate) routes: sa_install::Routes,
 }
 
 impl Engine {
     pub async fn start(config_path: PathBuf, config: Config) -> anyhow::Result<Engine> {
-        Ok(Engine {
+        let ike_port = config.daemon.ike_port;
+        let conns = translate::connections(&config, ike_port)?;
+        let ike_cfg = ike::Config {
+            connections: conns.iter().map(|c| c.conn.clone()).collect(),
+            ike_port,
+            natt_port: config.daemon.nat_port,
+            ..ike::Config::default()
+        };
+        let rng = ike::Rng::new(Box::new(yadokari_crypto::rand::SystemRandom));
+        let endpoint = IkeEndpoint::new(ike_cfg, rng);
+        let (tx, inputs) = mpsc::channel(1024);
+        let net = Net::open(&config, &conns, tx)
+            .await
+            .context("cannot set up the network side")?;
+        let mut engine = Engine {
             config_path,
             config,
+            conns,
             started: Instant::now(),
-        })
+            ike: endpoint,
+            net,
+            inputs,
+            waiters: Vec::new(),
+            ike_since: HashMap::new(),
+            child_since: HashMap::new(),
+            routes: sa_install::Routes::default(),
+        };
+        let now = Instant::now();
+        for (i, c) in engine.conns.iter().enumerate() {
+            if c.start == yadokari_config::StartAction::Initiate {
+                tracing::info!(conn = %c.name, "initiating");
+                engine
+                    .ike
+                    .handle_command(now, Command::Initiate { conn: ConnId(i) });
+            }
+        }
+        engine.flush().await;
+        Ok(engine)
     }
 
-    /// Waits for the next protocol input and processes it.
+    /// Waits for the next input (a datagram, a data-plane event, a timer)
+    /// and processes it. Cancel-safe: nothing is lost if another branch of
+    /// the caller's `select!` wins.
     pub async fn drive(&mut self) -> anyhow::Result<()> {
-        std::future::pending().await
-    }
-
-    pub async fn handle(&mut self, request: Request) -> Response {
-        match request {
-            Request::Status => Response::Status(self.status()),
-            Request::ListSas => Response::Sas {
-                ike_sas: Vec::new(),
-            },
-            Request::Up { name } | Request::Down { name }
-                if !self.config.policies.contains_key(&name) =>
-            {
-                Response::Error {
-                    error: format!("no connection named `{name}`"),
+        let deadline = [
+            self.ike.poll_timeout(),
+            self.waiters.iter().map(|w| w.deadline).min(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let input = tokio::select! {
+            i = self.inputs.recv() => i,
+            _ = sleep => None,
+        };
+        let now = Instant::now();
+        match input {
+            Some(Input::Ike {
+                from,
+                local,
+                message,
+            }) => {
+                let local = SocketAddr::new(
+                    local.unwrap_or_else(|| self.net.local_ip_for(from.ip())),
+                    net_port(&self.net, from),
+                );
+                self.ike
+                    .handle_datagram(now, Path::new(local, from), &message);
+            }
+            Some(Input::Ike500 {
+                from,
+                local,
+                message,
+            }) => {
+                self.ike
+                    .handle_datagram(now, Path::new(local, from), &message);
+            }
+            Some(Input::Acquire { dst }) => self.acquire(now, dst),
+            Some(Input::Rekey { spi }) => {
+                // The data plane names the outbound SA; the core rekeys by
+                // the inbound SPI of the pair.
+                if let Some(c) = self.ike.child_sas().into_iter().find(|c| c.spi_out == spi) {
+                    self.ike
+                        .handle_command(now, Command::RekeyChild { spi_in: c.spi_in });
                 }
             }
-            Request::Up { name } | Request::Down { name } => Response::Error {
-                error: format!("connection `{name}`: this build has no IKE engine"),
+            None => self.ike.handle_timeout(now),
+        }
+        self.expire_waiters(now);
+        self.flush().await;
+        Ok(())
+    }
+
+    /// Traffic with no SA: start the connection whose remote selectors cover
+    /// it, if it is configured to start on demand (racoon2's ACQUIRE).
+    fn acquire(&mut self, now: Instant, dst: IpAddr) {
+        let up: Vec<ConnId> = self.ike.ike_sas().iter().map(|s| s.conn).collect();
+        for (i, c) in self.conns.iter().enumerate() {
+            let covers = c
+                .conn
+                .children
+                .iter()
+                .any(|ch| ch.ts_remote.iter().any(|t| t.addrs.contains_addr(dst)));
+            if covers
+                && c.start == yadokari_config::StartAction::OnDemand
+                && !up.contains(&ConnId(i))
+            {
+                tracing::info!(conn = %c.name, %dst, "traffic needs the tunnel: initiating");
+                self.ike
+                    .handle_command(now, Command::Initiate { conn: ConnId(i) });
+            }
+        }
+    }
+
+    /// Sends what the endpoint wants sent and applies its events.
+    async fn flush(&mut self) {
+        while let Some(t) = self.ike.poll_transmit() {
+            if let Err(e) = self.net.send(&t).await {
+                crate::internal_warn!(to = %t.path.remote, "cannot send IKE message: {e}");
+            }
+        }
+        while let Some(ev) = self.ike.poll_event() {
+            self.on_event(ev);
+        }
+    }
+
+    fn conn_name(&self, id: ConnId) -> &str {
+        self.conns.get(id.0).map_or("?", |c| c.name.as_str())
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        let now = Instant::now();
+        match ev {
+            Event::IkeSaUp {
+                ike,
+                conn,
+                spi_i,
+                spi_r,
+                path,
+            } => {
+                tracing::info!(conn = %self.conn_name(conn), ispi = %format!("{spi_i:016x}"), rspi = %format!("{spi_r:016x}"), remote = %path.remote, "IKE SA established");
+                self.ike_since.insert(ike, now);
+            }
+            Event::IkeSaRekeyed {
+                old,
+                new,
+                spi_i,
+                spi_r,
+            } => {
+                tracing::info!(ispi = %format!("{spi_i:016x}"), rspi = %format!("{spi_r:016x}"), "IKE SA rekeyed");
+                self.ike_since.remove(&old);
+                self.ike_since.insert(new, now);
+            }
+            Event::IkeSaDown { ike, conn, reason } => {
+                tracing::info!(conn = %self.conn_name(conn), ?reason, "IKE SA down");
+                self.ike_since.remove(&ike);
+                self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
+                    error: format!("the IKE SA went down: {reason:?}"),
+                });
+                if !self.ike.ike_sas().iter().any(|s| s.conn == conn) {
+                    let name = self.conn_name(conn).to_owned();
+                    self.answer(conn, WaitFor::AllDown, |_| Response::Done {
+                        message: format!("connection `{name}` is down"),
+                    });
+                }
+            }
+            Event::ChildSaInstalled(info) => {
+                let conn = info.conn;
+                let name = self.conn_name(conn).to_owned();
+                tracing::info!(conn = %name, spi_in = %format!("{:08x}", info.spi_in), spi_out = %format!("{:08x}", info.spi_out), "CHILD SA installed");
+                self.child_since.insert(info.spi_in, now);
+                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &info) {
+                    crate::internal_error!(conn = %name, "cannot install the CHILD SA: {e:#}");
+                }
+                self.answer(conn, WaitFor::ChildUp, |_| Response::Done {
+                    message: format!("connection `{name}` is up"),
+                });
+            }
+            Event::ChildSaReplaced {
+                old_spi_in,
+                old_spi_out,
+                new,
+            } => {
+                tracing::info!(old_spi_in = %format!("{old_spi_in:08x}"), old_spi_out = %format!("{old_spi_out:08x}"), spi_in = %format!("{:08x}", new.spi_in), spi_out = %format!("{:08x}", new.spi_out), "CHILD SA rekeyed");
+                self.child_since.insert(new.spi_in, now);
+                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &new) {
+                    crate::internal_error!("cannot install the rekeyed CHILD SA: {e:#}");
+                }
+            }
+            Event::ChildSaRemoved {
+                spi_in,
+                spi_out,
+                reason,
+                ..
+            } => {
+                tracing::info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), ?reason, "CHILD SA removed");
+                self.child_since.remove(&spi_in);
+                let still = self.ike.child_sas();
+                sa_install::remove(&self.net, &mut self.routes, spi_in, spi_out, &still);
+            }
+            Event::NatDetected {
+                local_behind_nat,
+                remote_behind_nat,
+                path,
+                ..
+            } => {
+                tracing::info!(local_behind_nat, remote_behind_nat, %path.remote, "NAT detected: using UDP encapsulation on port {}", path.local.port());
+            }
+            Event::Failure { conn, reason, .. } => {
+                crate::proto_error!(
+                    conn = conn
+                        .map(|c| self.conn_name(c).to_owned())
+                        .unwrap_or_default(),
+                    "{reason:?}"
+                );
+                if let Some(conn) = conn {
+                    self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
+                        error: format!("negotiation failed: {reason:?}"),
+                    });
+                }
+            }
+        }
+    }
+
+    fn answer(&mut self, conn: ConnId, kind: WaitFor, make: impl Fn(&Waiter) -> Response) {
+        let mut keep = Vec::new();
+        for w in self.waiters.drain(..) {
+            if w.conn == conn && w.kind == kind {
+                let r = make(&w);
+                let _ = w.reply.send(r);
+            } else {
+                keep.push(w);
+            }
+        }
+        self.waiters = keep;
+    }
+
+    fn expire_waiters(&mut self, now: Instant) {
+        let (done, keep): (Vec<_>, Vec<_>) =
+            self.waiters.drain(..).partition(|w| w.deadline <= now);
+        self.waiters = keep;
+        for w in done {
+            let _ = w.reply.send(Response::Error {
+                error: "timed out waiting for the peer".into(),
+            });
+        }
+    }
+
+    fn conn_id(&self, name: &str) -> Option<ConnId> {
+        self.conns.iter().position(|c| c.name == name).map(ConnId)
+    }
+
+    /// Answers a control request now, or registers it to be answered when
+    /// the SAs it waits for are up or gone.
+    pub async fn handle(&mut self, request: Request, reply: oneshot::Sender<Response>) {
+        let now = Instant::now();
+        let response = match request {
+            Request::Status => Response::Status(self.status()),
+            Request::ListSas => Response::Sas {
+                ike_sas: sas_view::list(self, now),
             },
-            Request::Reload => match yadokari_config::load_file(&self.config_path) {
-                Ok(new) => Response::Reloaded(self.apply(new)),
-                Err(d) => Response::Error {
-                    error: format!("configuration not reloaded:\n{d}"),
+            Request::Up { name } => match self.conn_id(&name) {
+                None => Response::Error {
+                    error: format!("no connection named `{name}`"),
                 },
+                Some(conn) => {
+                    if self.ike.child_sas().iter().any(|c| c.conn == conn) {
+                        Response::Done {
+                            message: format!("connection `{name}` is already up"),
+                        }
+                    } else {
+                        self.ike.handle_command(now, Command::Initiate { conn });
+                        self.waiters.push(Waiter {
+                            conn,
+                            kind: WaitFor::ChildUp,
+                            reply,
+                            deadline: now + translate::UP_TIMEOUT,
+                        });
+                        self.flush().await;
+                        return;
+                    }
+                }
+            },
+            Request::Down { name } => match self.conn_id(&name) {
+                None => Response::Error {
+                    error: format!("no connection named `{name}`"),
+                },
+                Some(conn) => {
+                    let sas: Vec<_> = self
+                        .ike
+                        .ike_sas()
+                        .into_iter()
+                        .filter(|s| s.conn == conn)
+                        .collect();
+                    if sas.is_empty() {
+                        Response::Done {
+                            message: format!("connection `{name}` is not up"),
+                        }
+                    } else {
+                        for s in sas {
+                            self.ike
+                                .handle_command(now, Command::DeleteIke { ike: s.id });
+                        }
+                        self.waiters.push(Waiter {
+                            conn,
+                            kind: WaitFor::AllDown,
+                            reply,
+                            deadline: now + Duration::from_secs(15),
+                        });
+                        self.flush().await;
+                        return;
+                    }
+                }
+            },
+            Request::Reload => match self.reload().await {
+                Ok(r) => Response::Reloaded(r),
+                Err(e) => Response::Error { error: e },
             },
             Request::Logs { .. } => Response::Error {
                 error: "logs are served by the control socket".into(),
             },
-        }
+        };
+        let _ = reply.send(response);
     }
 
+    /// Re-reads the configuration. Connections whose configuration did not
+    /// change keep their SAs; changed and removed ones are torn down (and
+    /// changed ones restarted if they initiate); new ones start.
     pub async fn reload(&mut self) -> Result<ReloadReport, String> {
-        match yadokari_config::load_file(&self.config_path) {
-            Ok(new) => Ok(self.apply(new)),
+        let new = match yadokari_config::load_file(&self.config_path) {
+            Ok(c) => c,
             Err(d) => {
                 crate::internal_warn!("configuration not reloaded:\n{d}");
-                Err(d.to_string())
+                return Err(format!("configuration not reloaded:\n{d}"));
+            }
+        };
+        let report = diff(&self.config, &new);
+        let conns = match translate::connections(&new, new.daemon.ike_port) {
+            Ok(c) => c,
+            Err(e) => return Err(format!("configuration not reloaded: {e:#}")),
+        };
+        let now = Instant::now();
+        // Tear down what changed or went away, while the old IDs are valid.
+        for name in report.changed.iter().chain(&report.removed) {
+            if let Some(conn) = self.conn_id(name) {
+                for s in self.ike.ike_sas().into_iter().filter(|s| s.conn == conn) {
+                    self.ike
+                        .handle_command(now, Command::DeleteIke { ike: s.id });
+                }
             }
         }
-    }
-
-    fn apply(&mut self, new: Config) -> ReloadReport {
-        let report = diff(&self.config, &new);
+        self.flush().await;
+        // Keep unchanged connections at their index so their SAs stay bound;
+        // put changed ones in place; disable removed ones; append new ones.
+        let mut table: Vec<Connection> = self.conns.clone();
+        for (i, c) in self.conns.iter().enumerate() {
+            match conns.iter().find(|n| n.name == c.name) {
+                Some(n) => table[i] = n.clone(),
+                None => table[i].start = yadokari_config::StartAction::Respond,
+            }
+        }
+        for n in &conns {
+            if !table.iter().any(|c| c.name == n.name) {
+                table.push(n.clone());
+            }
+        }
+        for name in &report.removed {
+            if let Some(c) = table.iter_mut().find(|c| &c.name == name) {
+                // A removed connection must not accept new SAs: no selectors.
+                for ch in &mut c.conn.children {
+                    ch.ts_local.clear();
+                    ch.ts_remote.clear();
+                }
+                c.conn.remote_addr = None;
+            }
+        }
+        self.ike
+            .set_connections(table.iter().map(|c| c.conn.clone()).collect());
+        self.conns = table;
         self.config = new;
-        report
+        for name in report.added.iter().chain(&report.changed) {
+            if let Some(i) = self.conn_id(name) {
+                if self.conns[i.0].start == yadokari_config::StartAction::Initiate {
+                    self.ike.handle_command(now, Command::Initiate { conn: i });
+                }
+            }
+        }
+        self.flush().await;
+        tracing::info!(?report, "configuration reloaded");
+        Ok(report)
     }
 
-    pub async fn shutdown(&mut self) {}
+    /// Deletes every SA with its peer (bounded wait), removes routes.
+    pub async fn shutdown(&mut self) {
+        self.ike.handle_command(Instant::now(), Command::Terminate);
+        self.flush().await;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.ike.ike_sas().is_empty() && Instant::now() < deadline {
+            let _ = tokio::time::timeout(Duration::from_millis(200), self.drive()).await;
+        }
+        for c in self.ike.child_sas() {
+            sa_install::remove(&self.net, &mut self.routes, c.spi_in, c.spi_out, &[]);
+        }
+        self.net.shutdown();
+    }
+
+    pub(crate) fn endpoint(&self) -> &IkeEndpoint {
+        &self.ike
+    }
+
+    pub(crate) fn connection(&self, id: ConnId) -> Option<&Connection> {
+        self.conns.get(id.0)
+    }
+
+    pub(crate) fn network(&self) -> &Net {
+        &self.net
+    }
 
     fn status(&self) -> Status {
+        let sas = self.ike.ike_sas();
+        let children = self.ike.child_sas();
         Status {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
             uptime_secs: self.started.elapsed().as_secs(),
             config_file: self.config_path.display().to_string(),
-            ike_sas: 0,
-            child_sas: 0,
+            ike_sas: sas.len(),
+            child_sas: children.len(),
             connections: self
-                .config
-                .policies
+                .conns
                 .iter()
-                .filter_map(|(name, p)| match p {
-                    Policy::Protect { remote, .. } => Some(ConnectionStatus {
-                        name: name.clone(),
-                        state: "down".into(),
-                        remote: self
-                            .config
-                            .remotes
-                            .get(remote)
-                            .map(|r| r.address.to_string())
-                            .unwrap_or_default(),
-                    }),
-                    _ => None,
+                .enumerate()
+                .filter(|(_, c)| self.config.policies.contains_key(&c.name))
+                .map(|(i, c)| {
+                    let id = ConnId(i);
+                    let state = if children.iter().any(|ch| ch.conn == id) {
+                        "up"
+                    } else if sas.iter().any(|s| s.conn == id) {
+                        "connecting"
+                    } else {
+                        "down"
+                    };
+                    ConnectionStatus {
+                        name: c.name.clone(),
+                        state: state.into(),
+                        remote: c
+                            .conn
+                            .remote_addr
+                            .map(|a| a.ip().to_string())
+                            .unwrap_or_else(|| "any".into()),
+                    }
                 })
                 .collect(),
         }
     }
+}
+
+fn net_port(net: &Net, _from: SocketAddr) -> u16 {
+    net.natt_port()
 }
 
 /// Which connections a reload adds, removes, changes or leaves alone. A
@@ -131,6 +547,7 @@ pub fn diff(old: &Config, new: &Config) -> ReloadReport {
 }
 
 fn bundle(c: &Config, policy: &str) -> String {
+    use yadokari_config::Policy;
     let p = &c.policies[policy];
     let mut s = format!("{p:?}");
     if let Policy::Protect { remote, ipsec } = p {

@@ -9,6 +9,10 @@
 mod control;
 mod engine;
 mod logging;
+mod net;
+mod sa_install;
+mod sas_view;
+mod translate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,12 +133,11 @@ async fn run(
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                let report = engine.reload().await;
-                tracing::info!("reloaded on SIGHUP: {report:?}");
+                // Errors are logged by `reload` itself; the old configuration stays.
+                let _ = engine.reload().await;
             }
             Some(call) = calls_rx.recv() => {
-                let response = engine.handle(call.request).await;
-                let _ = call.reply.send(response);
+                engine.handle(call.request, call.reply).await;
             }
             r = engine.drive() => r?,
         }

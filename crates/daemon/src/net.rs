@@ -1,0 +1,328 @@
+//! The daemon's network side: IKE sockets on port 500, the data plane (which
+//! owns the NAT-T socket on port 4500 and the TUN device), and the bridge
+//! that turns their input into [`Input`]s for the engine.
+//!
+//! IKE on port 4500 shares the data plane's socket (RFC 3948: the non-ESP
+//! marker tells IKE from ESP); the data plane hands those datagrams over on
+//! their own channel, ahead of ESP, so an ESP flood cannot starve IKE.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use yadokari_config::Config;
+use yadokari_dataplane::{self as dp, DataPlane};
+use yadokari_ike::Transmit;
+use yadokari_sys::netcfg::IpTool;
+use yadokari_sys::tun::{Tun, TunConfig};
+use yadokari_sys::udp::{UdpConfig, UdpSocket as DpSocket};
+
+use crate::translate::Connection;
+
+/// Something for the engine to process.
+#[derive(Debug)]
+pub enum Input {
+    /// IKE on the NAT-T port, from the data plane (with its non-ESP marker).
+    Ike {
+        from: SocketAddr,
+        local: Option<IpAddr>,
+        message: Vec<u8>,
+    },
+    /// IKE on port 500.
+    Ike500 {
+        from: SocketAddr,
+        local: SocketAddr,
+        message: Vec<u8>,
+    },
+    /// Traffic for which no SA exists (racoon2's ACQUIRE).
+    Acquire { dst: IpAddr },
+    /// An outbound SA is close to sequence-number exhaustion.
+    Rekey { spi: u32 },
+}
+
+pub struct Net {
+    ike500: Vec<Arc<UdpSocket>>,
+    pub(crate) dataplane: Option<DataPlane>,
+    pub(crate) ip: IpTool,
+    pub(crate) tun_name: String,
+    natt_port: u16,
+    /// Which of our addresses the kernel uses toward a peer (learnt once).
+    local_cache: Mutex<HashMap<IpAddr, IpAddr>>,
+}
+
+impl Net {
+    pub async fn open(
+        config: &Config,
+        conns: &[Connection],
+        inputs: mpsc::Sender<Input>,
+    ) -> anyhow::Result<Net> {
+        let ike_port = config.daemon.ike_port;
+        let natt_port = config.daemon.nat_port;
+        // The outer address families in use decide which sockets to open.
+        let fams: Vec<bool> = conns
+            .iter()
+            .flat_map(|c| [c.conn.remote_addr, c.conn.local_addr])
+            .flatten()
+            .map(|a| a.is_ipv6())
+            .collect();
+        let (v4, v6) = if fams.is_empty() {
+            (true, true)
+        } else {
+            (fams.contains(&false), fams.contains(&true))
+        };
+
+        let mut ike500 = Vec::new();
+        let locals: Vec<IpAddr> = conns
+            .iter()
+            .filter_map(|c| c.conn.local_addr.map(|a| a.ip()))
+            .collect();
+        let mut binds: Vec<SocketAddr> = Vec::new();
+        for ip in &locals {
+            let a = SocketAddr::new(*ip, ike_port);
+            if !binds.contains(&a) {
+                binds.push(a);
+            }
+        }
+        // Connections without a local address need the wildcard.
+        if conns.iter().any(|c| c.conn.local_addr.is_none()) || binds.is_empty() {
+            if v4 {
+                binds.push(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), ike_port));
+            }
+            if v6 {
+                binds.push(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), ike_port));
+            }
+        }
+        for a in binds {
+            let s = bind_udp(a).with_context(|| format!("cannot bind IKE socket {a}"))?;
+            let s = Arc::new(s);
+            ike500.push(s.clone());
+            tokio::spawn(read_500(s, inputs.clone()));
+        }
+
+        // The data plane: one TUN shared by every peer, one NAT-T socket.
+        let outer_v6 = v6 && !v4;
+        let mtu = match config.interface.mtu {
+            yadokari_config::Mtu::Fixed(m) => m,
+            yadokari_config::Mtu::Auto => dp::tunnel_mtu(1500, v6),
+        };
+        let tun = Tun::open(&TunConfig {
+            name: config.interface.name.clone(),
+            mtu,
+            offload: true,
+            multi_queue: false,
+        })
+        .with_context(|| {
+            format!(
+                "cannot create TUN device {} (is /dev/net/tun there, and are we root?)",
+                config.interface.name
+            )
+        })?;
+        let ip = IpTool::current();
+        ip.link_up(&config.interface.name, mtu)
+            .context("cannot bring the TUN device up")?;
+        let bind = if outer_v6 || (v4 && v6) {
+            SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), natt_port)
+        } else {
+            SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), natt_port)
+        };
+        let mut ucfg = UdpConfig::new(bind);
+        ucfg.dual_stack = v4 && v6;
+        ucfg.recv_buffer = 16 << 20;
+        ucfg.send_buffer = 16 << 20;
+        let sock =
+            DpSocket::bind(&ucfg).with_context(|| format!("cannot bind NAT-T socket {bind}"))?;
+        let dcfg = dp::Config {
+            mss_clamp: config.interface.mss_clamp,
+            ..dp::Config::default()
+        };
+        let (dataplane, channels) =
+            DataPlane::start(dcfg, vec![tun], vec![sock]).context("cannot start the data plane")?;
+        std::thread::Builder::new()
+            .name("yk-dp-bridge".into())
+            .spawn(move || bridge(channels, inputs))
+            .context("cannot start the data-plane bridge")?;
+        Ok(Net {
+            ike500,
+            dataplane: Some(dataplane),
+            ip,
+            tun_name: config.interface.name.clone(),
+            natt_port,
+            local_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn natt_port(&self) -> u16 {
+        self.natt_port
+    }
+
+    pub fn dataplane(&self) -> anyhow::Result<&DataPlane> {
+        match &self.dataplane {
+            Some(d) => Ok(d),
+            None => bail!("the data plane is stopped"),
+        }
+    }
+
+    /// Our address toward `peer`, as the routing table picks it. A UDP
+    /// "connect" sends nothing; it only asks the kernel for the route.
+    pub fn local_ip_for(&self, peer: IpAddr) -> IpAddr {
+        let peer = canonical(peer);
+        if let Some(ip) = self
+            .local_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&peer).copied())
+        {
+            return ip;
+        }
+        let any: SocketAddr = if peer.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let ip = std::net::UdpSocket::bind(any)
+            .and_then(|s| s.connect((peer, 9)).and_then(|_| s.local_addr()))
+            .map(|a| a.ip())
+            .unwrap_or(any.ip());
+        if let Ok(mut c) = self.local_cache.lock() {
+            c.insert(peer, ip);
+        }
+        ip
+    }
+
+    /// Sends one IKE message on the path the endpoint chose.
+    pub async fn send(&self, t: &Transmit) -> anyhow::Result<()> {
+        let to = t.path.remote;
+        if t.path.local.port() == self.natt_port {
+            // The endpoint framed it with the non-ESP marker; the data
+            // plane adds its own.
+            let body = t.bytes.get(4..).unwrap_or_default();
+            self.dataplane()?.send_ike(to, body)?;
+            return Ok(());
+        }
+        let sock = self
+            .ike500
+            .iter()
+            .find(|s| s.local_addr().is_ok_and(|a| a.ip() == t.path.local.ip()))
+            .or_else(|| {
+                self.ike500.iter().find(|s| {
+                    s.local_addr()
+                        .is_ok_and(|a| a.ip().is_unspecified() && a.is_ipv6() == to.is_ipv6())
+                })
+            })
+            .context("no IKE socket for that address family")?;
+        sock.send_to(&t.bytes, to).await?;
+        Ok(())
+    }
+
+    pub fn shutdown(&mut self) {
+        if let Some(d) = self.dataplane.take() {
+            d.shutdown();
+        }
+    }
+}
+
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn canonical_sa(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(canonical(a.ip()), a.port())
+}
+
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let domain = if addr.is_ipv6() {
+        socket2::Domain::IPV6
+    } else {
+        socket2::Domain::IPV4
+    };
+    let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // A separate IPv4 socket handles IPv4; without this the two binds clash.
+        s.set_only_v6(true)?;
+    }
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    UdpSocket::from_std(s.into())
+}
+
+async fn read_500(sock: Arc<UdpSocket>, inputs: mpsc::Sender<Input>) {
+    let mut buf = vec![0u8; 65_536];
+    let local = match sock.local_addr() {
+        Ok(a) => a,
+        Err(_) => return,
+    };
+    loop {
+        match sock.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                let from = canonical_sa(from);
+                let local = if local.ip().is_unspecified() {
+                    // Wildcard socket: our address is the one the route to
+                    // the sender uses (right for single-homed hosts; MOBIKE
+                    // will want IP_PKTINFO here).
+                    SocketAddr::new(route_local(from.ip()).unwrap_or(local.ip()), local.port())
+                } else {
+                    local
+                };
+                let msg = Input::Ike500 {
+                    from,
+                    local,
+                    message: buf[..n].to_vec(),
+                };
+                if inputs.send(msg).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::debug!("IKE socket {local}: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+fn route_local(peer: IpAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect((peer, 9)).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+/// Moves the data plane's channel traffic into the engine's queue; IKE
+/// first, as the data plane's separate channel intends.
+fn bridge(ch: dp::Channels, inputs: mpsc::Sender<Input>) {
+    loop {
+        let input = crossbeam_channel::select_biased! {
+            recv(ch.ike) -> m => match m {
+                Ok(d) => {
+                    // The IKE core takes NAT-T datagrams as they came off the
+                    // wire, marker included (RFC 3948 §2.2).
+                    let mut message = Vec::with_capacity(4 + d.message.len());
+                    message.extend_from_slice(&[0; 4]);
+                    message.extend_from_slice(&d.message);
+                    Input::Ike { from: canonical_sa(d.from), local: d.local.map(canonical), message }
+                }
+                Err(_) => return,
+            },
+            recv(ch.events) -> e => match e {
+                Ok(dp::Event::Acquire { dst, .. }) => Input::Acquire { dst },
+                Ok(dp::Event::RekeyNeeded { spi }) | Ok(dp::Event::SequenceExhausted { spi }) => Input::Rekey { spi },
+                Err(_) => return,
+            },
+        };
+        if inputs.blocking_send(input).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! From the validated configuration to the IKE core's connection table.
+//!
+//! One protect policy is one IKE connection with one CHILD SA template: its
+//! remote gives the peer, identities, credentials and IKE proposals; its
+//! selectors give the traffic selectors; its ipsec and sa templates give the
+//! mode, lifetimes and ESP proposals. Names that need the host (FQDNs, the
+//! `MY_IP…` macros) are resolved here, so the IKE core only sees addresses.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use yadokari_config::address::{AddrMacro, Address, AddressSpec};
+use yadokari_config::{self as cfg, Auth, Config, Policy};
+use yadokari_ike as ike;
+use yadokari_ike::proposal::{ChildProposal, IkeProposal, ProposalConfig, Transform};
+use yadokari_policy::{AddrRange, IpProtocol, PortRange, TrafficSelector};
+use zeroize::Zeroizing;
+
+/// One connection as the daemon knows it, beside the IKE core's `ConnConfig`.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub name: String,
+    pub start: cfg::StartAction,
+    pub conn: ike::ConnConfig,
+}
+
+/// IANA transform types (RFC 7296 §3.3.2).
+const ENCR: u8 = 1;
+const PRF: u8 = 2;
+const INTEG: u8 = 3;
+const KE: u8 = 4;
+const ESN: u8 = 5;
+
+pub fn connections(config: &Config, ike_port: u16) -> anyhow::Result<Vec<Connection>> {
+    let mut out = Vec::new();
+    for (name, policy) in &config.policies {
+        let Policy::Protect { remote, ipsec } = policy else {
+            continue;
+        };
+        let r = &config.remotes[remote];
+        let tpl = &config.ipsec[ipsec];
+        let conn = connection(config, name, r, tpl, ike_port)
+            .with_context(|| format!("connection `{name}`"))?;
+        out.push(Connection {
+            name: name.clone(),
+            start: r.start,
+            conn,
+        });
+    }
+    Ok(out)
+}
+
+fn connection(
+    config: &Config,
+    name: &str,
+    r: &cfg::Remote,
+    tpl: &cfg::IpsecTemplate,
+    ike_port: u16,
+) -> anyhow::Result<ike::ConnConfig> {
+    let remote_ip = resolve_peer(&r.address)?;
+    let local_ip = match &r.local_address {
+        Some(a) => resolve_local(a)?,
+        None => None,
+    };
+    let local_id = match &r.local_id {
+        Some(id) => identity(id)?,
+        None => match local_ip {
+            Some(ip) => ike::Identity::from_ip(ip),
+            None => bail!("set `local_id` (or a literal local address to use as the identity)"),
+        },
+    };
+    let remote_id = r.remote_id.as_ref().map(identity).transpose()?;
+    let psk = match &r.auth {
+        Auth::Psk(s) => Zeroizing::new(s.expose().to_vec()),
+    };
+    let mut ts_local = Vec::new();
+    let mut ts_remote = Vec::new();
+    for sel in config.selectors.values().filter(|s| s.policy == name) {
+        ts_local.push(selector(&sel.src, sel.protocol, sel.src_ports, local_ip)?);
+        ts_remote.push(selector(&sel.dst, sel.protocol, sel.dst_ports, remote_ip)?);
+    }
+    let mut esp = Vec::new();
+    for sa in &tpl.sa {
+        esp.extend(config.sa[sa].proposals.iter().map(child_proposal));
+    }
+    let child = ike::ChildConfig {
+        name: name.to_owned(),
+        ts_local,
+        ts_remote,
+        proposals: esp,
+        mode: match tpl.mode {
+            cfg::Mode::Tunnel => ike::Mode::Tunnel,
+            cfg::Mode::Transport => ike::Mode::Transport,
+        },
+        lifetime: lifetime(&tpl.lifetime),
+    };
+    Ok(ike::ConnConfig {
+        name: name.to_owned(),
+        local_addr: local_ip.map(|ip| SocketAddr::new(ip, ike_port)),
+        remote_addr: remote_ip.map(|ip| SocketAddr::new(ip, ike_port)),
+        local_id,
+        remote_id,
+        local_auth: ike::AuthConfig::Psk(psk.clone()),
+        remote_auth: ike::AuthConfig::Psk(psk),
+        ike_proposals: r.ike_proposals.iter().map(ike_proposal).collect(),
+        children: vec![child],
+        ike_lifetime: lifetime(&r.ike_lifetime),
+        dpd_delay: r.dpd.map(|d| d.delay),
+        dpd_action: match r.dpd.map(|d| d.action) {
+            Some(cfg::DpdAction::Clear) => ike::DpdAction::Clear,
+            Some(cfg::DpdAction::Hold) => ike::DpdAction::Hold,
+            _ => ike::DpdAction::Restart,
+        },
+        force_encap: r.encap,
+    })
+}
+
+fn lifetime(l: &cfg::Lifetime) -> ike::Lifetime {
+    ike::Lifetime::new(l.rekey, l.jitter, l.rekey + l.margin)
+}
+
+fn encr(e: &cfg::proposal::Encr) -> Transform {
+    Transform::new(ENCR, e.id, e.key_bits)
+}
+
+fn ike_proposal(p: &cfg::proposal::IkeProposal) -> IkeProposal {
+    let mut t: Vec<Transform> = p.encryption.iter().map(encr).collect();
+    t.extend(p.prf.iter().map(|id| Transform::new(PRF, *id, None)));
+    t.extend(
+        p.integrity
+            .iter()
+            .map(|id| Transform::new(INTEG, *id, None)),
+    );
+    t.extend(p.ke.iter().map(|id| Transform::new(KE, *id, None)));
+    IkeProposal(ProposalConfig { transforms: t })
+}
+
+fn child_proposal(p: &cfg::proposal::EspProposal) -> ChildProposal {
+    let mut t: Vec<Transform> = p.encryption.iter().map(encr).collect();
+    t.extend(
+        p.integrity
+            .iter()
+            .map(|id| Transform::new(INTEG, *id, None)),
+    );
+    t.extend(p.ke.iter().map(|id| Transform::new(KE, *id, None)));
+    t.extend(
+        p.esn
+            .iter()
+            .map(|on| Transform::new(ESN, u16::from(*on), None)),
+    );
+    ChildProposal(ProposalConfig { transforms: t })
+}
+
+fn identity(id: &cfg::identity::Identity) -> anyhow::Result<ike::Identity> {
+    use cfg::identity::Identity as I;
+    Ok(match id {
+        I::Ip(ip) => ike::Identity::from_ip(*ip),
+        I::Fqdn(s) => ike::Identity::Fqdn(s.clone()),
+        I::Rfc822(s) => ike::Identity::Rfc822(s.clone()),
+        I::KeyId(k) => ike::Identity::KeyId(k.clone()),
+        I::DerAsn1Dn(dn) => bail!("identity `dn:{dn}`: distinguished names come with certificate support, not yet available"),
+    })
+}
+
+/// The peer's address; `None` (IP_ANY) means any peer may connect.
+fn resolve_peer(a: &Address) -> anyhow::Result<Option<IpAddr>> {
+    match a {
+        Address::Ip(ip) => Ok(Some(*ip)),
+        Address::Fqdn(name) => {
+            let ip = (name.as_str(), 0)
+                .to_socket_addrs()
+                .with_context(|| format!("cannot resolve `{name}`"))?
+                .next()
+                .ok_or_else(|| anyhow!("`{name}` has no address"))?
+                .ip();
+            Ok(Some(ip))
+        }
+        Address::Macro {
+            kind: AddrMacro::IpAny,
+            ..
+        } => Ok(None),
+        Address::Macro { kind, .. } => {
+            bail!("{} names one of our own addresses, not a peer", kind.name())
+        }
+    }
+}
+
+/// One of our addresses; `None` means any.
+pub fn resolve_local(a: &Address) -> anyhow::Result<Option<IpAddr>> {
+    match a {
+        Address::Ip(ip) => Ok(Some(*ip)),
+        Address::Fqdn(name) => resolve_peer(&Address::Fqdn(name.clone())),
+        Address::Macro {
+            kind: AddrMacro::IpAny,
+            ..
+        } => Ok(None),
+        Address::Macro { kind, ifname } => {
+            let want = |ip: &IpAddr| match kind {
+                AddrMacro::MyIpv4 => ip.is_ipv4(),
+                AddrMacro::MyIpv6 => ip.is_ipv6(),
+                AddrMacro::MyIpv6Global => ip.is_ipv6() && !is_link_local(ip),
+                AddrMacro::MyIpv6LinkLocal => is_link_local(ip),
+                _ => true,
+            };
+            let found = nix::ifaddrs::getifaddrs()
+                .context("cannot list interface addresses")?
+                .filter(|i| ifname.as_deref().is_none_or(|n| i.interface_name == n))
+                .filter_map(|i| i.address)
+                .filter_map(|s| {
+                    s.as_sockaddr_in()
+                        .map(|v4| IpAddr::V4(v4.ip()))
+                        .or_else(|| s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
+                })
+                .filter(|ip| !ip.is_loopback())
+                .find(|ip| want(ip));
+            match found {
+                Some(ip) => Ok(Some(ip)),
+                None => bail!(
+                    "{} matches no address{}",
+                    kind.name(),
+                    ifname
+                        .as_ref()
+                        .map(|i| format!(" on {i}"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+    }
+}
+
+fn is_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
+}
+
+fn selector(
+    spec: &AddressSpec,
+    proto: Option<u8>,
+    ports: cfg::PortRange,
+    host: Option<IpAddr>,
+) -> anyhow::Result<TrafficSelector> {
+    let addrs = match spec {
+        AddressSpec::Prefix(ip, len) => {
+            let p = yadokari_policy::IpPrefix::new(*ip, *len).map_err(|e| anyhow!("{e}"))?;
+            p.range()
+        }
+        AddressSpec::Range(a, b) => AddrRange::new(*a, *b).map_err(|e| anyhow!("{e}"))?,
+        AddressSpec::Host(Address::Macro {
+            kind: AddrMacro::IpAny,
+            ..
+        }) => {
+            bail!("IP_ANY in a selector: write the prefix (0.0.0.0/0 or ::/0) to say which family")
+        }
+        AddressSpec::Host(Address::Macro {
+            kind: AddrMacro::MyIp,
+            ifname: None,
+        }) => match host {
+            Some(ip) => AddrRange::single(ip),
+            None => {
+                bail!("the selector names our address, but the connection has none; set `local`")
+            }
+        },
+        AddressSpec::Host(a) => match resolve_local(a)? {
+            Some(ip) => AddrRange::single(ip),
+            None => bail!("cannot use `{a}` as a selector address"),
+        },
+    };
+    let ports = PortRange::new(ports.start, ports.end).map_err(|e| anyhow!("{e}"))?;
+    Ok(TrafficSelector::new(
+        addrs,
+        IpProtocol(proto.unwrap_or(0)),
+        ports,
+    ))
+}
+
+/// The time after which an idle `up` request gives up waiting.
+pub const UP_TIMEOUT: Duration = Duration::from_secs(30);

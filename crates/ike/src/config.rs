@@ -1,0 +1,267 @@
+//! Typed configuration of an [`crate::IkeEndpoint`]: connections (peers,
+//! identities, PSKs, proposals, children), lifetimes, retransmission, DPD,
+//! cookie and window settings. Plain data; validation of files lives in the
+//! config crate.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::proposal::{ChildProposal, IkeProposal};
+use crate::ts::TrafficSelector;
+
+/// Index of a connection in [`Config::connections`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub usize);
+
+/// IPsec mode of a CHILD SA (RFC 4301 §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Tunnel,
+    Transport,
+}
+
+/// An IKE identity (RFC 7296 §3.5). Compared as typed data, never as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identity {
+    Ipv4([u8; 4]),
+    Ipv6([u8; 16]),
+    Fqdn(String),
+    Rfc822(String),
+    KeyId(Vec<u8>),
+    /// Any other ID type with its raw body (DER_ASN1_DN, …).
+    Other {
+        id_type: u8,
+        data: Vec<u8>,
+    },
+}
+
+impl Identity {
+    pub fn from_ip(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Identity::Ipv4(v4.octets()),
+            IpAddr::V6(v6) => Identity::Ipv6(v6.octets()),
+        }
+    }
+
+    /// ID type number of RFC 7296 §3.5.
+    pub fn id_type(&self) -> u8 {
+        match self {
+            Identity::Ipv4(_) => 1,
+            Identity::Fqdn(_) => 2,
+            Identity::Rfc822(_) => 3,
+            Identity::Ipv6(_) => 5,
+            Identity::KeyId(_) => 11,
+            Identity::Other { id_type, .. } => *id_type,
+        }
+    }
+
+    /// Identification data as it goes on the wire.
+    pub fn data(&self) -> &[u8] {
+        match self {
+            Identity::Ipv4(a) => a,
+            Identity::Ipv6(a) => a,
+            Identity::Fqdn(s) | Identity::Rfc822(s) => s.as_bytes(),
+            Identity::KeyId(d) => d,
+            Identity::Other { data, .. } => data,
+        }
+    }
+
+    pub fn from_wire(id_type: u8, data: &[u8]) -> Self {
+        match (id_type, data.len()) {
+            (1, 4) => {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(data);
+                Identity::Ipv4(a)
+            }
+            (5, 16) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(data);
+                Identity::Ipv6(a)
+            }
+            (2, _) | (3, _) => match std::str::from_utf8(data) {
+                Ok(s) if id_type == 2 => Identity::Fqdn(s.to_owned()),
+                Ok(s) => Identity::Rfc822(s.to_owned()),
+                Err(_) => Identity::Other {
+                    id_type,
+                    data: data.to_vec(),
+                },
+            },
+            (11, _) => Identity::KeyId(data.to_vec()),
+            _ => Identity::Other {
+                id_type,
+                data: data.to_vec(),
+            },
+        }
+    }
+}
+
+/// How a side proves its identity. Only PSK today; signatures and EAP slot
+/// in as more variants (the AUTH code dispatches on this enum only).
+#[derive(Clone)]
+pub enum AuthConfig {
+    /// Shared key of RFC 7296 §2.15 (auth method 2).
+    Psk(Zeroizing<Vec<u8>>),
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthConfig::Psk(_) => f.write_str("Psk(<redacted>)"),
+        }
+    }
+}
+
+/// Soft and hard lifetimes (RFC 7296 §2.8: each side enforces its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    /// Start a rekey this long after the SA came up …
+    pub rekey: Duration,
+    /// … minus a random part of up to this much, so both peers rarely rekey
+    /// at the same instant.
+    pub jitter: Duration,
+    /// Delete the SA this long after it came up if no rekey succeeded.
+    pub hard: Duration,
+}
+
+impl Lifetime {
+    pub const NEVER: Lifetime = Lifetime {
+        rekey: Duration::MAX,
+        jitter: Duration::ZERO,
+        hard: Duration::MAX,
+    };
+
+    pub fn new(rekey: Duration, jitter: Duration, hard: Duration) -> Self {
+        Self {
+            rekey,
+            jitter,
+            hard,
+        }
+    }
+}
+
+/// What DPD does when the peer stops answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpdAction {
+    /// Remove the SAs.
+    Clear,
+    /// Remove the SAs and initiate the connection again.
+    Restart,
+    /// Remove the SAs; the driver keeps its trap policies (reported as a Failure).
+    Hold,
+}
+
+/// One CHILD SA template of a connection.
+#[derive(Debug, Clone)]
+pub struct ChildConfig {
+    pub name: String,
+    pub ts_local: Vec<TrafficSelector>,
+    pub ts_remote: Vec<TrafficSelector>,
+    /// Our proposals in preference order. A KE transform here means PFS on rekey
+    /// and on extra CHILD SAs (never on the first child, §1.2).
+    pub proposals: Vec<ChildProposal>,
+    pub mode: Mode,
+    pub lifetime: Lifetime,
+}
+
+/// One peer relationship.
+#[derive(Debug, Clone)]
+pub struct ConnConfig {
+    pub name: String,
+    /// Address we use; `None` = whatever the driver says in the path.
+    pub local_addr: Option<SocketAddr>,
+    /// Peer address for initiation; when responding, `None` accepts anyone.
+    pub remote_addr: Option<SocketAddr>,
+    pub local_id: Identity,
+    /// `None` accepts any identity the PSK authenticates.
+    pub remote_id: Option<Identity>,
+    pub local_auth: AuthConfig,
+    pub remote_auth: AuthConfig,
+    /// Our IKE proposals in preference order.
+    pub ike_proposals: Vec<IkeProposal>,
+    pub children: Vec<ChildConfig>,
+    pub ike_lifetime: Lifetime,
+    /// Idle time after which a liveness check is sent (§2.4).
+    pub dpd_delay: Option<Duration>,
+    pub dpd_action: DpdAction,
+    /// Pretend a NAT sits in front of us (strongSwan's `encap = yes`), so
+    /// ESP is UDP-encapsulated even without a NAT.
+    pub force_encap: bool,
+}
+
+/// Retransmission schedule (RFC 7296 §2.1): `initial * factor^n`, at most
+/// `tries` retransmissions, give up after `total` at the latest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetransmitConfig {
+    pub initial: Duration,
+    pub factor: f64,
+    pub max_interval: Duration,
+    pub tries: u32,
+    pub total: Duration,
+}
+
+impl Default for RetransmitConfig {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(1000),
+            factor: 1.8,
+            max_interval: Duration::from_secs(30),
+            tries: 5,
+            total: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Endpoint-wide settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub connections: Vec<ConnConfig>,
+    pub retransmit: RetransmitConfig,
+    /// Half-open IKE SAs above which new IKE_SA_INIT requests must carry a
+    /// COOKIE (§2.6). `0` demands cookies always.
+    pub cookie_threshold: usize,
+    /// Half-open IKE SAs above which new IKE_SA_INIT requests are dropped
+    /// even with a cookie.
+    pub max_half_open: usize,
+    /// How often the cookie secret changes; the previous one stays valid for
+    /// one more period.
+    pub cookie_rotation: Duration,
+    /// A responder drops an IKE SA that has not authenticated after this long.
+    pub half_open_timeout: Duration,
+    /// Window we announce with SET_WINDOW_SIZE (§2.3); 1 = no notify.
+    pub window_size: u32,
+    /// Port of plain IKE (no non-ESP marker); every other local port is a NAT-T port.
+    pub ike_port: u16,
+    /// Port IKE and ESP float to after NAT detection (RFC 3948).
+    pub natt_port: u16,
+    /// How long an initiator keeps the old IKE/CHILD SA after a rekey it lost
+    /// or won before deleting it (§2.8).
+    pub rekey_delete_delay: Duration,
+    /// Maximum unauthenticated error answers (INVALID_IKE_SPI …) per second.
+    pub error_reply_rate: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            connections: Vec::new(),
+            retransmit: RetransmitConfig::default(),
+            cookie_threshold: 64,
+            max_half_open: 4096,
+            cookie_rotation: Duration::from_secs(60),
+            half_open_timeout: Duration::from_secs(30),
+            window_size: 1,
+            ike_port: 500,
+            natt_port: 4500,
+            rekey_delete_delay: Duration::ZERO,
+            error_reply_rate: 20,
+        }
+    }
+}
+
+impl Config {
+    pub fn connection(&self, id: ConnId) -> Option<&ConnConfig> {
+        self.connections.get(id.0)
+    }
+}

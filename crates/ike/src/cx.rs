@@ -1,0 +1,67 @@
+//! The context every exchange handler gets: the current instant, config,
+//! RNG, the CHILD SA table, and the output queues. Handlers work on one
+//! IKE SA at a time (taken out of the endpoint's table); effects on other
+//! SAs are recorded as [`FollowUp`]s and applied by the endpoint afterwards.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::child::Children;
+use crate::config::{Config, ConnId};
+use crate::error::{Counters, DropReason, FailureReason};
+use crate::event::{Event, IkeSaId, Transmit};
+use crate::rng::Rng;
+use crate::sa::{IkeSa, Queued};
+
+/// Work for the endpoint after the current SA has been put back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    /// Initiate a connection again (DPD action restart).
+    Initiate(ConnId),
+    /// Delete another IKE SA (the redundant one of a rekey collision).
+    DeleteIke(IkeSaId),
+    /// Move the children of `from` to `to`, or to whatever replaced `to`.
+    Adopt { from: IkeSaId, to: IkeSaId },
+    /// Queue an operation on another IKE SA (a child moved by a rekey).
+    Queue(IkeSaId, Queued),
+}
+
+pub struct Cx<'a> {
+    pub now: Instant,
+    pub cfg: &'a Config,
+    pub rng: &'a mut Rng,
+    pub children: &'a mut Children,
+    pub out: &'a mut VecDeque<Transmit>,
+    pub events: &'a mut VecDeque<Event>,
+    pub counters: &'a mut Counters,
+    /// IKE SAs created while handling this input (IKE SA rekey).
+    pub new_sas: &'a mut Vec<IkeSa>,
+    pub next_sa_id: &'a mut u64,
+    pub follow_ups: &'a mut Vec<FollowUp>,
+}
+
+impl Cx<'_> {
+    pub fn transmit(&mut self, t: Transmit) {
+        self.counters.datagrams_out += 1;
+        self.out.push_back(t);
+    }
+
+    pub fn event(&mut self, e: Event) {
+        self.events.push_back(e);
+    }
+
+    pub fn drop_input(&mut self, r: DropReason) {
+        tracing::debug!(reason = ?r, "dropped input");
+        self.counters.count_drop(r);
+    }
+
+    pub fn failure(&mut self, ike: Option<IkeSaId>, conn: Option<ConnId>, reason: FailureReason) {
+        tracing::warn!(?ike, ?conn, ?reason, "failure");
+        self.events.push_back(Event::Failure { ike, conn, reason });
+    }
+
+    pub fn alloc_sa_id(&mut self) -> IkeSaId {
+        *self.next_sa_id += 1;
+        IkeSaId(*self.next_sa_id)
+    }
+}

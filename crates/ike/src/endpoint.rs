@@ -1,0 +1,684 @@
+//! The sans-IO endpoint (style guide §b): owns every IKE SA and CHILD SA,
+//! demultiplexes datagrams by SPI (RFC 7296 §2.21.4 for unknown ones),
+//! makes the admission decision for new IKE_SA_INITs (answer, demand a
+//! COOKIE §2.6, refuse, ignore), checks message IDs against the windows
+//! (§2.1–§2.3), and drains outputs through the `poll_*` calls.
+//!
+//! Driving order, per input: call `handle_datagram`/`handle_command`/
+//! `handle_timeout`, then drain `poll_transmit` and `poll_event`, then sleep
+//! until `poll_timeout` or the next datagram.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::child::{ChildSa, Children};
+use crate::config::{Config, ConnId};
+use crate::cookie::CookieJar;
+use crate::cx::{Cx, FollowUp};
+use crate::error::{Counters, DropReason, FailureReason};
+use crate::event::{Command, Event, IkeSaId, Path, Transmit};
+use crate::exchange::{self, ike_sa_init};
+use crate::msg::{Header, Message, Notify, Payload};
+use crate::reg::{exchange as xt, notify};
+use crate::rng::Rng;
+use crate::sa::{IkeSa, Pending, Phase, Queued};
+use crate::timer::ChildTimer;
+use crate::window::RequestCheck;
+
+/// A sans-IO IKEv2 endpoint: any number of IKE SAs, both roles.
+pub struct IkeEndpoint {
+    cfg: Config,
+    rng: Rng,
+    sas: HashMap<IkeSaId, IkeSa>,
+    /// Our SPI → SA.
+    by_spi: HashMap<u64, IkeSaId>,
+    /// Responder half-open SAs by (SPIi, peer address), for IKE_SA_INIT retransmits.
+    half_open: HashMap<(u64, SocketAddr), IkeSaId>,
+    children: Children,
+    cookies: CookieJar,
+    cookie_rotate_at: Option<Instant>,
+    out: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    counters: Counters,
+    next_sa_id: u64,
+    /// Token bucket for unauthenticated error replies: (window start, used).
+    error_budget: (Option<Instant>, u32),
+}
+
+impl std::fmt::Debug for IkeEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IkeEndpoint")
+            .field("ike_sas", &self.sas.len())
+            .field("child_sas", &self.children.len())
+            .finish()
+    }
+}
+
+/// A read-only view of one IKE SA, for drivers and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeSaView {
+    pub id: IkeSaId,
+    pub conn: ConnId,
+    pub initiator: bool,
+    pub spi_i: u64,
+    pub spi_r: u64,
+    pub state: &'static str,
+    pub path: Path,
+    pub rekeyed: bool,
+}
+
+impl IkeEndpoint {
+    /// An endpoint with `config` and randomness from `rng` (a `u64` seed for
+    /// tests and simulation, or `Rng::new(Box::new(SystemRandom))`).
+    pub fn new(config: Config, rng: impl Into<Rng>) -> Self {
+        let mut rng = rng.into();
+        let cookies = CookieJar::new(&mut rng);
+        Self {
+            cfg: config,
+            rng,
+            sas: HashMap::new(),
+            by_spi: HashMap::new(),
+            half_open: HashMap::new(),
+            children: Children::default(),
+            cookies,
+            cookie_rotate_at: None,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            counters: Counters::default(),
+            next_sa_id: 0,
+            error_budget: (None, 0),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Every IKE SA, sorted by id.
+    pub fn ike_sas(&self) -> Vec<IkeSaView> {
+        let mut v: Vec<IkeSaView> = self
+            .sas
+            .values()
+            .map(|s| IkeSaView {
+                id: s.id,
+                conn: s.conn,
+                initiator: s.is_initiator(),
+                spi_i: s.spi_i,
+                spi_r: s.spi_r,
+                state: s.phase.name(),
+                path: s.path,
+                rekeyed: s.successor.is_some(),
+            })
+            .collect();
+        v.sort_by_key(|s| s.id);
+        v
+    }
+
+    /// Every CHILD SA (as the data plane should have them installed).
+    pub fn child_sas(&self) -> Vec<crate::event::ChildSaInfo> {
+        self.children
+            .iter()
+            .map(|c: &ChildSa| c.info.clone())
+            .collect()
+    }
+
+    /// Number of half-open (responder, pre-IKE_AUTH) SAs.
+    pub fn half_open_count(&self) -> usize {
+        self.half_open.len()
+    }
+
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let sa = self.sas.values().filter_map(IkeSa::next_timeout).min();
+        [sa, self.children.next_timeout(), self.cookie_rotate_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Runs `f` on one SA with a context, then files the SA (and any SAs it
+    /// created) back and applies follow-ups.
+    fn with_sa<R>(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        f: impl FnOnce(&mut Cx<'_>, &mut IkeSa) -> R,
+    ) -> Option<R> {
+        let mut sa = self.sas.remove(&id)?;
+        let mut new_sas = Vec::new();
+        let mut follow = Vec::new();
+        let r = {
+            let mut cx = self.cx(now, &mut new_sas, &mut follow);
+            f(&mut cx, &mut sa)
+        };
+        self.file(sa);
+        for n in new_sas {
+            self.file(n);
+        }
+        self.follow_ups(now, follow);
+        Some(r)
+    }
+
+    fn cx<'a>(
+        &'a mut self,
+        now: Instant,
+        new_sas: &'a mut Vec<IkeSa>,
+        follow: &'a mut Vec<FollowUp>,
+    ) -> Cx<'a> {
+        Cx {
+            now,
+            cfg: &self.cfg,
+            rng: &mut self.rng,
+            children: &mut self.children,
+            out: &mut self.out,
+            events: &mut self.events,
+            counters: &mut self.counters,
+            new_sas,
+            next_sa_id: &mut self.next_sa_id,
+            follow_ups: follow,
+        }
+    }
+
+    /// Puts an SA (back) into the tables, or forgets it if it is gone.
+    fn file(&mut self, sa: IkeSa) {
+        let key = (sa.spi_i, sa.path.remote);
+        let local = sa.local_spi();
+        if matches!(sa.phase, Phase::Gone) {
+            if self.by_spi.get(&local) == Some(&sa.id) {
+                self.by_spi.remove(&local);
+            }
+            self.half_open.retain(|_, v| *v != sa.id);
+            return;
+        }
+        if matches!(sa.phase, Phase::InitAnswered(_)) {
+            self.half_open.insert(key, sa.id);
+        } else {
+            self.half_open.retain(|_, v| *v != sa.id);
+        }
+        if local != 0 {
+            self.by_spi.insert(local, sa.id);
+        }
+        self.sas.insert(sa.id, sa);
+    }
+
+    fn follow_ups(&mut self, now: Instant, mut list: Vec<FollowUp>) {
+        // Follow-ups may create more follow-ups; bound the work per input.
+        let mut rounds = 0;
+        while !list.is_empty() && rounds < 16 {
+            rounds += 1;
+            let mut next = Vec::new();
+            for f in list {
+                match f {
+                    FollowUp::Initiate(conn) => self.initiate(now, conn),
+                    FollowUp::DeleteIke(id) => {
+                        let _ = self.with_sa_collect(now, id, &mut next, |cx, sa| {
+                            exchange::enqueue(sa, Queued::DeleteIke);
+                            exchange::kick(cx, sa);
+                        });
+                    }
+                    FollowUp::Adopt { from, to } => self.adopt(now, from, to),
+                    FollowUp::Queue(id, op) => {
+                        let _ = self.with_sa_collect(now, id, &mut next, |cx, sa| {
+                            exchange::enqueue(sa, op);
+                            exchange::kick(cx, sa);
+                        });
+                    }
+                }
+            }
+            list = next;
+        }
+    }
+
+    /// Moves children along the successor chain; orphans (the chain ends in
+    /// nothing) are removed.
+    fn adopt(&mut self, now: Instant, from: IkeSaId, to: IkeSaId) {
+        let mut to = to;
+        let mut hops = 0;
+        while let Some(next) = self.sas.get(&to).and_then(|s| s.successor) {
+            to = next;
+            hops += 1;
+            if hops > 64 {
+                break;
+            }
+        }
+        if self.sas.contains_key(&to) {
+            self.children.retarget(from, to);
+        } else {
+            let mut ns = Vec::new();
+            let mut fu = Vec::new();
+            let mut cx = self.cx(now, &mut ns, &mut fu);
+            crate::child::remove_all_of(&mut cx, from, crate::event::DownReason::Failed);
+        }
+    }
+
+    fn with_sa_collect(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        follow_out: &mut Vec<FollowUp>,
+        f: impl FnOnce(&mut Cx<'_>, &mut IkeSa),
+    ) -> Option<()> {
+        let mut sa = self.sas.remove(&id)?;
+        let mut new_sas = Vec::new();
+        let mut follow = Vec::new();
+        {
+            let mut cx = self.cx(now, &mut new_sas, &mut follow);
+            f(&mut cx, &mut sa);
+        }
+        self.file(sa);
+        for n in new_sas {
+            self.file(n);
+        }
+        follow_out.extend(follow);
+        Some(())
+    }
+
+    fn drop_input(&mut self, r: DropReason) {
+        tracing::debug!(reason = ?r, "dropped datagram");
+        self.counters.count_drop(r);
+    }
+
+    /// Handles one received UDP payload.
+    pub fn handle_datagram(&mut self, now: Instant, path: Path, dgram: &[u8]) {
+        self.counters.datagrams_in += 1;
+        let packet = match crate::codec::unframe(dgram, path, self.cfg.ike_port) {
+            Ok(p) => p,
+            Err(r) => return self.drop_input(r),
+        };
+        let (hdr, major) = match crate::codec::peek_header(packet) {
+            Ok(h) => h,
+            Err(r) => return self.drop_input(r),
+        };
+        if major != 2 {
+            return self.drop_input(DropReason::BadVersion);
+        }
+        if hdr.exchange == xt::IKE_SA_INIT && !hdr.response && hdr.spi_r == 0 && hdr.initiator {
+            return self.init_request(now, path, &hdr, packet);
+        }
+        // The I flag says whose SPI is ours (§3.1).
+        let ours = if hdr.initiator { hdr.spi_r } else { hdr.spi_i };
+        let Some(&id) = self.by_spi.get(&ours) else {
+            return self.unknown_spi(now, path, &hdr);
+        };
+        let Some(sa) = self.sas.get(&id) else {
+            return self.drop_input(DropReason::UnknownSpi);
+        };
+        // Both SPIs must match once known; the initiator learns SPIr from the first response.
+        let spi_ok =
+            hdr.spi_i == sa.spi_i && (hdr.spi_r == sa.spi_r || (sa.spi_r == 0 && !hdr.initiator));
+        if !spi_ok || hdr.initiator == sa.is_initiator() {
+            return self.drop_input(DropReason::UnknownSpi);
+        }
+        let _ = self.with_sa(now, id, |cx, sa| {
+            if let Err(r) = on_message(cx, sa, &hdr, packet, path) {
+                cx.drop_input(r);
+            }
+        });
+    }
+
+    /// §2.21.4: answer a request for an unknown SPI with INVALID_IKE_SPI,
+    /// unprotected, rate-limited, never larger than the request.
+    fn unknown_spi(&mut self, now: Instant, path: Path, hdr: &Header) {
+        self.drop_input(DropReason::UnknownSpi);
+        if hdr.response || hdr.exchange == xt::IKE_SA_INIT || !self.error_budget_ok(now) {
+            return;
+        }
+        let mut m = Message::new(Header {
+            response: true,
+            initiator: !hdr.initiator,
+            ..*hdr
+        });
+        m.push(Payload::Notify(Notify::new(
+            notify::INVALID_IKE_SPI,
+            Vec::new(),
+        )));
+        if let Ok(b) = crate::codec::encode_plain(&m) {
+            self.counters.datagrams_out += 1;
+            self.out.push_back(Transmit {
+                path,
+                bytes: crate::codec::frame(&b, path, self.cfg.ike_port),
+            });
+        }
+    }
+
+    fn error_budget_ok(&mut self, now: Instant) -> bool {
+        let (start, used) = &mut self.error_budget;
+        match start {
+            Some(s) if now.duration_since(*s) < std::time::Duration::from_secs(1) => {}
+            _ => {
+                *start = Some(now);
+                *used = 0;
+            }
+        }
+        if *used >= self.cfg.error_reply_rate {
+            self.counters.count_drop(DropReason::RateLimited);
+            return false;
+        }
+        *used += 1;
+        true
+    }
+
+    /// A new IKE_SA_INIT request: retransmit, cookie, refuse, or create.
+    fn init_request(&mut self, now: Instant, path: Path, hdr: &Header, packet: &[u8]) {
+        // A retransmission of a request we answered: same response (§2.1).
+        if let Some(id) = self.half_open.get(&(hdr.spi_i, path.remote)).copied() {
+            if let Some(sa) = self.sas.get(&id) {
+                if let Some(resp) = sa.responses.cached(0).map(<[u8]>::to_vec) {
+                    self.counters.count_drop(DropReason::Retransmit);
+                    self.counters.datagrams_out += 1;
+                    self.out.push_back(Transmit {
+                        path,
+                        bytes: crate::codec::frame(&resp, path, self.cfg.ike_port),
+                    });
+                }
+            }
+            return;
+        }
+        let msg = match crate::codec::decode_plain(packet) {
+            Ok(m) => m,
+            Err(_) => return self.drop_input(DropReason::Malformed),
+        };
+        if self.half_open.len() >= self.cfg.max_half_open {
+            return self.drop_input(DropReason::TooManyHalfOpen);
+        }
+        // §2.6: past the threshold, only requests with a valid cookie make state.
+        if self.half_open.len() >= self.cfg.cookie_threshold {
+            if self.cookie_rotate_at.is_none() {
+                self.cookie_rotate_at = Some(now + self.cfg.cookie_rotation);
+            }
+            let Some(ni) = msg.nonce() else {
+                return self.drop_input(DropReason::MissingPayload);
+            };
+            let presented = match msg.payloads.first() {
+                Some(Payload::Notify(n)) if n.ty == notify::COOKIE => Some(n.data.clone()),
+                _ => None,
+            };
+            match presented {
+                Some(c) if self.cookies.verify(&c, ni, path.remote.ip(), hdr.spi_i) => {}
+                Some(_) => {
+                    self.counters.count_drop(DropReason::BadCookie);
+                    return self.send_cookie(path, hdr, ni);
+                }
+                None => return self.send_cookie(path, hdr, ni),
+            }
+        }
+        let cands = ike_sa_init::candidates(&self.cfg, &path);
+        let mut new_sas = Vec::new();
+        let mut follow = Vec::new();
+        let answer = {
+            let mut cx = self.cx(now, &mut new_sas, &mut follow);
+            ike_sa_init::respond(&mut cx, path, &msg, packet, cands)
+        };
+        match answer {
+            ike_sa_init::Answer::Created(sa) => self.file(*sa),
+            ike_sa_init::Answer::Refused(bytes) => {
+                self.counters.datagrams_out += 1;
+                self.out.push_back(Transmit {
+                    path,
+                    bytes: crate::codec::frame(&bytes, path, self.cfg.ike_port),
+                });
+            }
+            ike_sa_init::Answer::Drop(r) => self.drop_input(r),
+        }
+    }
+
+    fn send_cookie(&mut self, path: Path, hdr: &Header, ni: &[u8]) {
+        self.counters.count_drop(DropReason::CookieRequired);
+        let cookie = self.cookies.make(ni, path.remote.ip(), hdr.spi_i);
+        let mut m = Message::new(Header {
+            spi_r: 0,
+            response: true,
+            initiator: false,
+            message_id: 0,
+            ..*hdr
+        });
+        m.push(Payload::Notify(Notify::new(notify::COOKIE, cookie)));
+        if let Ok(b) = crate::codec::encode_plain(&m) {
+            self.counters.datagrams_out += 1;
+            self.out.push_back(Transmit {
+                path,
+                bytes: crate::codec::frame(&b, path, self.cfg.ike_port),
+            });
+        }
+    }
+
+    /// Handles a command from the driver.
+    pub fn handle_command(&mut self, now: Instant, cmd: Command) {
+        match cmd {
+            Command::Initiate { conn } => self.initiate(now, conn),
+            Command::CreateChild { ike, child } => {
+                self.queue(now, ike, Queued::CreateChild { child })
+            }
+            Command::RekeyChild { spi_in } => match self.children.get(spi_in).map(ChildSa::ike) {
+                Some(ike) => self.queue(now, ike, Queued::RekeyChild { spi_in }),
+                None => self.command_failed("no such CHILD SA"),
+            },
+            Command::DeleteChild { spi_in } => match self.children.get(spi_in).map(ChildSa::ike) {
+                Some(ike) => self.queue(now, ike, Queued::DeleteChild { spi_in }),
+                None => self.command_failed("no such CHILD SA"),
+            },
+            Command::RekeyIke { ike } => self.queue(now, ike, Queued::RekeyIke),
+            Command::DeleteIke { ike } => self.delete_ike(now, ike),
+            Command::Dpd { ike } => self.queue(now, ike, Queued::Dpd),
+            Command::Terminate => {
+                let ids: Vec<IkeSaId> = self.sas.keys().copied().collect();
+                for id in ids {
+                    self.delete_ike(now, id);
+                }
+            }
+        }
+    }
+
+    fn command_failed(&mut self, what: &'static str) {
+        self.events.push_back(Event::Failure {
+            ike: None,
+            conn: None,
+            reason: FailureReason::Command(what),
+        });
+    }
+
+    fn delete_ike(&mut self, now: Instant, ike: IkeSaId) {
+        let r = self.with_sa(now, ike, |cx, sa| match sa.phase {
+            Phase::Established(_) => {
+                sa.queue.clear();
+                exchange::enqueue(sa, Queued::DeleteIke);
+                exchange::kick(cx, sa);
+            }
+            _ => exchange::informational::close(cx, sa, crate::event::DownReason::Local),
+        });
+        if r.is_none() {
+            self.command_failed("no such IKE SA");
+        }
+    }
+
+    fn queue(&mut self, now: Instant, ike: IkeSaId, op: Queued) {
+        let r = self.with_sa(now, ike, |cx, sa| {
+            if sa.phase.established().is_none() {
+                return false;
+            }
+            exchange::enqueue(sa, op);
+            exchange::kick(cx, sa);
+            true
+        });
+        if r != Some(true) {
+            self.command_failed("IKE SA not established");
+        }
+    }
+
+    fn initiate(&mut self, now: Instant, conn: ConnId) {
+        let Some(c) = self.cfg.connection(conn) else {
+            return self.command_failed("unknown connection");
+        };
+        let Some(remote) = c.remote_addr else {
+            return self.command_failed("connection has no remote address");
+        };
+        let local = c.local_addr.unwrap_or_else(|| {
+            let ip: std::net::IpAddr = if remote.is_ipv4() {
+                std::net::Ipv4Addr::UNSPECIFIED.into()
+            } else {
+                std::net::Ipv6Addr::UNSPECIFIED.into()
+            };
+            SocketAddr::new(ip, self.cfg.ike_port)
+        });
+        let path = Path::new(local, remote);
+        let mut new_sas = Vec::new();
+        let mut follow = Vec::new();
+        let r = {
+            let mut cx = self.cx(now, &mut new_sas, &mut follow);
+            ike_sa_init::start(&mut cx, conn, path)
+        };
+        match r {
+            Ok(sa) => self.file(sa),
+            Err(e) => self.events.push_back(Event::Failure {
+                ike: None,
+                conn: Some(conn),
+                reason: FailureReason::Protocol(e),
+            }),
+        }
+    }
+
+    /// Fires every expired timer. Spurious calls are no-ops.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.cookie_rotate_at.is_some_and(|t| t <= now) {
+            self.cookies.rotate(&mut self.rng);
+            self.cookie_rotate_at = Some(now + self.cfg.cookie_rotation);
+        }
+        let due: Vec<IkeSaId> = self
+            .sas
+            .values()
+            .filter(|s| s.next_timeout().is_some_and(|t| t <= now))
+            .map(|s| s.id)
+            .collect();
+        for id in due {
+            let _ = self.with_sa(now, id, exchange::on_timeout);
+        }
+        for (spi, t) in self.children.take_expired(now) {
+            let Some(ike) = self.children.get(spi).map(ChildSa::ike) else {
+                continue;
+            };
+            let op = match t {
+                ChildTimer::Rekey => Queued::RekeyChild { spi_in: spi },
+                ChildTimer::Expire => Queued::DeleteChild { spi_in: spi },
+            };
+            let _ = self.with_sa(now, ike, |cx, sa| {
+                exchange::enqueue(sa, op);
+                exchange::kick(cx, sa);
+            });
+        }
+    }
+}
+
+/// One datagram for an existing SA: window check, decryption, dispatch.
+fn on_message(
+    cx: &mut Cx<'_>,
+    sa: &mut IkeSa,
+    hdr: &Header,
+    packet: &[u8],
+    path: Path,
+) -> Result<(), DropReason> {
+    let mid = hdr.message_id;
+    if hdr.response {
+        let Some(o) = sa.requests.get(mid) else {
+            return Err(DropReason::UnexpectedResponse);
+        };
+        if o.exchange.exchange_type() != hdr.exchange {
+            return Err(DropReason::WrongExchange);
+        }
+        if matches!(o.exchange, Pending::IkeSaInit) {
+            let msg = crate::codec::decode_plain(packet).map_err(|_| DropReason::Malformed)?;
+            return match ike_sa_init::on_response(cx, sa, &msg, packet) {
+                ike_sa_init::InitResult::Ignored(r) => Err(r),
+                _ => Ok(()),
+            };
+        }
+        let keys = sa.phase.keys().ok_or(DropReason::UnexpectedResponse)?;
+        let msg = match crate::codec::decode_protected(packet, keys, !sa.is_initiator()) {
+            Ok(m) => m,
+            Err(crate::codec::DecodeError::Drop(r)) => return Err(r),
+            // Authentic but broken: nothing to answer to a response; count it.
+            Err(crate::codec::DecodeError::Inner(_)) => return Err(DropReason::Malformed),
+        };
+        sa.heard(cx);
+        crate::ext::on_recv_on(cx, sa, crate::ext::RecvStage::Response, &msg, path)?;
+        let Some(o) = sa.requests.complete(mid) else {
+            return Err(DropReason::UnexpectedResponse);
+        };
+        sa.arm_retransmit();
+        exchange::handle_response(cx, sa, o.exchange, &msg);
+        return Ok(());
+    }
+    // A request from the peer.
+    if hdr.exchange == xt::IKE_SA_INIT {
+        return Err(DropReason::WrongExchange);
+    }
+    let keys = sa.phase.keys().ok_or(DropReason::WrongExchange)?;
+    let decoded =
+        crate::codec::decode_protected(packet, keys, sa.role == crate::sa::Role::OriginalResponder);
+    match sa.responses.check(mid) {
+        RequestCheck::Retransmit(cached) => {
+            // Only an authentic retransmission gets the cached answer back.
+            if decoded.is_ok() {
+                let c = cached.to_vec();
+                cx.counters.count_drop(DropReason::Retransmit);
+                let p = Path {
+                    local: path.local,
+                    remote: path.remote,
+                };
+                cx.transmit(Transmit {
+                    path: p,
+                    bytes: crate::codec::frame(&c, p, cx.cfg.ike_port),
+                });
+                return Ok(());
+            }
+            return Err(DropReason::BadIcv);
+        }
+        RequestCheck::Stale => return Err(DropReason::StaleRetransmit),
+        RequestCheck::OutOfWindow => return Err(DropReason::BadMessageId),
+        RequestCheck::New => {}
+    }
+    let msg = match decoded {
+        Ok(m) => m,
+        Err(crate::codec::DecodeError::Drop(r)) => return Err(r),
+        Err(crate::codec::DecodeError::Inner(e)) => {
+            // §2.21.2: an authentic request we cannot parse gets an error answer.
+            let ty = e.notify().unwrap_or(notify::INVALID_SYNTAX);
+            let data = match e {
+                crate::error::IkeError::PeerIncompatible(
+                    crate::error::PeerIncompatible::UnsupportedCriticalPayload(t),
+                ) => vec![t],
+                _ => Vec::new(),
+            };
+            let _ = sa.send_error_response(cx, hdr.exchange, mid, ty, data);
+            return Err(DropReason::Malformed);
+        }
+    };
+    sa.heard(cx);
+    crate::ext::on_recv_on(cx, sa, crate::ext::RecvStage::Request, &msg, path)?;
+    exchange::handle_request(cx, sa, &msg)
+}
+
+impl IkeEndpoint {
+    /// Replaces the connection table (a configuration reload). IKE SAs keep
+    /// the `ConnId` they were made with, so a driver that wants an SA to
+    /// survive keeps its connection at the same index; entries are never
+    /// removed, only replaced, so no existing `ConnId` dangles.
+    pub fn set_connections(&mut self, connections: Vec<crate::config::ConnConfig>) {
+        debug_assert!(connections.len() >= self.cfg.connections.len());
+        self.cfg.connections = connections;
+    }
+}

@@ -1,0 +1,184 @@
+//! The endpoint's inputs and outputs besides raw datagrams: paths, transmits,
+//! commands from the driver and events for it (style guide §b).
+//!
+//! Everything here is plain data: the daemon turns [`Event`]s into SA installs
+//! in the data plane and [`Transmit`]s into `sendto` calls, and the simulator
+//! does the same in memory.
+
+use std::net::SocketAddr;
+
+use zeroize::Zeroizing;
+
+use crate::config::{ConnId, Mode};
+use crate::error::FailureReason;
+use crate::proposal::ChildAlgorithms;
+use crate::ts::TrafficSelector;
+
+/// Local handle of one IKE SA inside one [`crate::IkeEndpoint`]. Never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IkeSaId(pub u64);
+
+/// The two addresses a datagram travelled between, as seen by this endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Path {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+impl Path {
+    pub fn new(local: SocketAddr, remote: SocketAddr) -> Self {
+        Self { local, remote }
+    }
+}
+
+/// One UDP datagram to send. `bytes` is the complete UDP payload: on a
+/// NAT-T path (any local port other than the configured IKE port) it already
+/// starts with the 4-byte non-ESP marker of RFC 3948 §2.2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub path: Path,
+    pub bytes: Vec<u8>,
+}
+
+/// What the driver asks the endpoint to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start an IKE SA (and its first CHILD SA) for a configured connection.
+    Initiate { conn: ConnId },
+    /// Create one more CHILD SA (by child config index of the connection)
+    /// inside an established IKE SA.
+    CreateChild { ike: IkeSaId, child: usize },
+    /// Rekey the CHILD SA whose inbound SPI is `spi_in` (RFC 7296 §2.8).
+    RekeyChild { spi_in: u32 },
+    /// Rekey the IKE SA (§2.18), moving its CHILD SAs to the new one.
+    RekeyIke { ike: IkeSaId },
+    /// Delete one CHILD SA pair with an INFORMATIONAL exchange (§1.4.1).
+    DeleteChild { spi_in: u32 },
+    /// Delete an IKE SA and with it all its CHILD SAs.
+    DeleteIke { ike: IkeSaId },
+    /// Run a liveness check on the IKE SA now (§2.4).
+    Dpd { ike: IkeSaId },
+    /// Delete every IKE SA of the endpoint (shutdown).
+    Terminate,
+}
+
+/// Direction-specific key material of one CHILD SA (RFC 7296 §2.17).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChildKeys {
+    /// Encryption key, including the salt for AEAD/CTR transforms (RFC 4106 §8.1).
+    pub encr: Zeroizing<Vec<u8>>,
+    /// Integrity key; empty for AEAD transforms.
+    pub integ: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ChildKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never log keys (style guide §f).
+        write!(
+            f,
+            "ChildKeys {{ encr: {} bytes, integ: {} bytes }}",
+            self.encr.len(),
+            self.integ.len()
+        )
+    }
+}
+
+/// UDP encapsulation (RFC 3948) of a CHILD SA's ESP packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpEncap {
+    pub local_port: u16,
+    pub remote_port: u16,
+}
+
+/// Everything the data plane needs to install one CHILD SA pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSaInfo {
+    pub ike: IkeSaId,
+    pub conn: ConnId,
+    /// Index of the child config inside the connection.
+    pub child: usize,
+    /// SPI we chose: peers send to us with it.
+    pub spi_in: u32,
+    /// SPI the peer chose: we send with it.
+    pub spi_out: u32,
+    pub algorithms: ChildAlgorithms,
+    pub keys_in: ChildKeys,
+    pub keys_out: ChildKeys,
+    pub ts_local: Vec<TrafficSelector>,
+    pub ts_remote: Vec<TrafficSelector>,
+    pub mode: Mode,
+    /// Outer addresses of the SA pair.
+    pub path: Path,
+    pub encap: Option<UdpEncap>,
+}
+
+/// What the endpoint tells its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An IKE SA finished IKE_AUTH (or replaced another through a rekey).
+    IkeSaUp {
+        ike: IkeSaId,
+        conn: ConnId,
+        spi_i: u64,
+        spi_r: u64,
+        path: Path,
+    },
+    /// An IKE SA's rekey completed: children moved from `old` to `new` (§2.18).
+    IkeSaRekeyed {
+        old: IkeSaId,
+        new: IkeSaId,
+        spi_i: u64,
+        spi_r: u64,
+    },
+    /// An IKE SA is gone; every CHILD SA of it got its own `ChildSaRemoved` first.
+    IkeSaDown {
+        ike: IkeSaId,
+        conn: ConnId,
+        reason: DownReason,
+    },
+    ChildSaInstalled(ChildSaInfo),
+    /// A rekey produced `new`; the pair (`old_spi_in`, `old_spi_out`) stays
+    /// installed until its own `ChildSaRemoved`, so in-flight packets decrypt.
+    ChildSaReplaced {
+        old_spi_in: u32,
+        old_spi_out: u32,
+        new: ChildSaInfo,
+    },
+    ChildSaRemoved {
+        ike: IkeSaId,
+        spi_in: u32,
+        spi_out: u32,
+        reason: DownReason,
+    },
+    /// NAT detection (RFC 7296 §2.23) found a NAT, or `encap = yes` faked one:
+    /// IKE and ESP move to `path`, whose ports are the NAT-T port.
+    NatDetected {
+        ike: IkeSaId,
+        local_behind_nat: bool,
+        remote_behind_nat: bool,
+        path: Path,
+    },
+    /// Something failed that the operator should see.
+    Failure {
+        ike: Option<IkeSaId>,
+        conn: Option<ConnId>,
+        reason: FailureReason,
+    },
+}
+
+/// Why an SA went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownReason {
+    /// We asked for it (command or rekey).
+    Local,
+    /// The peer sent a Delete.
+    PeerDeleted,
+    /// Replaced by a rekey.
+    Rekeyed,
+    /// Hard lifetime passed.
+    Expired,
+    /// Retransmissions ran out or DPD found the peer dead.
+    PeerDead,
+    /// The negotiation failed.
+    Failed,
+}

@@ -1,0 +1,371 @@
+//! IKE_AUTH (RFC 7296 §1.2, §2.15, §2.9 narrowing of the first CHILD SA).
+//!
+//! The IKE SA is established when AUTH verifies, whatever happens to the
+//! CHILD SA riding in the same exchange: NO_PROPOSAL_CHOSEN or
+//! TS_UNACCEPTABLE for the child leave the IKE SA up (§1.2, §2.21.3).
+
+use zeroize::Zeroizing;
+
+use crate::auth::{self, Signer};
+use crate::child;
+use crate::config::{ConnId, Identity};
+use crate::cx::Cx;
+use crate::error::{DropReason, FailureReason, IkeError, PeerIncompatible, PeerMisbehaved};
+use crate::event::Event;
+use crate::exchange::{self, child_nego};
+use crate::ext::{self, RecvStage};
+use crate::msg::{Message, Notify, Payload};
+use crate::reg::{exchange as xt, notify};
+use crate::sa::{AuthSent, Established, FirstChild, IkeRekey, IkeSa, InitAnswered, Pending, Phase};
+use crate::suite::IkeKeys;
+
+/// Initiator: send IKE_AUTH right after a good IKE_SA_INIT response.
+pub fn start(
+    cx: &mut Cx<'_>,
+    sa: &mut IkeSa,
+    keys: IkeKeys,
+    ni: Zeroizing<Vec<u8>>,
+    nr: Zeroizing<Vec<u8>>,
+    init_request: Vec<u8>,
+    init_response: Vec<u8>,
+) -> Result<(), IkeError> {
+    let conn = cx
+        .cfg
+        .connection(sa.conn)
+        .ok_or(IkeError::ApiMisuse("unknown connection"))?;
+    let octets = auth::signed_octets(&keys, Signer::Initiator, &init_request, &nr, &conn.local_id)?;
+    let (method, data) = auth::compute(&conn.local_auth, &keys, &octets)?;
+    let mut payloads = vec![Payload::IdI(conn.local_id.clone())];
+    if let Some(r) = &conn.remote_id {
+        payloads.push(Payload::IdR(r.clone()));
+    }
+    payloads.push(Payload::Auth { method, data });
+    payloads.push(Payload::Notify(Notify::new(
+        notify::INITIAL_CONTACT,
+        Vec::new(),
+    )));
+    if cx.cfg.window_size > 1 {
+        payloads.push(Payload::Notify(Notify::new(
+            notify::SET_WINDOW_SIZE,
+            cx.cfg.window_size.to_be_bytes().to_vec(),
+        )));
+    }
+    let mut first_child = None;
+    if !conn.children.is_empty() {
+        let spi_in = child::alloc_spi(cx);
+        let (offer, pl) = child_nego::offer(cx, conn, 0, spi_in, false)?;
+        payloads.extend(pl);
+        first_child = Some(FirstChild {
+            child: 0,
+            spi_in,
+            offered: offer.offered,
+            ts_i: offer.ts_i,
+            ts_r: offer.ts_r,
+            transport: offer.transport,
+        });
+    }
+    sa.phase = Phase::AuthSent(Box::new(AuthSent {
+        keys,
+        ni,
+        nr,
+        init_response,
+        first_child,
+    }));
+    sa.send_request(cx, xt::IKE_AUTH, payloads, Pending::IkeAuth)?;
+    Ok(())
+}
+
+fn set_window(sa: &mut IkeSa, msg: &Message) {
+    if let Some(n) = msg.notify(notify::SET_WINDOW_SIZE) {
+        if let [a, b, c, d] = n.data.as_slice() {
+            // Cap what we believe: more than 64 in flight buys nothing.
+            sa.requests
+                .set_peer_window(u32::from_be_bytes([*a, *b, *c, *d]).clamp(1, 64));
+        }
+    }
+}
+
+/// Common tail of both roles: the SA is up.
+fn established(
+    cx: &mut Cx<'_>,
+    sa: &mut IkeSa,
+    keys: IkeKeys,
+    local_id: Identity,
+    remote_id: Identity,
+) {
+    sa.phase = Phase::Established(Box::new(Established {
+        keys,
+        local_id,
+        remote_id,
+        rekey: IkeRekey::None,
+        deleting: false,
+        unknown_deletes: Vec::new(),
+    }));
+    exchange::on_established(cx, sa);
+    cx.counters.ike_sas_established += 1;
+    cx.event(Event::IkeSaUp {
+        ike: sa.id,
+        conn: sa.conn,
+        spi_i: sa.spi_i,
+        spi_r: sa.spi_r,
+        path: sa.path,
+    });
+}
+
+/// What authentication of an IKE_AUTH request yields.
+struct Authenticated {
+    conn: ConnId,
+    id_i: Identity,
+    method: u8,
+    data: Vec<u8>,
+}
+
+/// Checks IDi/IDr/AUTH; errors carry the notify to answer with.
+fn authenticate(
+    cx: &Cx<'_>,
+    st: &InitAnswered,
+    msg: &Message,
+) -> Result<Authenticated, (u16, IkeError)> {
+    let (Some(id_i), Some((method, auth_data))) = (msg.id_i(), msg.auth()) else {
+        return Err((
+            notify::INVALID_SYNTAX,
+            PeerMisbehaved::MissingPayload("IDi/AUTH").into(),
+        ));
+    };
+    let id_r = msg.id_r();
+    // Pick the connection by identities (§2.15: the responder looks up the peer by IDi).
+    let conn_id = st
+        .candidates
+        .iter()
+        .copied()
+        .find(|c| {
+            cx.cfg.connection(*c).is_some_and(|cc| {
+                cc.remote_id.as_ref().is_none_or(|r| r == id_i)
+                    && id_r.is_none_or(|r| *r == cc.local_id)
+            })
+        })
+        .ok_or((
+            notify::AUTHENTICATION_FAILED,
+            PeerIncompatible::NoMatchingConnection.into(),
+        ))?;
+    let conn = cx
+        .cfg
+        .connection(conn_id)
+        .ok_or((notify::AUTHENTICATION_FAILED, IkeError::ApiMisuse("conn")))?;
+    let verified = auth::signed_octets(&st.keys, Signer::Initiator, &st.init_request, &st.nr, id_i)
+        .map(|octets| auth::verify(&conn.remote_auth, &st.keys, &octets, method, auth_data))
+        .unwrap_or(false);
+    if !verified {
+        return Err((
+            notify::AUTHENTICATION_FAILED,
+            IkeError::AuthenticationFailed,
+        ));
+    }
+    let (method, data) = auth::signed_octets(
+        &st.keys,
+        Signer::Responder,
+        &st.init_response,
+        &st.ni,
+        &conn.local_id,
+    )
+    .and_then(|o| auth::compute(&conn.local_auth, &st.keys, &o))
+    .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?;
+    Ok(Authenticated {
+        conn: conn_id,
+        id_i: id_i.clone(),
+        method,
+        data,
+    })
+}
+
+/// Responder: IKE_AUTH request in `InitAnswered`.
+pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), DropReason> {
+    let mid = msg.header.message_id;
+    let Phase::InitAnswered(st) = std::mem::replace(&mut sa.phase, Phase::Gone) else {
+        return Err(DropReason::WrongExchange);
+    };
+    let a = match authenticate(cx, &st, msg) {
+        Ok(a) => a,
+        Err((ty, reason)) => {
+            // The error response is protected with the SA's keys (§2.21.2).
+            sa.phase = Phase::InitAnswered(st);
+            let _ = sa.send_error_response(cx, xt::IKE_AUTH, mid, ty, Vec::new());
+            cx.failure(Some(sa.id), Some(sa.conn), FailureReason::Protocol(reason));
+            sa.phase = Phase::Gone;
+            return Ok(());
+        }
+    };
+    let Some(conn) = cx.cfg.connection(a.conn) else {
+        return Err(DropReason::NoConnection);
+    };
+    sa.conn = a.conn;
+    set_window(sa, msg);
+    ext::on_recv(cx, sa, RecvStage::AuthRequest, msg)?;
+    let mut payloads = vec![
+        Payload::IdR(conn.local_id.clone()),
+        Payload::Auth {
+            method: a.method,
+            data: a.data,
+        },
+    ];
+    if cx.cfg.window_size > 1 {
+        payloads.push(Payload::Notify(Notify::new(
+            notify::SET_WINDOW_SIZE,
+            cx.cfg.window_size.to_be_bytes().to_vec(),
+        )));
+    }
+    // The first CHILD SA (§1.2); its failure does not fail the IKE SA.
+    let mut install = None;
+    if msg.sa().is_some() {
+        let spi_in = child::alloc_spi(cx);
+        let ki = child_nego::KeyInput {
+            ike_keys: &st.keys,
+            ni: &st.ni,
+            nr: &st.nr,
+        };
+        match child_nego::respond(cx, sa, a.conn, msg, &ki, None, false, spi_in) {
+            Ok(acc) => {
+                payloads.extend(acc.payloads);
+                install = Some((acc.info, acc.child));
+            }
+            Err(refusal) => {
+                cx.failure(
+                    Some(sa.id),
+                    Some(a.conn),
+                    FailureReason::Protocol(refused(refusal.notify)),
+                );
+                payloads.push(refusal.payload());
+            }
+        }
+    }
+    established(cx, sa, st.keys, conn.local_id.clone(), a.id_i);
+    if sa.send_response(cx, xt::IKE_AUTH, mid, payloads).is_err() {
+        sa.phase = Phase::Gone;
+        return Ok(());
+    }
+    if let Some((info, idx)) = install {
+        if let Some(cc) = conn.children.get(idx) {
+            child::install(cx, info, &cc.lifetime, None);
+        }
+    }
+    exchange::kick(cx, sa);
+    Ok(())
+}
+
+fn refused(notify_ty: u16) -> IkeError {
+    match notify_ty {
+        notify::TS_UNACCEPTABLE => PeerIncompatible::TsUnacceptable.into(),
+        notify::NO_PROPOSAL_CHOSEN => PeerIncompatible::NoProposalChosen.into(),
+        n => PeerIncompatible::PeerRefused(n).into(),
+    }
+}
+
+/// Initiator: IKE_AUTH response in `AuthSent`.
+pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
+    let Phase::AuthSent(st) = std::mem::replace(&mut sa.phase, Phase::Gone) else {
+        return;
+    };
+    let st = *st;
+    let Some(conn) = cx.cfg.connection(sa.conn) else {
+        return;
+    };
+    if msg.auth().is_none() {
+        let reason = match msg.error_notify() {
+            Some(n) => FailureReason::PeerError(n.ty),
+            None => FailureReason::Protocol(PeerMisbehaved::MissingPayload("AUTH").into()),
+        };
+        cx.failure(Some(sa.id), Some(sa.conn), reason);
+        return;
+    }
+    let (Some(id_r), Some((method, data))) = (msg.id_r(), msg.auth()) else {
+        cx.failure(
+            Some(sa.id),
+            Some(sa.conn),
+            FailureReason::Protocol(PeerMisbehaved::MissingPayload("IDr").into()),
+        );
+        return;
+    };
+    if conn.remote_id.as_ref().is_some_and(|r| r != id_r) {
+        cx.failure(
+            Some(sa.id),
+            Some(sa.conn),
+            FailureReason::Protocol(IkeError::AuthenticationFailed),
+        );
+        return;
+    }
+    let ok = auth::signed_octets(&st.keys, Signer::Responder, &st.init_response, &st.ni, id_r)
+        .map(|o| auth::verify(&conn.remote_auth, &st.keys, &o, method, data))
+        .unwrap_or(false);
+    if !ok {
+        cx.failure(
+            Some(sa.id),
+            Some(sa.conn),
+            FailureReason::Protocol(IkeError::AuthenticationFailed),
+        );
+        return;
+    }
+    set_window(sa, msg);
+    let id_r = id_r.clone();
+    let AuthSent {
+        keys,
+        ni,
+        nr,
+        first_child,
+        ..
+    } = st;
+    // Child result before moving the keys into the established state.
+    let mut outcome = None;
+    if let Some(fc) = &first_child {
+        let mut offer = child_nego::ChildOffer {
+            child: fc.child,
+            spi_in: fc.spi_in,
+            offered: fc.offered.clone(),
+            ts_i: fc.ts_i.clone(),
+            ts_r: fc.ts_r.clone(),
+            transport: fc.transport,
+            ke: None,
+        };
+        outcome = Some(match child_nego::refusal(msg) {
+            Some(n) => Err((n, false)),
+            None => {
+                let ki = child_nego::KeyInput {
+                    ike_keys: &keys,
+                    ni: &ni,
+                    nr: &nr,
+                };
+                child_nego::complete(cx, sa, &mut offer, msg, &ki)
+                    .map_err(|e| (e.notify().unwrap_or(notify::INVALID_SYNTAX), true))
+            }
+        });
+    }
+    established(cx, sa, keys, conn.local_id.clone(), id_r);
+    match (outcome, first_child) {
+        (Some(Ok(info)), _) => {
+            if let Some(cc) = conn.children.get(info.child) {
+                child::install(cx, info, &cc.lifetime, None);
+            }
+        }
+        (Some(Err((n, installed_by_peer))), Some(fc)) => {
+            let reason = if installed_by_peer {
+                FailureReason::Protocol(refused(n))
+            } else {
+                FailureReason::PeerError(n)
+            };
+            cx.failure(Some(sa.id), Some(sa.conn), reason);
+            if installed_by_peer {
+                // §2.9: an unacceptable answer means deleting the child the peer created.
+                let _ = sa.send_request(
+                    cx,
+                    xt::INFORMATIONAL,
+                    vec![Payload::Delete(crate::msg::Delete {
+                        protocol: crate::reg::protocol::ESP,
+                        spis: vec![fc.spi_in],
+                    })],
+                    Pending::DeleteChildren(vec![]),
+                );
+            }
+        }
+        _ => {}
+    }
+    exchange::kick(cx, sa);
+}

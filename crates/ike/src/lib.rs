@@ -1,0 +1,52 @@
+//! Sans-IO IKEv2 protocol core (RFC 7296): IKE SA and CHILD SA state
+//! machines, one module per exchange, retransmission and windows, COOKIEs,
+//! NAT-T as an extension on the message bus.
+//!
+//! The core owns no socket, thread, clock or entropy source (style guide
+//! §b). A driver feeds it datagrams ([`IkeEndpoint::handle_datagram`]),
+//! commands ([`IkeEndpoint::handle_command`]) and timer ticks
+//! ([`IkeEndpoint::handle_timeout`]), each with the current [`Instant`]
+//! (std::time::Instant), and drains [`IkeEndpoint::poll_transmit`],
+//! [`IkeEndpoint::poll_event`] and [`IkeEndpoint::poll_timeout`].
+//!
+//! Layout: [`endpoint`] (demultiplexing, admission, windows), `sa` (the IKE
+//! SA lifecycle enum and send path), `child` (CHILD SA table), `exchange::*`
+//! (IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL), `ext::*`
+//! (extensions per stage: NAT-T), [`timer`] (timer tables), [`window`]
+//! (message IDs, retransmission), `codec` (wire adapter), `suite` (crypto
+//! adapter). See `docs/design/ike-core.md`.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod child;
+pub mod codec;
+pub mod config;
+pub mod cookie;
+pub mod cx;
+pub mod endpoint;
+pub mod error;
+pub mod event;
+pub mod exchange;
+pub mod ext;
+pub mod msg;
+pub mod proposal;
+pub mod reg;
+pub mod rng;
+pub mod sa;
+pub mod suite;
+pub mod timer;
+pub mod ts;
+pub mod window;
+
+pub use config::{
+    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, DpdAction, Identity, Lifetime, Mode,
+    RetransmitConfig,
+};
+pub use endpoint::{IkeEndpoint, IkeSaView};
+pub use error::{Counters, DropReason, FailureReason, IkeError, PeerIncompatible, PeerMisbehaved};
+pub use event::{
+    ChildKeys, ChildSaInfo, Command, DownReason, Event, IkeSaId, Path, Transmit, UdpEncap,
+};
+pub use proposal::{ChildAlgorithms, ChildProposal, IkeProposal, Transform};
+pub use rng::{Rng, SecureRandom, SeededRng};
+pub use ts::TrafficSelector;

@@ -1,0 +1,535 @@
+//! Scripted end-to-end scenarios on a perfect network.
+
+use std::time::Duration;
+
+use yadokari_ike::{Command, ConnId, Event};
+use yadokari_sim::config::{pair, PairOptions};
+use yadokari_sim::{Faults, Pair, Side};
+
+fn established(p: &Pair) -> bool {
+    p.a.installed.len() == 1 && p.b.installed.len() == 1
+}
+
+#[test]
+fn psk_handshake_installs_one_child_on_both_sides() {
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 1, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, established),
+        "a={:?}\nb={:?}",
+        p.a.events,
+        p.b.events
+    );
+    p.check_consistent().unwrap();
+    assert_eq!(p.a.ike_up.len(), 1);
+    assert_eq!(p.b.ike_up.len(), 1);
+    assert!(p
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::IkeSaUp { .. })));
+}
+
+fn up(o: PairOptions, seed: u64) -> Pair {
+    let (a, b) = pair(&o);
+    let mut p = Pair::new(a, b, seed, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, established),
+        "a={:?}\nb={:?}",
+        p.a.events,
+        p.b.events
+    );
+    p
+}
+
+fn spi_a(p: &Pair) -> u32 {
+    *p.a.installed.keys().next().expect("a child")
+}
+
+#[test]
+fn child_rekey_replaces_the_pair() {
+    let mut p = up(PairOptions::default(), 2);
+    let old = spi_a(&p);
+    p.command(Side::A, Command::RekeyChild { spi_in: old });
+    assert!(
+        p.drive_until(Duration::from_secs(10), 1000, |p| established(p)
+            && !p.a.installed.contains_key(&old))
+    );
+    p.check_consistent().unwrap();
+    assert!(p
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::ChildSaReplaced { old_spi_in, .. } if *old_spi_in == old)));
+}
+
+#[test]
+fn child_rekey_with_pfs() {
+    let o = PairOptions {
+        esp_a: vec!["aes128gcm16-x25519"],
+        esp_b: vec!["aes128gcm16-x25519"],
+        ..Default::default()
+    };
+    let mut p = up(o, 3);
+    let old = spi_a(&p);
+    p.command(
+        Side::B,
+        Command::RekeyChild {
+            spi_in: *p.b.installed.keys().next().expect("b child"),
+        },
+    );
+    assert!(
+        p.drive_until(Duration::from_secs(10), 1000, |p| established(p)
+            && !p.a.installed.contains_key(&old))
+    );
+    p.check_consistent().unwrap();
+}
+
+#[test]
+fn ike_rekey_moves_children() {
+    let mut p = up(PairOptions::default(), 4);
+    let ike = p.a.live_ike_sas()[0].id;
+    p.command(Side::A, Command::RekeyIke { ike });
+    assert!(
+        p.drive_until(Duration::from_secs(10), 1000, |p| p.a.ep.ike_sas().len()
+            == 1
+            && p.b.ep.ike_sas().len() == 1
+            && p.a.ep.ike_sas()[0].id != ike)
+    );
+    p.check_consistent().unwrap();
+    let new = p.a.ep.ike_sas()[0].id;
+    assert!(p.a.ep.child_sas().iter().all(|c| c.ike == new));
+    // The new IKE SA works: rekey the child through it.
+    let old = spi_a(&p);
+    p.command(Side::A, Command::RekeyChild { spi_in: old });
+    assert!(
+        p.drive_until(Duration::from_secs(10), 1000, |p| established(p)
+            && !p.a.installed.contains_key(&old))
+    );
+    p.check_consistent().unwrap();
+}
+
+#[test]
+fn delete_child_and_ike_from_responder() {
+    let mut p = up(PairOptions::default(), 5);
+    let spi = *p.b.installed.keys().next().expect("child");
+    p.command(Side::B, Command::DeleteChild { spi_in: spi });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.is_empty()
+            && p.b.installed.is_empty())
+    );
+    p.check_consistent().unwrap();
+    let ike = p.b.live_ike_sas()[0].id;
+    p.command(Side::B, Command::DeleteIke { ike });
+    assert!(p.drive_until(Duration::from_secs(5), 1000, |p| p
+        .a
+        .ep
+        .ike_sas()
+        .is_empty()
+        && p.b.ep.ike_sas().is_empty()));
+    assert!(p
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::IkeSaDown { .. })));
+}
+
+#[test]
+fn dpd_detects_dead_peer_and_clears() {
+    let o = PairOptions {
+        dpd: Some(Duration::from_secs(10)),
+        ..Default::default()
+    };
+    let mut p = up(o, 6);
+    p.net.cut = true;
+    assert!(p.drive_until(Duration::from_secs(300), 10_000, |p| p
+        .a
+        .ep
+        .ike_sas()
+        .is_empty()));
+    assert!(p.a.installed.is_empty());
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::IkeSaDown {
+            reason: yadokari_ike::DownReason::PeerDead,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn dpd_restart_reestablishes() {
+    let o = PairOptions {
+        dpd: Some(Duration::from_secs(10)),
+        dpd_action: yadokari_ike::DpdAction::Restart,
+        ..Default::default()
+    };
+    let mut p = up(o, 7);
+    let first = p.a.live_ike_sas()[0].id;
+    p.net.cut = true;
+    assert!(p.drive_until(Duration::from_secs(300), 10_000, |p| !p
+        .a
+        .ep
+        .ike_sas()
+        .iter()
+        .any(|s| s.id == first)));
+    p.net.cut = false;
+    // B still holds its stale SA until its own DPD; A's INITIAL_CONTACT SA comes up alongside.
+    assert!(p.drive_until(Duration::from_secs(600), 20_000, |p| p
+        .a
+        .live_ike_sas()
+        .len()
+        == 1
+        && p.a.installed.len() == 1));
+}
+
+#[test]
+fn nat_detected_and_floated_to_4500() {
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 8, Faults::none());
+    p.nat = true;
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, established),
+        "a={:?}\nb={:?}",
+        p.a.events,
+        p.b.events
+    );
+    p.check_consistent().unwrap();
+    let ca = p.a.installed.values().next().expect("child");
+    let enc = ca.encap.expect("UDP encapsulation");
+    assert_eq!((enc.local_port, enc.remote_port), (4500, 4500));
+    let cb = p.b.installed.values().next().expect("child");
+    assert_eq!(
+        cb.encap.map(|e| e.remote_port),
+        Some(14500),
+        "B talks to the NAT's mapping"
+    );
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::NatDetected {
+            local_behind_nat: true,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn force_encap_without_nat() {
+    let o = PairOptions {
+        force_encap_a: true,
+        ..Default::default()
+    };
+    let p = up(o, 9);
+    p.check_consistent().unwrap();
+    let ca = p.a.installed.values().next().expect("child");
+    assert_eq!(ca.encap.map(|e| e.local_port), Some(4500));
+    assert!(p
+        .b
+        .installed
+        .values()
+        .next()
+        .expect("child")
+        .encap
+        .is_some());
+}
+
+#[test]
+fn invalid_ke_payload_retry() {
+    let o = PairOptions {
+        ike_a: vec!["aes256gcm16-prfsha256-ecp256-x25519"],
+        ike_b: vec!["aes256gcm16-prfsha256-x25519"],
+        ..Default::default()
+    };
+    let p = up(o, 10);
+    p.check_consistent().unwrap();
+}
+
+#[test]
+fn cookie_demanded_and_honoured() {
+    let o = PairOptions {
+        cookie_threshold: 0,
+        ..Default::default()
+    };
+    let p = up(o, 11);
+    p.check_consistent().unwrap();
+    assert!(
+        p.b.ep
+            .counters()
+            .drop_count(yadokari_ike::DropReason::CookieRequired)
+            >= 1
+    );
+}
+
+#[test]
+fn wrong_psk_fails_authentication() {
+    let o = PairOptions {
+        psk_b: b"another secret",
+        ..Default::default()
+    };
+    let (a, b) = pair(&o);
+    let mut p = Pair::new(a, b, 12, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    p.drive_bounded(Duration::from_secs(10), 1000);
+    assert!(p.a.installed.is_empty() && p.b.installed.is_empty());
+    assert!(p
+        .b
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Failure { .. })));
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::Failure {
+            reason: yadokari_ike::FailureReason::PeerError(24),
+            ..
+        }
+    )));
+    assert!(p.a.ep.ike_sas().is_empty() && p.b.ep.ike_sas().is_empty());
+}
+
+#[test]
+fn no_child_proposal_keeps_ike_sa() {
+    let o = PairOptions {
+        esp_a: vec!["aes128gcm16"],
+        esp_b: vec!["aes256-sha256"],
+        ..Default::default()
+    };
+    let (a, b) = pair(&o);
+    let mut p = Pair::new(a, b, 13, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.ike_up.len() == 1
+            && p.b.ike_up.len() == 1)
+    );
+    p.drive_bounded(Duration::from_secs(6), 1000);
+    assert!(p.a.installed.is_empty() && p.b.installed.is_empty());
+    assert_eq!(p.a.live_ike_sas().len(), 1);
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::Failure {
+            reason: yadokari_ike::FailureReason::PeerError(14),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn ts_unacceptable_keeps_ike_sa() {
+    let o = PairOptions {
+        ts_b: Some(("10.9.0.0/16", "10.8.0.0/16")),
+        ..Default::default()
+    };
+    let (a, b) = pair(&o);
+    let mut p = Pair::new(a, b, 14, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.ike_up.len() == 1
+            && p.b.ike_up.len() == 1)
+    );
+    assert!(p.a.installed.is_empty());
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::Failure {
+            reason: yadokari_ike::FailureReason::PeerError(38),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn narrowing_and_transport_mode() {
+    let o = PairOptions {
+        ts_b: Some(("10.2.1.0/24", "10.1.0.0/16")),
+        mode_a: yadokari_ike::Mode::Transport,
+        mode_b: yadokari_ike::Mode::Transport,
+        ..Default::default()
+    };
+    let p = up(o, 15);
+    p.check_consistent().unwrap();
+    let ca = p.a.installed.values().next().expect("child");
+    assert_eq!(ca.mode, yadokari_ike::Mode::Transport);
+    assert_eq!(ca.ts_remote, vec!["10.2.1.0/24".parse().unwrap()]);
+}
+
+#[test]
+fn lifetimes_drive_rekeys() {
+    use yadokari_ike::Lifetime;
+    let o = PairOptions {
+        ike_lifetime: Lifetime::new(
+            Duration::from_secs(300),
+            Duration::from_secs(30),
+            Duration::from_secs(400),
+        ),
+        child_lifetime: Lifetime::new(
+            Duration::from_secs(100),
+            Duration::from_secs(10),
+            Duration::from_secs(150),
+        ),
+        ..Default::default()
+    };
+    let mut p = up(o, 16);
+    p.drive_bounded(Duration::from_secs(1000), 100_000);
+    p.check_consistent().unwrap();
+    assert_eq!(p.a.installed.len(), 1);
+    assert!(
+        p.a.ep.counters().child_sas_installed >= 5,
+        "{:?}",
+        p.a.ep.counters()
+    );
+    assert!(p.a.ep.counters().ike_sas_established >= 3);
+}
+
+#[test]
+fn initiator_gives_up_after_total_timeout() {
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 17, Faults::none());
+    p.net.cut = true;
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    p.drive_bounded(Duration::from_secs(120), 10_000);
+    assert!(p.a.ep.ike_sas().is_empty());
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::Failure {
+            reason: yadokari_ike::FailureReason::Timeout,
+            ..
+        }
+    )));
+    // 1 request + 6 retransmissions, exponential back-off.
+    assert_eq!(p.a.ep.counters().retransmits_sent, 6);
+    assert_eq!(p.a.ep.poll_timeout(), None);
+}
+
+#[test]
+fn half_open_sa_expires_on_responder() {
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 18, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    // Deliver only A's IKE_SA_INIT, then cut the link.
+    p.drive_until(Duration::from_secs(1), 100, |p| {
+        p.b.ep.half_open_count() == 1
+    });
+    p.net.cut = true;
+    p.net.clear();
+    p.drive_bounded(Duration::from_secs(200), 10_000);
+    assert_eq!(p.b.ep.half_open_count(), 0);
+    assert!(p.b.ep.ike_sas().is_empty());
+    assert!(
+        p.b.ep
+            .counters()
+            .drop_count(yadokari_ike::DropReason::TooManyHalfOpen)
+            >= 1
+    );
+}
+
+#[test]
+fn window_allows_several_requests_in_flight() {
+    let o = PairOptions {
+        window: 4,
+        ..Default::default()
+    };
+    let mut p = up(o, 19);
+    let ike = p.a.live_ike_sas()[0].id;
+    let now = p.now;
+    for _ in 0..3 {
+        p.a.ep
+            .handle_command(now, Command::CreateChild { ike, child: 0 });
+    }
+    let mut sent = 0;
+    while let Some(t) = p.a.ep.poll_transmit() {
+        sent += 1;
+        let dst = Side::B;
+        p.net.send(
+            now,
+            dst,
+            yadokari_ike::Path::new(t.path.remote, t.path.local),
+            t.bytes,
+        );
+    }
+    assert_eq!(
+        sent, 3,
+        "three CREATE_CHILD_SA requests before any response"
+    );
+    assert!(
+        p.drive_until(Duration::from_secs(10), 1000, |p| p.a.installed.len() == 4
+            && p.b.installed.len() == 4)
+    );
+    p.check_consistent().unwrap();
+}
+
+#[test]
+fn window_one_serialises_requests() {
+    let mut p = up(PairOptions::default(), 20);
+    let ike = p.a.live_ike_sas()[0].id;
+    let now = p.now;
+    for _ in 0..3 {
+        p.a.ep
+            .handle_command(now, Command::CreateChild { ike, child: 0 });
+    }
+    let mut sent = 0;
+    while p.a.ep.poll_transmit().is_some() {
+        sent += 1;
+    }
+    assert_eq!(sent, 1);
+}
+
+#[test]
+fn peer_deletes_child_we_are_rekeying() {
+    let mut p = up(PairOptions::default(), 21);
+    let a_spi = spi_a(&p);
+    let b_spi = *p.b.installed.keys().next().expect("child");
+    p.command(Side::A, Command::RekeyChild { spi_in: a_spi });
+    p.command(Side::B, Command::DeleteChild { spi_in: b_spi });
+    p.drive_bounded(Duration::from_secs(30), 10_000);
+    p.check_consistent().unwrap();
+    assert!(!p.a.installed.contains_key(&a_spi));
+}
+
+#[test]
+fn simultaneous_child_rekey_leaves_one_pair() {
+    for seed in 0..20 {
+        let mut p = up(PairOptions::default(), 100 + seed);
+        let a_spi = spi_a(&p);
+        let b_spi = *p.b.installed.keys().next().expect("child");
+        p.command(Side::A, Command::RekeyChild { spi_in: a_spi });
+        p.command(Side::B, Command::RekeyChild { spi_in: b_spi });
+        p.drive_bounded(Duration::from_secs(30), 10_000);
+        p.check_consistent()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert_eq!(
+            p.a.installed.len(),
+            1,
+            "seed {seed}: redundant SA left over"
+        );
+        assert!(!p.a.installed.contains_key(&a_spi));
+    }
+}
+
+#[test]
+fn simultaneous_ike_rekey_leaves_one_ike_sa() {
+    for seed in 0..20 {
+        let mut p = up(PairOptions::default(), 200 + seed);
+        let ia = p.a.live_ike_sas()[0].id;
+        let ib = p.b.live_ike_sas()[0].id;
+        p.command(Side::A, Command::RekeyIke { ike: ia });
+        p.command(Side::B, Command::RekeyIke { ike: ib });
+        p.drive_bounded(Duration::from_secs(60), 10_000);
+        p.check_consistent()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert_eq!(
+            p.a.ep.ike_sas().len(),
+            1,
+            "seed {seed}: {:?}",
+            p.a.ep.ike_sas()
+        );
+        assert_eq!(
+            p.b.ep.ike_sas().len(),
+            1,
+            "seed {seed}: {:?}",
+            p.b.ep.ike_sas()
+        );
+        assert_eq!(p.a.ep.ike_sas()[0].spi_i, p.b.ep.ike_sas()[0].spi_i);
+        assert_eq!(p.a.installed.len(), 1);
+    }
+}
