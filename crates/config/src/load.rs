@@ -177,6 +177,7 @@ impl<'s> Loader<'s, '_> {
             ike_port: 500,
             nat_port: 4500,
             listen: Vec::new(),
+            retransmit_timeout: Duration::from_secs(90),
         }
     }
 
@@ -217,6 +218,9 @@ impl<'s> Loader<'s, '_> {
         }
         if let Some(p) = port(sink, t, "nat_port") {
             d.nat_port = p;
+        }
+        if let Some(timeout) = duration(sink, t, "retransmit_timeout") {
+            d.retransmit_timeout = timeout;
         }
         if let Some(list) = t.str_list(sink, "listen") {
             for (s, span) in list {

@@ -43,6 +43,9 @@ pub struct DaemonSettings {
     pub nat_port: u16,
     /// Local addresses to listen on; empty means all.
     pub listen: Vec<Address>,
+    /// How long an IKE request is retransmitted before the peer is given
+    /// up as dead (RFC 7296 §2.4); also bounds dead-peer detection.
+    pub retransmit_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,6 +59,12 @@ impl Engine {
             connections: conns.iter().map(|c| c.conn.clone()).collect(),
             ike_port,
             natt_port: config.daemon.nat_port,
+            retransmit: ike::RetransmitConfig {
+                total: config.daemon.retransmit_timeout,
+                // Enough tries that the total time, not the count, ends them.
+                tries: 16,
+                ..ike::RetransmitConfig::default()
+            },
             ..ike::Config::default()
         };
         let rng = ike::Rng::new(Box::new(yadokari_crypto::rand::SystemRandom));

@@ -125,6 +125,9 @@ fn yadokari_config(topo: &Topology, s: &Scenario, extra: &str) -> String {
     let peer = topo.addrs(Side::Left);
     format!(
         r#"
+[daemon]
+retransmit_timeout = "6s"
+
 [interface]
 name = "ykt0"
 
@@ -436,6 +439,13 @@ fn dpd_restart_after_peer_returns() {
     let topo = Topology::direct("dpd_restart").unwrap();
     let (mut swan, yk) = establish(&topo, &s, "dpd = \"2s\"\ndpd_action = \"restart\"\n");
     let old = yk.sas()[0].ispi.clone();
+    // A crash, not a shutdown: a stopping charon would delete its SAs.
+    let pid = swan.pid().expect("charon pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     swan.stop();
     // The dead peer is noticed: the old IKE SA goes away.
     assert!(
