@@ -504,6 +504,15 @@ impl<'s> Loader<'s, '_> {
             );
             return None;
         };
+        // The IKE identity defaults to our literal address; without one
+        // there is nothing to send as IDi/IDr.
+        if local_id.is_none() && !matches!(local_address, Some((Address::Ip(_), _))) {
+            sink.error_hint(
+                t.span.clone(),
+                format!("`{}` has no `local_id`", t.path),
+                format!("set local_id (e.g. \"vpn.example.org\"), or a literal `{local_key}` address to use as the identity"),
+            );
+        }
         if let (Some(a), Some((l, _))) = (address.family(), &local_address) {
             if l.family().is_some_and(|b| b != a) {
                 sink.error(

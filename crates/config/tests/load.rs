@@ -73,6 +73,7 @@ fn linked_model_with_macros() {
     let text = r#"
 [remote.hq]
 address = "vpn.example.org"
+local_id = "branch.example.org"
 local_address = "MY_IPV4%eth0"
 psk = "a-long-enough-pre-shared-key-for-tests"
 
@@ -190,6 +191,7 @@ fn legacy_needs_opt_in() {
     let base = r#"
 [tunnel.old]
 remote = "192.0.2.1"
+local_id = "old.example.org"
 psk = "a-long-enough-pre-shared-key-for-tests"
 local_ts = "198.51.100.0/24"
 remote_ts = "203.0.113.0/24"
@@ -211,6 +213,7 @@ fn secret_files_must_be_private() {
     let text = r#"
 [tunnel.t]
 remote = "192.0.2.1"
+local_id = "t.example.org"
 psk_file = "site.psk"
 local_ts = "198.51.100.0/24"
 remote_ts = "203.0.113.0/24"

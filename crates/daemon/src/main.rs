@@ -109,6 +109,11 @@ async fn run(
     config: yadokari_config::Config,
     hub: logging::LogHub,
 ) -> anyhow::Result<()> {
+    // Before anything is visible from outside (the control socket), so a
+    // SIGTERM that comes early still means a clean shutdown.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let socket = control::socket_path(args.socket.as_deref(), &config);
     let state_dir = args
         .state_dir
@@ -121,12 +126,15 @@ async fn run(
     let (calls_tx, calls_rx) = mpsc::channel(64);
     tokio::spawn(control::serve(listener, calls_tx, hub));
 
-    let mut engine = engine::Engine::start(args.config.clone(), config).await?;
+    let mut engine = match engine::Engine::start(args.config.clone(), config).await {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = std::fs::remove_file(&socket);
+            return Err(e);
+        }
+    };
     tracing::info!(socket = %socket.display(), "yadokarid {} running", env!("CARGO_PKG_VERSION"));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let mut calls_rx = calls_rx;
     loop {
         tokio::select! {

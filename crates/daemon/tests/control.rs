@@ -1,6 +1,7 @@
 //! The daemon as a process: `--check`, the control socket's answers to good
-//! and bad requests, reload, and a clean exit on SIGTERM. No network
-//! namespaces are needed: these tests use no IKE traffic.
+//! and bad requests, reload, and a clean exit on SIGTERM. Each daemon runs
+//! in a network namespace of its own (it binds the IKE ports and creates
+//! its TUN device), so the tests need root; without it they skip.
 
 use std::io::Write as _;
 use std::os::unix::net::UnixStream;
@@ -18,7 +19,7 @@ log_level = "debug"
 
 [tunnel.site]
 remote = "192.0.2.1"
-local = "192.0.2.2"
+local_id = "right.example.org"
 psk = "yadokari-interop-test-only-psk-0123456789"
 local_ts = "203.0.113.0/24"
 remote_ts = "198.51.100.0/24"
@@ -26,6 +27,7 @@ remote_ts = "198.51.100.0/24"
 
 struct Daemon {
     child: Child,
+    _ns: yadokari_testbed::Netns,
     socket: PathBuf,
     _dir: tempfile::TempDir,
     config: PathBuf,
@@ -37,7 +39,9 @@ impl Daemon {
         let path = dir.path().join("yadokari.toml");
         std::fs::write(&path, config).unwrap();
         let socket = dir.path().join("control.sock");
-        let child = Command::new(BIN)
+        let ns = yadokari_testbed::Netns::create(&yadokari_testbed::unique_prefix("ctl")).unwrap();
+        let child = ns
+            .command(BIN)
             .arg("--config")
             .arg(&path)
             .arg("--socket")
@@ -49,6 +53,7 @@ impl Daemon {
             .unwrap();
         let d = Daemon {
             child,
+            _ns: ns,
             socket,
             _dir: dir,
             config: path,
@@ -83,6 +88,17 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The daemon needs root (namespaces, TUN); elsewhere these tests skip.
+fn skip() -> bool {
+    match yadokari_testbed::require(&["ip"]) {
+        Some(reason) => {
+            eprintln!("skipped: {reason}");
+            true
+        }
+        None => false,
     }
 }
 
@@ -149,6 +165,9 @@ fn check_reports_all_errors_and_exit_status() {
 
 #[test]
 fn control_answers_and_rejects() {
+    if skip() {
+        return;
+    }
     let d = Daemon::start(GOOD);
     let mut c = d.client();
     match c.call(&Request::Status).unwrap() {
@@ -201,9 +220,12 @@ fn control_answers_and_rejects() {
 
 #[test]
 fn reload_reports_changes() {
+    if skip() {
+        return;
+    }
     let d = Daemon::start(GOOD);
     let more = format!(
-        "{GOOD}\n[tunnel.second]\nremote = \"192.0.2.9\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.0/25\"\nremote_ts = \"198.51.100.128/25\"\n"
+        "{GOOD}\n[tunnel.second]\nremote = \"192.0.2.9\"\nlocal_id = \"right.example.org\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.0/25\"\nremote_ts = \"198.51.100.128/25\"\n"
     );
     std::fs::write(&d.config, more).unwrap();
     match d.client().call(&Request::Reload).unwrap() {
@@ -228,6 +250,9 @@ fn reload_reports_changes() {
 
 #[test]
 fn sigterm_exits_cleanly_and_removes_the_socket() {
+    if skip() {
+        return;
+    }
     let mut d = Daemon::start(GOOD);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(d.child.id() as i32),
@@ -241,6 +266,9 @@ fn sigterm_exits_cleanly_and_removes_the_socket() {
 
 #[test]
 fn second_instance_on_the_same_socket_is_refused() {
+    if skip() {
+        return;
+    }
     let d = Daemon::start(GOOD);
     let out = Command::new(BIN)
         .arg("--config")

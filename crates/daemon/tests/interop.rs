@@ -474,3 +474,35 @@ fn dpd_restart_after_peer_returns() {
         .ping(Side::Left, topo.addrs(Side::Right).site(Family::V4))
         .unwrap());
 }
+
+/// A reload that adds a connection leaves the established one alone: the
+/// same IKE and CHILD SPIs before and after, and traffic still flows.
+#[test]
+fn reload_keeps_unchanged_sas() {
+    skip_unless_testbed!();
+    let s = SCENARIOS[1].1;
+    let topo = Topology::direct("reload_keep").unwrap();
+    let (_swan, yk) = establish(&topo, &s, "");
+    let before = yk.sas();
+    let cfg = yk.dir.path().join("yadokari.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(
+        "\n[tunnel.other]\nremote = \"192.0.2.77\"\nlocal_id = \"right.example.org\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.128/25\"\nremote_ts = \"198.51.100.128/25\"\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    match yk.call(Request::Reload) {
+        Response::Reloaded(r) => {
+            assert_eq!(r.added, vec!["other".to_string()]);
+            assert_eq!(r.unchanged, vec!["yk".to_string()]);
+        }
+        other => panic!("reload: {other:?}"),
+    }
+    let after = yk.sas();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].ispi, before[0].ispi);
+    assert_eq!(after[0].children[0].spi_in, before[0].children[0].spi_in);
+    assert_eq!(after[0].children[0].spi_out, before[0].children[0].spi_out);
+    assert!(topo
+        .ping(Side::Left, topo.addrs(Side::Right).site(Family::V4))
+        .unwrap());
+}
