@@ -487,9 +487,17 @@ impl<'s> Loader<'s, '_> {
             }
         };
         let ike_rekey = duration(sink, t, "ike_rekey").unwrap_or(IKE_REKEY);
-        let reauth = t.bool(sink, "reauth").unwrap_or(false);
-        let fragmentation = t.bool(sink, "fragmentation").unwrap_or(true);
-        let mobike = t.bool(sink, "mobike").unwrap_or(true);
+        // Recognised, but not implemented yet: say so instead of silently
+        // ignoring a setting the operator relies on.
+        for key in ["reauth", "fragmentation", "mobike"] {
+            if let Some(v) = t.value(key) {
+                sink.error_hint(
+                    v.span(),
+                    format!("`{}` is not supported yet", t.qualified(key)),
+                    "remove it; IKE SAs are rekeyed (RFC 7296 §2.18), without fragmentation or MOBIKE",
+                );
+            }
+        }
         let auth = self.auth(t);
         let ike_proposals = match t.str_list(&mut self.sink, "ike") {
             Some(list) => self.ike_proposals(&list, legacy),
@@ -538,9 +546,6 @@ impl<'s> Loader<'s, '_> {
                 action: dpd_action,
             }),
             ike_lifetime: lifetime(ike_rekey),
-            reauth,
-            fragmentation,
-            mobike,
         })
     }
 

@@ -91,9 +91,6 @@ pub struct Remote {
     pub encap: bool,
     pub dpd: Option<Dpd>,
     pub ike_lifetime: Lifetime,
-    pub reauth: bool,
-    pub fragmentation: bool,
-    pub mobike: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -78,11 +78,20 @@ pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
                 remote_id,
                 ispi: format!("{:016x}", sa.spi_i),
                 rspi: format!("{:016x}", sa.spi_r),
-                algorithms: IkeAlgorithms {
-                    encryption: String::new(),
-                    integrity: None,
-                    prf: String::new(),
-                    ke: String::new(),
+                algorithms: match sa.algorithms {
+                    Some(a) => IkeAlgorithms {
+                        encryption: encr_name(a.encr, a.encr_key_bits),
+                        integrity: a.integ.map(integ_name),
+                        prf: prf_name(a.prf),
+                        ke: ke_name(a.ke),
+                    },
+                    // Not negotiated yet.
+                    None => IkeAlgorithms {
+                        encryption: String::new(),
+                        integrity: None,
+                        prf: String::new(),
+                        ke: String::new(),
+                    },
                 },
                 established_secs: engine
                     .ike_since
@@ -139,6 +148,18 @@ pub fn integ_name(id: u16) -> String {
         13 => "AUTH_HMAC_SHA2_384_192".into(),
         14 => "AUTH_HMAC_SHA2_512_256".into(),
         _ => format!("AUTH_{id}"),
+    }
+}
+
+pub fn prf_name(id: u16) -> String {
+    match id {
+        2 => "PRF_HMAC_SHA1".into(),
+        4 => "PRF_AES128_XCBC".into(),
+        5 => "PRF_HMAC_SHA2_256".into(),
+        6 => "PRF_HMAC_SHA2_384".into(),
+        7 => "PRF_HMAC_SHA2_512".into(),
+        8 => "PRF_AES128_CMAC".into(),
+        _ => format!("PRF_{id}"),
     }
 }
 

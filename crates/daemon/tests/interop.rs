@@ -202,6 +202,19 @@ fn establish(topo: &Topology, s: &Scenario, extra: &str) -> (StrongSwan, Yadokar
         format!("{:08x}", t.children[0].spi_in)
     );
     assert_eq!(o.initiator, s.yk_initiates);
+    assert!(
+        !o.algorithms.encryption.is_empty() && !o.algorithms.prf.is_empty(),
+        "{:?}",
+        o.algorithms
+    );
+    assert_eq!(
+        o.algorithms.ke,
+        if s.ike.contains("x25519") {
+            "Curve25519"
+        } else {
+            "MODP_2048"
+        }
+    );
     assert_eq!(t.initiator, !s.yk_initiates);
     // Traffic both ways, between the site addresses.
     let right_site = topo.addrs(Side::Right).site(s.inner);

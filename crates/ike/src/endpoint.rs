@@ -66,6 +66,8 @@ pub struct IkeSaView {
     pub state: &'static str,
     pub path: Path,
     pub rekeyed: bool,
+    /// Known once the SA is established.
+    pub algorithms: Option<crate::suite::IkeSaAlgorithms>,
 }
 
 impl IkeEndpoint {
@@ -113,6 +115,10 @@ impl IkeEndpoint {
                 state: s.phase.name(),
                 path: s.path,
                 rekeyed: s.successor.is_some(),
+                algorithms: match &s.phase {
+                    crate::sa::Phase::Established(e) => Some(e.keys.algorithms()),
+                    _ => None,
+                },
             })
             .collect();
         v.sort_by_key(|s| s.id);

@@ -80,7 +80,29 @@ impl std::fmt::Debug for IkeKeys {
     }
 }
 
+/// The negotiated IKE SA transforms, as IANA numbers (for operators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IkeSaAlgorithms {
+    pub encr: u16,
+    pub encr_key_bits: Option<u16>,
+    pub prf: u16,
+    pub integ: Option<u16>,
+    pub ke: u16,
+}
+
 impl IkeKeys {
+    /// The transforms this SA was keyed with.
+    pub fn algorithms(&self) -> IkeSaAlgorithms {
+        let s = &self.keys.suite;
+        IkeSaAlgorithms {
+            encr: s.encr().algorithm().iana(),
+            encr_key_bits: s.encr().key_bits(),
+            prf: s.prf().iana(),
+            integ: s.integ().map(|i| i.iana()),
+            ke: self.ke,
+        }
+    }
+
     fn new(keys: IkeSaKeys, ke: u16) -> Result<Self, IkeError> {
         let pair = keys.sk_ciphers(yadokari_crypto::keys::Role::Initiator)?;
         Ok(Self {
