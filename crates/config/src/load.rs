@@ -941,7 +941,16 @@ fn protocol(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<u8> {
 fn mode(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<Mode> {
     match t.str(sink, "mode")? {
         ("tunnel", _) => Some(Mode::Tunnel),
-        ("transport", _) => Some(Mode::Transport),
+        ("transport", span) => {
+            // The model has it, but the TUN data plane cannot carry it yet:
+            // fail at load rather than when the first SA is installed.
+            sink.error_hint(
+                span,
+                "transport mode is not supported yet",
+                "use mode = \"tunnel\" with the two host addresses as selectors",
+            );
+            Some(Mode::Transport)
+        }
         (s, span) => {
             sink.error_hint(
                 span,

@@ -252,3 +252,24 @@ proptest::proptest! {
         let _ = parse_str("p.toml", &text, &opts());
     }
 }
+
+#[test]
+fn unimplemented_features_are_errors_not_no_ops() {
+    let text = r#"
+[tunnel.h]
+remote = "192.0.2.1"
+local_id = "h.example.org"
+psk = "a-long-enough-pre-shared-key-for-tests"
+mode = "transport"
+mobike = true
+"#;
+    let err = parse_str("u.toml", text, &opts()).unwrap_err().to_string();
+    assert!(
+        err.contains("u.toml:6:8: error: transport mode is not supported yet"),
+        "{err}"
+    );
+    assert!(
+        err.contains("u.toml:7:10: error: `tunnel.h.mobike` is not supported yet"),
+        "{err}"
+    );
+}
