@@ -129,7 +129,7 @@ impl Engine {
             }) => {
                 let local = SocketAddr::new(
                     local.unwrap_or_else(|| self.net.local_ip_for(from.ip())),
-                    net_port(&self.net, from),
+                    self.net.natt_port(),
                 );
                 self.ike
                     .handle_datagram(now, Path::new(local, from), &message);
@@ -139,6 +139,12 @@ impl Engine {
                 local,
                 message,
             }) => {
+                // A wildcard socket does not know which of our addresses was
+                // used; the route back to the sender does (cached).
+                let local = match local.ip().is_unspecified() {
+                    true => SocketAddr::new(self.net.local_ip_for(from.ip()), local.port()),
+                    false => local,
+                };
                 self.ike
                     .handle_datagram(now, Path::new(local, from), &message);
             }
@@ -522,10 +528,6 @@ impl Engine {
     }
 }
 
-fn net_port(net: &Net, _from: SocketAddr) -> u16 {
-    net.natt_port()
-}
-
 /// Which connections a reload adds, removes, changes or leaves alone. A
 /// connection is everything one protect policy pulls in: its remote, its
 /// ipsec and sa templates, and the selectors that name it.
@@ -552,21 +554,69 @@ pub fn diff(old: &Config, new: &Config) -> ReloadReport {
     r
 }
 
-fn bundle(c: &Config, policy: &str) -> String {
+/// Everything one protect policy pulls in, compared as values: `Debug`
+/// text would not do, since secrets print redacted and a changed PSK would
+/// look unchanged.
+#[derive(PartialEq)]
+struct Bundle<'c> {
+    policy: &'c yadokari_config::Policy,
+    remote: Option<&'c yadokari_config::Remote>,
+    ipsec: Option<&'c yadokari_config::IpsecTemplate>,
+    sa: Vec<Option<&'c yadokari_config::SaTemplate>>,
+    selectors: Vec<(&'c String, &'c yadokari_config::Selector)>,
+}
+
+fn bundle<'c>(c: &'c Config, policy: &str) -> Bundle<'c> {
     use yadokari_config::Policy;
     let p = &c.policies[policy];
-    let mut s = format!("{p:?}");
-    if let Policy::Protect { remote, ipsec } = p {
-        s += &format!("{:?}", c.remotes.get(remote));
-        if let Some(i) = c.ipsec.get(ipsec) {
-            s += &format!("{i:?}");
-            for sa in &i.sa {
-                s += &format!("{:?}", c.sa.get(sa));
-            }
-        }
+    let (remote, ipsec) = match p {
+        Policy::Protect { remote, ipsec } => (c.remotes.get(remote), c.ipsec.get(ipsec)),
+        _ => (None, None),
+    };
+    Bundle {
+        policy: p,
+        remote,
+        ipsec,
+        sa: ipsec
+            .map(|i| i.sa.iter().map(|n| c.sa.get(n)).collect())
+            .unwrap_or_default(),
+        selectors: c
+            .selectors
+            .iter()
+            .filter(|(_, s)| s.policy == policy)
+            .collect(),
     }
-    for (name, sel) in c.selectors.iter().filter(|(_, s)| s.policy == policy) {
-        s += &format!("{name}{sel:?}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diff;
+
+    fn load(psk: &str, rts: &str) -> yadokari_config::Config {
+        let text = format!(
+            "[tunnel.a]\nremote = \"192.0.2.1\"\nlocal_id = \"a.example.org\"\npsk = \"{psk}\"\nlocal_ts = \"203.0.113.0/24\"\nremote_ts = \"{rts}\"\n\
+             [tunnel.b]\nremote = \"192.0.2.9\"\nlocal_id = \"a.example.org\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.0/24\"\nremote_ts = \"198.51.100.128/25\"\n"
+        );
+        let opts = yadokari_config::LoadOptions {
+            base_dir: std::path::PathBuf::new(),
+        };
+        yadokari_config::parse_str("t.toml", &text, &opts).unwrap()
     }
-    s
+
+    #[test]
+    fn a_changed_secret_is_a_change() {
+        let old = load("first-long-enough-pre-shared-key", "198.51.100.0/25");
+        let new = load("second-long-enough-pre-shared-key", "198.51.100.0/25");
+        let r = diff(&old, &new);
+        assert_eq!(r.changed, vec!["a".to_string()]);
+        assert_eq!(r.unchanged, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn a_changed_selector_is_a_change() {
+        let old = load("first-long-enough-pre-shared-key", "198.51.100.0/25");
+        let new = load("first-long-enough-pre-shared-key", "198.51.100.0/26");
+        assert_eq!(diff(&old, &new).changed, vec!["a".to_string()]);
+        assert!(diff(&old, &old).changed.is_empty());
+    }
 }

@@ -32,7 +32,8 @@ pub enum Input {
         local: Option<IpAddr>,
         message: Vec<u8>,
     },
-    /// IKE on port 500.
+    /// IKE on port 500; `local` is the socket's address, unspecified for a
+    /// wildcard socket (the engine resolves it).
     Ike500 {
         from: SocketAddr,
         local: SocketAddr,
@@ -263,14 +264,6 @@ async fn read_500(sock: Arc<UdpSocket>, inputs: mpsc::Sender<Input>) {
         match sock.recv_from(&mut buf).await {
             Ok((n, from)) => {
                 let from = canonical_sa(from);
-                let local = if local.ip().is_unspecified() {
-                    // Wildcard socket: our address is the one the route to
-                    // the sender uses (right for single-homed hosts; MOBIKE
-                    // will want IP_PKTINFO here).
-                    SocketAddr::new(route_local(from.ip()).unwrap_or(local.ip()), local.port())
-                } else {
-                    local
-                };
                 let msg = Input::Ike500 {
                     from,
                     local,
@@ -286,17 +279,6 @@ async fn read_500(sock: Arc<UdpSocket>, inputs: mpsc::Sender<Input>) {
             }
         }
     }
-}
-
-fn route_local(peer: IpAddr) -> Option<IpAddr> {
-    let any: SocketAddr = if peer.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let s = std::net::UdpSocket::bind(any).ok()?;
-    s.connect((peer, 9)).ok()?;
-    s.local_addr().ok().map(|a| a.ip())
 }
 
 /// Moves the data plane's channel traffic into the engine's queue; IKE
