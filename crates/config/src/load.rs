@@ -486,15 +486,28 @@ impl<'s> Loader<'s, '_> {
                 DpdAction::Restart
             }
         };
-        let ike_rekey = duration(sink, t, "ike_rekey").unwrap_or(IKE_REKEY);
+        let ike_rekey = duration(sink, t, "ike_rekey");
+        let reauth_span = t.value("reauth").map(|v| v.span());
+        let reauth = duration(sink, t, "reauth");
+        if let (Some(_), Some(span)) = (ike_rekey, reauth_span) {
+            sink.error_hint(
+                span,
+                format!(
+                    "`{}` and `{}` are both set",
+                    t.qualified("reauth"),
+                    t.qualified("ike_rekey")
+                ),
+                "set one: a reauthentication also renews the IKE SA's keys",
+            );
+        }
         // Recognised, but not implemented yet: say so instead of silently
         // ignoring a setting the operator relies on.
-        for key in ["reauth", "fragmentation", "mobike"] {
+        for key in ["fragmentation", "mobike"] {
             if let Some(v) = t.value(key) {
                 sink.error_hint(
                     v.span(),
                     format!("`{}` is not supported yet", t.qualified(key)),
-                    "remove it; IKE SAs are rekeyed (RFC 7296 §2.18), without fragmentation or MOBIKE",
+                    "remove it; IKE runs without fragmentation (RFC 7383) or MOBIKE (RFC 4555)",
                 );
             }
         }
@@ -545,7 +558,8 @@ impl<'s> Loader<'s, '_> {
                 delay,
                 action: dpd_action,
             }),
-            ike_lifetime: lifetime(ike_rekey),
+            ike_lifetime: lifetime(reauth.or(ike_rekey).unwrap_or(IKE_REKEY)),
+            reauth: reauth.is_some(),
         })
     }
 
@@ -785,6 +799,11 @@ impl<'s> Loader<'s, '_> {
         }
         let mut policies = BTreeMap::new();
         for (name, span, policy, refs) in raw.policies {
+            if let Policy::Protect { remote, ipsec: tpl } = &policy {
+                if let (Some(r), Some(t)) = (remotes.get(remote), ipsec.get(tpl)) {
+                    check_transport_policy(sink, &span, &name, r, t);
+                }
+            }
             for (target, rspan, kind) in refs {
                 let exists = match kind {
                     "remote" => remotes.contains_key(&target),
@@ -806,8 +825,16 @@ impl<'s> Loader<'s, '_> {
         }
         let mut selectors = BTreeMap::new();
         for (name, span, sel, pspan) in raw.selectors {
-            if !policies.contains_key(&sel.policy) {
-                dangling(sink, pspan, "policy", &sel.policy, policies.keys());
+            match policies.get(&sel.policy) {
+                None => dangling(sink, pspan, "policy", &sel.policy, policies.keys()),
+                Some(Policy::Protect { remote, ipsec: tpl }) => {
+                    if let (Some(r), Some(t)) = (remotes.get(remote), ipsec.get(tpl)) {
+                        if t.mode == Mode::Transport {
+                            check_transport_selector(sink, &span, &name, &sel, r);
+                        }
+                    }
+                }
+                Some(_) => {}
             }
             if selectors.insert(name.clone(), sel).is_some() {
                 sink.error(span, format!("`selector.{name}` is defined twice"));
@@ -821,6 +848,105 @@ impl<'s> Loader<'s, '_> {
             policies,
             ipsec,
             sa,
+        }
+    }
+}
+
+/// Transport mode (RFC 4303 §3.1.1) protects traffic between the two IKE
+/// hosts themselves: the receiver rebuilds the IP header from them, and
+/// checksums only survive without NAT.
+fn check_transport_policy(
+    sink: &mut Sink<'_>,
+    span: &Range<usize>,
+    name: &str,
+    remote: &Remote,
+    tpl: &IpsecTemplate,
+) {
+    if tpl.mode != Mode::Transport {
+        return;
+    }
+    if remote.encap {
+        sink.error_hint(
+            span.clone(),
+            format!("`{name}`: transport mode cannot be combined with `encap = true`"),
+            "transport mode is refused over NAT-T (TCP/UDP checksums would break); use mode = \"tunnel\"",
+        );
+    }
+    if tpl.tunnel_local.is_some() || tpl.tunnel_remote.is_some() {
+        sink.error_hint(
+            span.clone(),
+            format!("`{name}`: transport mode has no tunnel endpoints"),
+            "remove tunnel_local/tunnel_remote, or use mode = \"tunnel\"",
+        );
+    }
+}
+
+/// The single address a selector side names, if it names exactly one.
+fn single_host(spec: &AddressSpec) -> Option<Address> {
+    match spec {
+        AddressSpec::Host(Address::Macro {
+            kind: address::AddrMacro::IpAny,
+            ..
+        }) => None,
+        AddressSpec::Host(a) => Some(a.clone()),
+        AddressSpec::Prefix(ip, len) if u32::from(*len) == ip_bits(ip) => Some(Address::Ip(*ip)),
+        AddressSpec::Range(a, b) if a == b => Some(Address::Ip(*a)),
+        _ => None,
+    }
+}
+
+fn ip_bits(ip: &std::net::IpAddr) -> u32 {
+    if ip.is_ipv4() {
+        32
+    } else {
+        128
+    }
+}
+
+/// A transport-mode selector must name the two hosts: our address (or a
+/// macro for it) as source, the peer's address as destination.
+fn check_transport_selector(
+    sink: &mut Sink<'_>,
+    span: &Range<usize>,
+    name: &str,
+    sel: &Selector,
+    remote: &Remote,
+) {
+    let hint = "transport mode protects the two hosts' own traffic; leave local_ts/remote_ts out (they default to the hosts) or use mode = \"tunnel\"";
+    let (src, dst) = (single_host(&sel.src), single_host(&sel.dst));
+    let mut bad = |what: &str, spec: &AddressSpec| {
+        sink.error_hint(
+            span.clone(),
+            format!(
+                "selector `{name}`: {what} `{spec}` is not a single host, as transport mode needs"
+            ),
+            hint,
+        );
+    };
+    if src.is_none() {
+        bad("source", &sel.src);
+    }
+    if dst.is_none() {
+        bad("destination", &sel.dst);
+    }
+    // Literal addresses on both sides can be compared now; names and macros
+    // are resolved (and checked again) when the SA is installed.
+    if let (Some(Address::Ip(d)), Address::Ip(peer)) = (&dst, &remote.address) {
+        if d != peer {
+            sink.error_hint(
+                span.clone(),
+                format!("selector `{name}`: destination {d} is not the peer's address {peer}"),
+                hint,
+            );
+        }
+    }
+    if let (Some(Address::Ip(s)), Some(Address::Ip(me))) = (&src, &remote.local_address) {
+        if s != me {
+            sink.error_hint(
+                span.clone(),
+                format!("selector `{name}`: source {s} is not our address {me}"),
+                hint,
+            );
         }
     }
 }
@@ -941,16 +1067,7 @@ fn protocol(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<u8> {
 fn mode(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<Mode> {
     match t.str(sink, "mode")? {
         ("tunnel", _) => Some(Mode::Tunnel),
-        ("transport", span) => {
-            // The model has it, but the TUN data plane cannot carry it yet:
-            // fail at load rather than when the first SA is installed.
-            sink.error_hint(
-                span,
-                "transport mode is not supported yet",
-                "use mode = \"tunnel\" with the two host addresses as selectors",
-            );
-            Some(Mode::Transport)
-        }
+        ("transport", _) => Some(Mode::Transport),
         (s, span) => {
             sink.error_hint(
                 span,

@@ -91,6 +91,9 @@ pub struct Remote {
     pub encap: bool,
     pub dpd: Option<Dpd>,
     pub ike_lifetime: Lifetime,
+    /// At `ike_lifetime`'s rekey time, reauthenticate (a new IKE SA, RFC
+    /// 7296 §2.8.3) instead of rekeying.
+    pub reauth: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

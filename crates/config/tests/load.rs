@@ -254,22 +254,135 @@ proptest::proptest! {
 }
 
 #[test]
+fn reauth_replaces_the_ike_rekey() {
+    let text = SITE.replace("dpd = \"30s\"", "reauth = \"2h\"");
+    let c = parse_str("r.toml", &text, &opts()).unwrap();
+    let r = &c.remotes["site"];
+    assert!(r.reauth);
+    assert_eq!(r.ike_lifetime.rekey, std::time::Duration::from_secs(7200));
+    // Without it: rekeyed, at the default time.
+    let c = parse_str("s.toml", SITE, &opts()).unwrap();
+    assert!(!c.remotes["site"].reauth);
+    // Both at once is ambiguous.
+    let both = SITE.replace("dpd = \"30s\"", "reauth = \"2h\"\nike_rekey = \"1h\"");
+    let err = parse_str("b.toml", &both, &opts()).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "b.toml:17:10: error: `tunnel.site.reauth` and `tunnel.site.ike_rekey` are both set"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn unimplemented_features_are_errors_not_no_ops() {
     let text = r#"
 [tunnel.h]
 remote = "192.0.2.1"
 local_id = "h.example.org"
 psk = "a-long-enough-pre-shared-key-for-tests"
-mode = "transport"
+mode = "tunnel"
 mobike = true
 "#;
     let err = parse_str("u.toml", text, &opts()).unwrap_err().to_string();
     assert!(
-        err.contains("u.toml:6:8: error: transport mode is not supported yet"),
-        "{err}"
-    );
-    assert!(
         err.contains("u.toml:7:10: error: `tunnel.h.mobike` is not supported yet"),
         "{err}"
     );
+}
+
+#[test]
+fn transport_mode_between_the_two_hosts() {
+    // Compact form: the selectors default to the two hosts.
+    let text = r#"
+[tunnel.h]
+local = "192.0.2.1"
+remote = "192.0.2.2"
+psk = "a-long-enough-pre-shared-key-for-tests"
+mode = "transport"
+"#;
+    let c = parse_str("t.toml", text, &opts()).unwrap();
+    assert_eq!(c.ipsec["h"].mode, Mode::Transport);
+    let sel: Vec<_> = c.selectors.values().collect();
+    assert_eq!(sel.len(), 1);
+    assert_eq!(
+        sel[0].dst,
+        address::AddressSpec::Host(address::Address::Ip("192.0.2.2".parse().unwrap()))
+    );
+
+    // Explicit /32 and /128 host selectors are fine too.
+    let text = r#"
+[tunnel.h]
+local = "2001:db8::1"
+remote = "2001:db8::2"
+psk = "a-long-enough-pre-shared-key-for-tests"
+mode = "transport"
+local_ts = ["2001:db8::1/128"]
+remote_ts = ["2001:db8::2/128"]
+"#;
+    let c = parse_str("t6.toml", text, &opts()).unwrap();
+    assert_eq!(c.ipsec["h"].mode, Mode::Transport);
+
+    // Networks, another host, and NAT-T encapsulation are refused.
+    let text = r#"
+[tunnel.h]
+local = "192.0.2.1"
+remote = "192.0.2.2"
+psk = "a-long-enough-pre-shared-key-for-tests"
+mode = "transport"
+local_ts = ["198.51.100.0/24"]
+remote_ts = ["192.0.2.3"]
+encap = true
+"#;
+    let err = parse_str("bad.toml", text, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("source `198.51.100.0/24` is not a single host"),
+        "{err}"
+    );
+    assert!(
+        err.contains("destination 192.0.2.3 is not the peer's address 192.0.2.2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("transport mode cannot be combined with `encap = true`"),
+        "{err}"
+    );
+
+    // Linked form: tunnel endpoints make no sense in transport mode.
+    let text = r#"
+[remote.peer]
+address = "192.0.2.2"
+local_address = "192.0.2.1"
+psk = "a-long-enough-pre-shared-key-for-tests"
+
+[selector.out]
+src = "192.0.2.1"
+dst = "192.0.2.2"
+policy = "p"
+
+[policy.p]
+action = "protect"
+remote = "peer"
+ipsec = "host"
+
+[ipsec.host]
+mode = "transport"
+sa = "esp"
+tunnel_remote = "192.0.2.9"
+
+[sa.esp]
+proposals = ["aes256gcm16"]
+"#;
+    let err = parse_str("linked.toml", text, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("transport mode has no tunnel endpoints"),
+        "{err}"
+    );
+    let ok = text.replace("tunnel_remote = \"192.0.2.9\"\n", "");
+    let c = parse_str("linked.toml", &ok, &opts()).unwrap();
+    assert_eq!(c.ipsec["host"].mode, Mode::Transport);
 }

@@ -20,7 +20,7 @@ use yadokari_ike::{self as ike, Command, ConnId, Event, IkeEndpoint, Path};
 
 use crate::net::{Input, Net};
 use crate::translate::{self, Connection};
-use crate::{sa_install, sas_view};
+use crate::{dns, sa_install, sas_view};
 
 /// An operator request that is answered later (once the SA is up or gone).
 struct Waiter {
@@ -49,12 +49,46 @@ pub struct Engine {
     pub(crate) ike_since: HashMap<ike::IkeSaId, Instant>,
     pub(crate) child_since: HashMap<u32, Instant>,
     pub(crate) routes: sa_install::Routes,
+    /// Inbound ESP packet count per CHILD SA at the last liveness sweep.
+    esp_seen: HashMap<u32, u64>,
+    /// `daemon.ike_pcap`, when configured and writable.
+    ike_pcap: Option<crate::ike_pcap::IkePcap>,
+    /// Host names of the configuration, their addresses and TTLs.
+    dns: dns::Names,
+    resolver: Option<dns::Resolver>,
+    dns_tx: mpsc::Sender<DnsResults>,
+    dns_rx: mpsc::Receiver<DnsResults>,
+    /// A lookup task is running.
+    dns_pending: bool,
 }
+
+type DnsResults = Vec<(String, anyhow::Result<dns::Answer>)>;
 
 impl Engine {
     pub async fn start(config_path: PathBuf, config: Config) -> anyhow::Result<Engine> {
         let ike_port = config.daemon.ike_port;
-        let conns = translate::connections(&config, ike_port)?;
+        let mut names = dns::Names::default();
+        let wanted: Vec<String> = dns::names(&config).into_iter().collect();
+        let resolver = if wanted.is_empty() {
+            None
+        } else {
+            match dns::Resolver::system() {
+                Ok(r) => {
+                    let results = r.lookup_all(wanted).await;
+                    for (name, _, ip) in names.update(Instant::now(), results) {
+                        tracing::info!(%name, address = %ip, "host name resolved");
+                    }
+                    Some(r)
+                }
+                Err(e) => {
+                    crate::internal_warn!(
+                        "no DNS resolver ({e:#}): host names are resolved once, without TTLs"
+                    );
+                    None
+                }
+            }
+        };
+        let conns = translate::connections(&config, ike_port, &names.addresses())?;
         let ike_cfg = ike::Config {
             connections: conns.iter().map(|c| c.conn.clone()).collect(),
             ike_port,
@@ -65,11 +99,20 @@ impl Engine {
                 tries: 16,
                 ..ike::RetransmitConfig::default()
             },
+            trace_messages: config.daemon.ike_pcap.is_some(),
             ..ike::Config::default()
+        };
+        let ike_pcap = match &config.daemon.ike_pcap {
+            Some(p) => Some(
+                crate::ike_pcap::IkePcap::create(p, ike_port)
+                    .with_context(|| format!("cannot create the IKE pcap {}", p.display()))?,
+            ),
+            None => None,
         };
         let rng = ike::Rng::new(Box::new(yadokari_crypto::rand::SystemRandom));
         let endpoint = IkeEndpoint::new(ike_cfg, rng);
         let (tx, inputs) = mpsc::channel(1024);
+        let (dns_tx, dns_rx) = mpsc::channel(4);
         let net = Net::open(&config, &conns, tx)
             .await
             .context("cannot set up the network side")?;
@@ -85,6 +128,13 @@ impl Engine {
             ike_since: HashMap::new(),
             child_since: HashMap::new(),
             routes: sa_install::Routes::default(),
+            esp_seen: HashMap::new(),
+            ike_pcap,
+            dns: names,
+            resolver,
+            dns_tx,
+            dns_rx,
+            dns_pending: false,
         };
         let now = Instant::now();
         for (i, c) in engine.conns.iter().enumerate() {
@@ -103,9 +153,14 @@ impl Engine {
     /// and processes it. Cancel-safe: nothing is lost if another branch of
     /// the caller's `select!` wins.
     pub async fn drive(&mut self) -> anyhow::Result<()> {
+        let refresh = match (&self.resolver, self.dns_pending) {
+            (Some(_), false) => self.dns.next_refresh(),
+            _ => None,
+        };
         let deadline = [
             self.ike.poll_timeout(),
             self.waiters.iter().map(|w| w.deadline).min(),
+            refresh,
         ]
         .into_iter()
         .flatten()
@@ -118,9 +173,15 @@ impl Engine {
         };
         let input = tokio::select! {
             i = self.inputs.recv() => i,
+            Some(r) = self.dns_rx.recv() => {
+                self.dns_pending = false;
+                self.on_resolved(r).await;
+                return Ok(());
+            }
             _ = sleep => None,
         };
         let now = Instant::now();
+        self.refresh_names(now);
         match input {
             Some(Input::Ike {
                 from,
@@ -157,11 +218,104 @@ impl Engine {
                         .handle_command(now, Command::RekeyChild { spi_in: c.spi_in });
                 }
             }
-            None => self.ike.handle_timeout(now),
+            None => {
+                self.note_esp_activity(now);
+                self.ike.handle_timeout(now);
+            }
         }
         self.expire_waiters(now);
         self.flush().await;
         Ok(())
+    }
+
+    /// Starts a lookup of the names whose TTL ran out (on a task: the
+    /// engine keeps serving IKE meanwhile).
+    fn refresh_names(&mut self, now: Instant) {
+        let Some(r) = &self.resolver else {
+            return;
+        };
+        if self.dns_pending {
+            return;
+        }
+        let due = self.dns.due(now);
+        if due.is_empty() {
+            return;
+        }
+        self.dns_pending = true;
+        let (r, tx) = (r.clone(), self.dns_tx.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(r.lookup_all(due).await).await;
+        });
+    }
+
+    /// New answers: connections whose addresses changed are rebuilt as a
+    /// reload rebuilds changed ones (their SAs go, and they start again if
+    /// they initiate); the others keep their SAs.
+    async fn on_resolved(&mut self, results: DnsResults) {
+        let now = Instant::now();
+        let changed = self.dns.update(now, results);
+        if changed.is_empty() {
+            return;
+        }
+        for (name, old, new) in &changed {
+            tracing::info!(%name, old = ?old, %new, "host name now resolves to another address");
+        }
+        let conns = match translate::connections(
+            &self.config,
+            self.config.daemon.ike_port,
+            &self.dns.addresses(),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                crate::internal_warn!("addresses not updated: {e:#}");
+                return;
+            }
+        };
+        let moved: Vec<String> = conns
+            .iter()
+            .filter(|n| {
+                self.conns
+                    .iter()
+                    .find(|c| c.name == n.name)
+                    .is_some_and(|c| !same_addresses(&c.conn, &n.conn))
+            })
+            .map(|n| n.name.clone())
+            .collect();
+        let report = ReloadReport {
+            added: Vec::new(),
+            removed: Vec::new(),
+            changed: moved,
+            unchanged: Vec::new(),
+        };
+        let config = self.config.clone();
+        self.apply(config, conns, &report).await;
+        tracing::info!(changed = ?report.changed, "connections follow the new addresses");
+    }
+
+    /// Before timers fire: tell the core which CHILD SAs received ESP since
+    /// the last look, so a DPD probe is only sent to a silent peer
+    /// (RFC 7296 §2.4; the data plane counts only authenticated packets).
+    fn note_esp_activity(&mut self, now: Instant) {
+        if !self.conns.iter().any(|c| c.conn.dpd_delay.is_some()) {
+            return;
+        }
+        let Ok(dp) = self.net.dataplane() else {
+            return;
+        };
+        let counts: HashMap<u32, u64> = dp
+            .counters()
+            .sas
+            .into_iter()
+            .filter(|((dir, _), _)| *dir == yadokari_dataplane::Direction::Inbound)
+            .map(|((_, spi), c)| (spi, c.packets))
+            .collect();
+        for child in self.ike.child_sas() {
+            let packets = counts.get(&child.spi_in).copied().unwrap_or(0);
+            if packets > self.esp_seen.get(&child.spi_in).copied().unwrap_or(0) {
+                self.ike.child_traffic_seen(now, child.spi_in);
+            }
+        }
+        self.esp_seen = counts;
     }
 
     /// Traffic with no SA: start the connection whose remote selectors cover
@@ -186,12 +340,21 @@ impl Engine {
     }
 
     /// Sends what the endpoint wants sent and applies its events.
+    ///
+    /// Events first: a CREATE_CHILD_SA response or IKE_AUTH response lets
+    /// the peer send on the new SA at once, so the new inbound SA must be
+    /// on its way to the data plane before that message leaves; the other
+    /// order loses the peer's first packets as "unknown SPI".
     async fn flush(&mut self) {
+        while let Some(ev) = self.ike.poll_event() {
+            self.on_event(ev);
+        }
         while let Some(t) = self.ike.poll_transmit() {
             if let Err(e) = self.net.send(&t).await {
                 crate::internal_warn!(to = %t.path.remote, "cannot send IKE message: {e}");
             }
         }
+        // Handling events may have produced more (a command's answer).
         while let Some(ev) = self.ike.poll_event() {
             self.on_event(ev);
         }
@@ -278,6 +441,19 @@ impl Engine {
                 ..
             } => {
                 tracing::info!(local_behind_nat, remote_behind_nat, %path.remote, "NAT detected: using UDP encapsulation on port {}", path.local.port());
+            }
+            Event::MessageTrace {
+                outbound,
+                path,
+                message,
+            } => {
+                if let Some(w) = &mut self.ike_pcap {
+                    let t = std::time::SystemTime::now();
+                    if let Err(e) = w.write(t, outbound, path.local, path.remote, &message) {
+                        crate::internal_warn!("IKE pcap disabled: cannot write: {e}");
+                        self.ike_pcap = None;
+                    }
+                }
             }
             Event::Failure { conn, reason, .. } => {
                 crate::proto_error!(
@@ -408,10 +584,19 @@ impl Engine {
             }
         };
         let report = diff(&self.config, &new);
-        let conns = match translate::connections(&new, new.daemon.ike_port) {
+        let conns = match translate::connections(&new, new.daemon.ike_port, &self.dns.addresses()) {
             Ok(c) => c,
             Err(e) => return Err(format!("configuration not reloaded: {e:#}")),
         };
+        self.apply(new, conns, &report).await;
+        tracing::info!(?report, "configuration reloaded");
+        Ok(report)
+    }
+
+    /// Puts a new connection table in place: SAs of changed and removed
+    /// connections are deleted, unchanged ones keep theirs (and their
+    /// `ConnId`), new and changed ones that initiate start.
+    async fn apply(&mut self, new: Config, conns: Vec<Connection>, report: &ReloadReport) {
         let now = Instant::now();
         // Tear down what changed or went away, while the old IDs are valid.
         for name in report.changed.iter().chain(&report.removed) {
@@ -459,8 +644,6 @@ impl Engine {
             }
         }
         self.flush().await;
-        tracing::info!(?report, "configuration reloaded");
-        Ok(report)
     }
 
     /// Deletes every SA with its peer (bounded wait), removes routes.
@@ -531,6 +714,18 @@ impl Engine {
 /// Which connections a reload adds, removes, changes or leaves alone. A
 /// connection is everything one protect policy pulls in: its remote, its
 /// ipsec and sa templates, and the selectors that name it.
+/// Whether two versions of a connection name the same addresses and
+/// selectors (what a DNS change can alter).
+fn same_addresses(a: &ike::ConnConfig, b: &ike::ConnConfig) -> bool {
+    a.remote_addr == b.remote_addr
+        && a.local_addr == b.local_addr
+        && a.children.len() == b.children.len()
+        && a.children
+            .iter()
+            .zip(&b.children)
+            .all(|(x, y)| x.ts_local == y.ts_local && x.ts_remote == y.ts_remote)
+}
+
 pub fn diff(old: &Config, new: &Config) -> ReloadReport {
     let mut r = ReloadReport {
         added: vec![],

@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 mod control;
+mod dns;
 mod engine;
+mod ike_pcap;
 mod logging;
 mod net;
 mod sa_install;

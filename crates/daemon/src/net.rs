@@ -5,9 +5,20 @@
 //! IKE on port 4500 shares the data plane's socket (RFC 3948: the non-ESP
 //! marker tells IKE from ESP); the data plane hands those datagrams over on
 //! their own channel, ahead of ESP, so an ESP flood cannot starve IKE.
+//!
+//! Transport mode (RFC 4303 §3.1.1) routes the peer's own address into the
+//! TUN, so the datagrams that carry the tunnel must not follow that route.
+//! As wg-quick does for a default route, our sockets get [`FWMARK`], the
+//! peer's host route goes into [`TRANSPORT_TABLE`], and one rule per family
+//! (`not fwmark FWMARK lookup TRANSPORT_TABLE`) sends every unmarked packet
+//! through that table first. Marked datagrams and everything the table has
+//! no route for fall through to the main table unchanged. Nothing of this
+//! exists until the first transport-mode SA is installed.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +33,12 @@ use yadokari_sys::tun::{Tun, TunConfig};
 use yadokari_sys::udp::{UdpConfig, UdpSocket as DpSocket};
 
 use crate::translate::Connection;
+
+/// Firewall mark of the daemon's IKE and ESP sockets once transport mode is
+/// in use ("yk").
+pub const FWMARK: u32 = 0x796b;
+/// Routing table holding transport-mode peers' host routes into the TUN.
+pub const TRANSPORT_TABLE: u32 = 0x796b;
 
 /// Something for the engine to process.
 #[derive(Debug)]
@@ -53,6 +70,10 @@ pub struct Net {
     natt_port: u16,
     /// Which of our addresses the kernel uses toward a peer (learnt once).
     local_cache: Mutex<HashMap<IpAddr, IpAddr>>,
+    /// Sockets carry [`FWMARK`] (set with the first transport-mode SA).
+    marked: AtomicBool,
+    /// Policy rule installed, per family (IPv4, IPv6).
+    rules: Mutex<[bool; 2]>,
 }
 
 impl Net {
@@ -153,6 +174,8 @@ impl Net {
             tun_name: config.interface.name.clone(),
             natt_port,
             local_cache: Mutex::new(HashMap::new()),
+            marked: AtomicBool::new(false),
+            rules: Mutex::new([false; 2]),
         })
     }
 
@@ -185,7 +208,13 @@ impl Net {
             (Ipv6Addr::UNSPECIFIED, 0).into()
         };
         let ip = std::net::UdpSocket::bind(any)
-            .and_then(|s| s.connect((peer, 9)).and_then(|_| s.local_addr()))
+            .and_then(|s| {
+                // Ask as our IKE sockets would send, past a transport route.
+                if self.marked.load(Ordering::Relaxed) {
+                    yadokari_sys::udp::set_mark(s.as_fd(), FWMARK)?;
+                }
+                s.connect((peer, 9)).and_then(|_| s.local_addr())
+            })
             .map(|a| a.ip())
             .unwrap_or(any.ip());
         if let Ok(mut c) = self.local_cache.lock() {
@@ -219,7 +248,120 @@ impl Net {
         Ok(())
     }
 
+    /// Marks every IKE and ESP socket with [`FWMARK`] and adds the policy
+    /// rule of `v6`'s family, both once. Called before the first route of
+    /// a transport-mode peer appears, so no IKE or ESP datagram can take it.
+    pub fn enable_transport_routing(&self, v6: bool) -> anyhow::Result<()> {
+        if !self.marked.load(Ordering::Relaxed) {
+            for s in &self.ike500 {
+                yadokari_sys::udp::set_mark(s.as_fd(), FWMARK)
+                    .context("cannot set SO_MARK on the IKE socket (needs CAP_NET_ADMIN)")?;
+            }
+            self.dataplane()?
+                .set_mark(FWMARK)
+                .context("cannot set SO_MARK on the NAT-T socket")?;
+            self.marked.store(true, Ordering::Relaxed);
+        }
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let fam = usize::from(v6);
+        if !rules[fam] {
+            // A rule left by a daemon that died would double up: clear first.
+            self.rule(v6, "del").ok();
+            self.rule(v6, "add")
+                .context("cannot add the policy rule for transport mode")?;
+            rules[fam] = true;
+            // The reverse-path check looks up the peer's address without
+            // our mark, finds the TUN, and drops ESP arriving from the peer
+            // on the outer interface when the check is strict.
+            let strict = std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter")
+                .is_ok_and(|v| v.trim() == "1");
+            if !v6 && strict {
+                tracing::warn!(
+                    "net.ipv4.conf.all.rp_filter is 1 (strict): ESP from transport-mode peers \
+                     will fail the reverse-path check; set it to 2 (loose)"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the policy rule of a family (its last transport SA is gone).
+    /// The sockets keep their mark: harmless without the rule.
+    pub fn disable_transport_routing(&self, v6: bool) {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let fam = usize::from(v6);
+        if rules[fam] {
+            if let Err(e) = self.rule(v6, "del") {
+                tracing::warn!("cannot remove the transport-mode policy rule: {e}");
+            }
+            rules[fam] = false;
+        }
+    }
+
+    fn rule(&self, v6: bool, op: &str) -> std::io::Result<()> {
+        let mark = format!("{FWMARK:#x}");
+        let table = TRANSPORT_TABLE.to_string();
+        let fam = if v6 { "-6" } else { "-4" };
+        self.ip
+            .run(&[fam, "rule", op, "not", "fwmark", &mark, "table", &table])
+    }
+
+    /// A host route into the TUN in `table`.
+    pub fn route_replace_table(
+        &self,
+        dst: yadokari_sys::netcfg::Prefix,
+        src: Option<IpAddr>,
+        table: u32,
+    ) -> std::io::Result<()> {
+        let d = dst.to_string();
+        let t = table.to_string();
+        let fam = if dst.addr.is_ipv6() { "-6" } else { "-4" };
+        let mut args = vec![
+            fam,
+            "route",
+            "replace",
+            &d,
+            "dev",
+            &self.tun_name,
+            "table",
+            &t,
+        ];
+        let s = src.map(|s| s.to_string());
+        if let Some(s) = &s {
+            args.extend(["src", s.as_str()]);
+        }
+        self.ip.run(&args)
+    }
+
+    /// Removes a route of `table`; a missing route is not an error.
+    pub fn route_delete_table(
+        &self,
+        dst: yadokari_sys::netcfg::Prefix,
+        table: u32,
+    ) -> std::io::Result<()> {
+        let d = dst.to_string();
+        let t = table.to_string();
+        let fam = if dst.addr.is_ipv6() { "-6" } else { "-4" };
+        match self
+            .ip
+            .run(&[fam, "route", "del", &d, "dev", &self.tun_name, "table", &t])
+        {
+            Err(e) if e.to_string().contains("No such process") => Ok(()),
+            r => r,
+        }
+    }
+
     pub fn shutdown(&mut self) {
+        // Whatever SA removal left behind: the rules, and our table.
+        for v6 in [false, true] {
+            self.disable_transport_routing(v6);
+        }
+        if self.marked.load(Ordering::Relaxed) {
+            let t = TRANSPORT_TABLE.to_string();
+            for fam in ["-4", "-6"] {
+                let _ = self.ip.run(&[fam, "route", "flush", "table", &t]);
+            }
+        }
         if let Some(d) = self.dataplane.take() {
             d.shutdown();
         }

@@ -1,6 +1,14 @@
 //! Installs IKE-negotiated CHILD SAs into the data plane, and routes their
 //! remote traffic selectors into the TUN device (route-based VPN: the
 //! routing table picks the tunnel, the data plane picks the SA).
+//!
+//! Transport mode (RFC 4303 §3.1.1) protects traffic to the peer's own
+//! address, which is also where the IKE and ESP datagrams go. Its host route
+//! therefore lives in a table of its own that only unmarked traffic consults
+//! ([`crate::net::TRANSPORT_TABLE`], reached through an `ip rule` added with
+//! the first transport SA of a family and removed with the last); the
+//! daemon's sockets carry [`crate::net::FWMARK`] and keep using the main
+//! table.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,11 +21,19 @@ use yadokari_sys::netcfg::Prefix;
 
 use crate::net::Net;
 
+/// A route we added: destination prefix, and the table (`None`: main).
+type RouteKey = (IpAddr, u8, Option<u32>);
+
 /// Routes we added, with how many installed SAs need each.
 #[derive(Default)]
 pub struct Routes {
-    refs: HashMap<(IpAddr, u8), usize>,
-    by_sa: HashMap<u32, Vec<(IpAddr, u8)>>,
+    refs: HashMap<RouteKey, usize>,
+    by_sa: HashMap<u32, Vec<RouteKey>>,
+    /// Transport-mode SAs per family (IPv4, IPv6): the policy rule stays
+    /// while this is non-zero.
+    transport: [usize; 2],
+    /// Inbound SPIs of transport-mode SAs, with their family.
+    transport_sas: HashMap<u32, bool>,
 }
 
 fn suite(info: &ChildSaInfo) -> anyhow::Result<Suite> {
@@ -53,25 +69,92 @@ fn dp_selectors(ts: &[TrafficSelector]) -> Vec<dp::TrafficSelector> {
         .collect()
 }
 
-pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Result<()> {
-    if info.mode != yadokari_ike::Mode::Tunnel {
-        bail!("transport mode needs policy routing that the TUN data plane does not do yet");
+/// The two hosts of a transport-mode SA: the IKE SA's addresses.
+fn transport_hosts(net: &Net, info: &ChildSaInfo) -> dp::TransportAddrs {
+    let remote = crate::net::canonical(info.path.remote.ip());
+    let mut local = crate::net::canonical(info.path.local.ip());
+    if local.is_unspecified() {
+        local = net.local_ip_for(remote);
     }
+    dp::TransportAddrs { local, remote }
+}
+
+/// Whether the SA can carry transport mode between `a`'s hosts.
+fn check_transport(info: &ChildSaInfo, a: &dp::TransportAddrs) -> anyhow::Result<()> {
+    // RFC 3948 §3.1.2 would let us fix TCP/UDP checksums behind a NAT with
+    // the peer's NAT-OA, which we do not exchange; without it every segment
+    // would arrive with a bad checksum, so refuse loudly instead.
+    if info.encap.is_some() {
+        bail!(
+            "transport mode over NAT-T (a NAT was detected, or encap is forced) is refused: \
+             the TCP/UDP checksum fix-up of RFC 3948 §3.1.2 is not implemented; use tunnel \
+             mode. Traffic to {} is dropped, not sent in clear",
+            a.remote
+        );
+    }
+    let has = |ts: &[TrafficSelector], x: IpAddr| ts.iter().any(|t| t.addrs.contains_addr(x));
+    if !has(&info.ts_local, a.local) || !has(&info.ts_remote, a.remote) {
+        bail!(
+            "transport mode needs selectors covering the two hosts {} and {}; negotiated \
+             {:?} <-> {:?}. Traffic to {} is dropped, not sent in clear",
+            a.local,
+            a.remote,
+            info.ts_local,
+            info.ts_remote,
+            a.remote
+        );
+    }
+    Ok(())
+}
+
+/// Routes the peer's own address into the TUN for everything but our own
+/// IKE/ESP datagrams (marking those first, so none can take the route).
+fn transport_route(
+    net: &Net,
+    routes: &mut Routes,
+    spi_in: u32,
+    a: &dp::TransportAddrs,
+) -> anyhow::Result<()> {
+    let v6 = a.remote.is_ipv6();
+    net.enable_transport_routing(v6)?;
+    routes.transport[usize::from(v6)] += 1;
+    routes.transport_sas.insert(spi_in, v6);
+    let len = if v6 { 128 } else { 32 };
+    let key = (a.remote, len, Some(crate::net::TRANSPORT_TABLE));
+    routes.by_sa.insert(spi_in, vec![key]);
+    add_route(net, routes, key, Some(a.local))
+}
+
+pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Result<()> {
+    let (mode, esp_mode) = match info.mode {
+        yadokari_ike::Mode::Tunnel => (dp::SaMode::Tunnel, Mode::Tunnel),
+        yadokari_ike::Mode::Transport => {
+            let a = transport_hosts(net, info);
+            // Fail closed: the route goes in first, so if this SA is refused
+            // (or fails below) traffic to the peer ends in the TUN without
+            // an SA and is dropped, instead of leaving in clear. It goes
+            // with the CHILD SA's removal.
+            transport_route(net, routes, info.spi_in, &a)?;
+            check_transport(info, &a)?;
+            (dp::SaMode::Transport(a), Mode::Transport)
+        }
+    };
     let dpl = net.dataplane()?;
     let suite = suite(info)?;
-    let mut icfg = InboundConfig::new(info.spi_in, suite, Mode::Tunnel);
+    let mut icfg = InboundConfig::new(info.spi_in, suite, esp_mode);
     icfg.esn = info.algorithms.esn;
-    let mut ocfg = OutboundConfig::new(info.spi_out, suite, Mode::Tunnel);
+    let mut ocfg = OutboundConfig::new(info.spi_out, suite, esp_mode);
     ocfg.esn = info.algorithms.esn;
     let inbound = yadokari_esp::InboundSa::new(icfg, &info.keys_in.encr, &info.keys_in.integ)
         .context("inbound SA")?;
     let outbound = yadokari_esp::OutboundSa::new(ocfg, &info.keys_out.encr, &info.keys_out.integ)
         .context("outbound SA")?;
-    // ESP follows the IKE SA's path; when UDP encapsulation is in use its
-    // ports are the NAT-T ports (RFC 3948).
+    // ESP follows the IKE SA's path: inside UDP on the NAT-T ports when
+    // encapsulation was agreed (RFC 3948; a NAT was detected or it is
+    // forced), otherwise as IP protocol 50 (RFC 4303, RFC 7296 §2.23).
     let peer = match info.encap {
-        Some(e) => SocketAddr::new(info.path.remote.ip(), e.remote_port),
-        None => SocketAddr::new(info.path.remote.ip(), net.natt_port()),
+        Some(e) => dp::EspTransport::Udp(SocketAddr::new(info.path.remote.ip(), e.remote_port)),
+        None => dp::EspTransport::Raw(crate::net::canonical(info.path.remote.ip())),
     };
     let local_ts = dp_selectors(&info.ts_local);
     let remote_ts = dp_selectors(&info.ts_remote);
@@ -79,6 +162,7 @@ pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Re
         spi: info.spi_in,
         local_ts: local_ts.clone(),
         remote_ts: remote_ts.clone(),
+        mode,
         decap: Box::new(inbound),
     })?;
     dpl.install_outbound(dp::OutboundSa {
@@ -86,8 +170,14 @@ pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Re
         peer,
         local_ts,
         remote_ts,
+        mode,
         encap: Box::new(outbound),
     })?;
+
+    if matches!(mode, dp::SaMode::Transport(_)) {
+        // Routed above; the data plane refuses anything but the two hosts.
+        return Ok(());
+    }
 
     // Route the peer's networks into the TUN, with one of our addresses
     // inside our selectors as the source so locally generated traffic
@@ -100,32 +190,35 @@ pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Re
             .filter(|l| l.addrs.is_ipv4() == ts.addrs.is_ipv4())
             .find_map(host_address_in);
         for p in ts.addrs.to_prefixes() {
-            let key = (p.addr(), p.prefix_len());
-            let n = routes.refs.entry(key).or_insert(0);
-            if *n == 0 {
-                net.ip
-                    .route_replace(
-                        Prefix {
-                            addr: p.addr(),
-                            len: p.prefix_len(),
-                        },
-                        &net.tun_name,
-                        src,
-                    )
-                    .with_context(|| {
-                        format!(
-                            "cannot route {}/{} into {}",
-                            p.addr(),
-                            p.prefix_len(),
-                            net.tun_name
-                        )
-                    })?;
-            }
-            *n += 1;
+            let key = (p.addr(), p.prefix_len(), None);
+            add_route(net, routes, key, src)?;
             added.push(key);
         }
     }
     routes.by_sa.insert(info.spi_in, added);
+    Ok(())
+}
+
+/// Adds the route (once; later users only count).
+fn add_route(
+    net: &Net,
+    routes: &mut Routes,
+    key: RouteKey,
+    src: Option<IpAddr>,
+) -> anyhow::Result<()> {
+    let n = routes.refs.entry(key).or_insert(0);
+    if *n == 0 {
+        let dst = Prefix {
+            addr: key.0,
+            len: key.1,
+        };
+        let res = match key.2 {
+            None => net.ip.route_replace(dst, &net.tun_name, src),
+            Some(table) => net.route_replace_table(dst, src, table),
+        };
+        res.with_context(|| format!("cannot route {dst} into {}", net.tun_name))?;
+    }
+    *n += 1;
     Ok(())
 }
 
@@ -159,14 +252,22 @@ pub fn remove(
             *n -= 1;
             if *n == 0 {
                 routes.refs.remove(&key);
-                let _ = net.ip.route_delete(
-                    Prefix {
-                        addr: key.0,
-                        len: key.1,
-                    },
-                    &net.tun_name,
-                );
+                let dst = Prefix {
+                    addr: key.0,
+                    len: key.1,
+                };
+                let _ = match key.2 {
+                    None => net.ip.route_delete(dst, &net.tun_name),
+                    Some(table) => net.route_delete_table(dst, table),
+                };
             }
+        }
+    }
+    if let Some(v6) = routes.transport_sas.remove(&spi_in) {
+        let fam = usize::from(v6);
+        routes.transport[fam] = routes.transport[fam].saturating_sub(1);
+        if routes.transport[fam] == 0 {
+            net.disable_transport_routing(v6);
         }
     }
 }

@@ -32,7 +32,15 @@ const INTEG: u8 = 3;
 const KE: u8 = 4;
 const ESN: u8 = 5;
 
-pub fn connections(config: &Config, ike_port: u16) -> anyhow::Result<Vec<Connection>> {
+/// Host names already resolved by the daemon's DNS refresher (with their
+/// TTLs); names not in here are resolved by the system resolver.
+pub type Names = std::collections::HashMap<String, IpAddr>;
+
+pub fn connections(
+    config: &Config,
+    ike_port: u16,
+    names: &Names,
+) -> anyhow::Result<Vec<Connection>> {
     let mut out = Vec::new();
     for (name, policy) in &config.policies {
         let Policy::Protect { remote, ipsec } = policy else {
@@ -40,7 +48,7 @@ pub fn connections(config: &Config, ike_port: u16) -> anyhow::Result<Vec<Connect
         };
         let r = &config.remotes[remote];
         let tpl = &config.ipsec[ipsec];
-        let conn = connection(config, name, r, tpl, ike_port)
+        let conn = connection(config, name, r, tpl, ike_port, names)
             .with_context(|| format!("connection `{name}`"))?;
         out.push(Connection {
             name: name.clone(),
@@ -57,10 +65,11 @@ fn connection(
     r: &cfg::Remote,
     tpl: &cfg::IpsecTemplate,
     ike_port: u16,
+    names: &Names,
 ) -> anyhow::Result<ike::ConnConfig> {
-    let remote_ip = resolve_peer(&r.address)?;
+    let remote_ip = resolve_peer(&r.address, names)?;
     let local_ip = match &r.local_address {
-        Some(a) => resolve_local(a)?,
+        Some(a) => resolve_local(a, names)?,
         None => None,
     };
     let local_id = match &r.local_id {
@@ -77,8 +86,20 @@ fn connection(
     let mut ts_local = Vec::new();
     let mut ts_remote = Vec::new();
     for sel in config.selectors.values().filter(|s| s.policy == name) {
-        ts_local.push(selector(&sel.src, sel.protocol, sel.src_ports, local_ip)?);
-        ts_remote.push(selector(&sel.dst, sel.protocol, sel.dst_ports, remote_ip)?);
+        ts_local.push(selector(
+            &sel.src,
+            sel.protocol,
+            sel.src_ports,
+            local_ip,
+            names,
+        )?);
+        ts_remote.push(selector(
+            &sel.dst,
+            sel.protocol,
+            sel.dst_ports,
+            remote_ip,
+            names,
+        )?);
     }
     let mut esp = Vec::new();
     for sa in &tpl.sa {
@@ -113,6 +134,7 @@ fn connection(
             _ => ike::DpdAction::Restart,
         },
         force_encap: r.encap,
+        reauth: r.reauth,
     })
 }
 
@@ -164,9 +186,10 @@ fn identity(id: &cfg::identity::Identity) -> anyhow::Result<ike::Identity> {
 }
 
 /// The peer's address; `None` (IP_ANY) means any peer may connect.
-fn resolve_peer(a: &Address) -> anyhow::Result<Option<IpAddr>> {
+fn resolve_peer(a: &Address, names: &Names) -> anyhow::Result<Option<IpAddr>> {
     match a {
         Address::Ip(ip) => Ok(Some(*ip)),
+        Address::Fqdn(name) if names.contains_key(name) => Ok(names.get(name).copied()),
         Address::Fqdn(name) => {
             let ip = (name.as_str(), 0)
                 .to_socket_addrs()
@@ -187,10 +210,10 @@ fn resolve_peer(a: &Address) -> anyhow::Result<Option<IpAddr>> {
 }
 
 /// One of our addresses; `None` means any.
-pub fn resolve_local(a: &Address) -> anyhow::Result<Option<IpAddr>> {
+pub fn resolve_local(a: &Address, names: &Names) -> anyhow::Result<Option<IpAddr>> {
     match a {
         Address::Ip(ip) => Ok(Some(*ip)),
-        Address::Fqdn(name) => resolve_peer(&Address::Fqdn(name.clone())),
+        Address::Fqdn(_) => resolve_peer(a, names),
         Address::Macro {
             kind: AddrMacro::IpAny,
             ..
@@ -238,6 +261,7 @@ fn selector(
     proto: Option<u8>,
     ports: cfg::PortRange,
     host: Option<IpAddr>,
+    names: &Names,
 ) -> anyhow::Result<TrafficSelector> {
     let addrs = match spec {
         AddressSpec::Prefix(ip, len) => {
@@ -260,7 +284,7 @@ fn selector(
                 bail!("the selector names our address, but the connection has none; set `local`")
             }
         },
-        AddressSpec::Host(a) => match resolve_local(a)? {
+        AddressSpec::Host(a) => match resolve_local(a, names)? {
             Some(ip) => AddrRange::single(ip),
             None => bail!("cannot use `{a}` as a selector address"),
         },

@@ -65,6 +65,9 @@ drop_reasons! {
     SendError => send_error,
     /// TUN read or write failed.
     TunError => tun_error,
+    /// A packet a transport-mode SA cannot carry intact: an IPv4 fragment
+    /// or an IPv6 extension header (RFC 4303 §3.1.1).
+    TransportUnsupported => transport_unsupported,
     /// A TFC dummy packet (Next Header 59, RFC 4303 §2.6) — not an error.
     Dummy => dummy,
 }

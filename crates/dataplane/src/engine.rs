@@ -7,21 +7,28 @@
 //! (`yadokari_sys::udp::UdpSocket::attach_spi_steering`), so all packets of
 //! one inbound SA meet one replay window in order. Each worker owns its SA
 //! table; updates arrive over a channel and an eventfd wakes the worker.
+//!
+//! Raw ESP (IP protocol 50, RFC 4303 without UDP encapsulation, for peers
+//! with no NAT in between) uses one raw socket per address family, opened
+//! when the first outbound SA that needs it is installed. The outbound
+//! worker sends on it; inbound worker 0 reads it and hands packets whose
+//! SPI another inbound worker owns over to that worker.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use yadokari_sys::poll::Waker;
+use yadokari_sys::raw::{RawConfig, RawEspSocket};
 use yadokari_sys::tun::Tun;
 use yadokari_sys::udp::UdpSocket;
 
 use crate::counters::{Counters, GlobalCounts, SaCounters, SaCounts};
-use crate::sa::{InboundSa, ManualSa, OutboundSa};
+use crate::sa::{EspTransport, InboundSa, ManualSa, OutboundSa};
 use crate::{inbound, outbound};
 
 /// Knobs of the data plane.
@@ -138,7 +145,32 @@ pub(crate) enum OutCtl {
 pub(crate) enum InCtl {
     Install(Box<InboundSa>, Arc<SaCounters>),
     Barrier(Sender<()>),
-    Remove { spi: u32 },
+    Remove {
+        spi: u32,
+    },
+    /// A raw ESP packet (from the SPI on) read by worker 0 for an SPI this
+    /// worker owns.
+    RawEsp {
+        from: IpAddr,
+        packet: Vec<u8>,
+    },
+}
+
+/// The raw ESP sockets, (IPv4, IPv6), each set once when first needed.
+#[derive(Default)]
+pub(crate) struct RawSockets {
+    pub v4: OnceLock<Arc<RawEspSocket>>,
+    pub v6: OnceLock<Arc<RawEspSocket>>,
+}
+
+impl RawSockets {
+    pub fn get(&self, v6: bool) -> Option<&Arc<RawEspSocket>> {
+        if v6 {
+            self.v6.get()
+        } else {
+            self.v4.get()
+        }
+    }
 }
 
 pub(crate) struct Worker<C> {
@@ -153,6 +185,7 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     pub events: Sender<Event>,
     pub ike: Sender<IkeDatagram>,
+    pub raw: RawSockets,
 }
 
 /// A running data plane. Dropping it stops and joins the workers.
@@ -163,6 +196,8 @@ pub struct DataPlane {
     in_workers: Vec<Worker<InCtl>>,
     threads: Vec<JoinHandle<()>>,
     sa_counters: Mutex<HashMap<(Direction, u32), Arc<SaCounters>>>,
+    /// SO_MARK for sockets opened later (raw ESP); held while opening them.
+    mark: Mutex<Option<u32>>,
 }
 
 /// The daemon's ends of the data plane's channels.
@@ -220,6 +255,7 @@ impl DataPlane {
             stop: AtomicBool::new(false),
             events: ev_tx,
             ike: ike_tx,
+            raw: RawSockets::default(),
         });
         let sockets: Vec<Arc<UdpSocket>> = sockets.into_iter().map(Arc::new).collect();
         let tuns: Vec<Arc<Tun>> = tun_queues.into_iter().map(Arc::new).collect();
@@ -230,6 +266,7 @@ impl DataPlane {
             in_workers: Vec::new(),
             threads: Vec::new(),
             sa_counters: Mutex::new(HashMap::new()),
+            mark: Mutex::new(None),
         };
         for (i, tun) in tuns.iter().enumerate() {
             let (tx, rx) = unbounded();
@@ -246,15 +283,24 @@ impl DataPlane {
                 .push(spawn(format!("yk-out{i}"), move || w.run())?);
             dp.out_workers.push(Worker { tx, waker });
         }
-        for (i, sock) in sockets.iter().enumerate() {
-            let (tx, rx) = unbounded();
-            let waker = Arc::new(Waker::new()?);
+        let in_chans: Vec<_> = sockets
+            .iter()
+            .map(|_| Ok((unbounded(), Arc::new(Waker::new()?))))
+            .collect::<std::io::Result<_>>()?;
+        let in_peers: Vec<(Sender<InCtl>, Arc<Waker>)> = in_chans
+            .iter()
+            .map(|((tx, _), w)| (tx.clone(), w.clone()))
+            .collect();
+        for (i, (sock, ((tx, rx), waker))) in sockets.iter().zip(in_chans).enumerate() {
             let w = inbound::InboundWorker::new(
                 shared.clone(),
                 tuns[i % tuns.len()].clone(),
                 sock.clone(),
                 rx,
                 waker.clone(),
+                i,
+                // Worker 0 reads the raw ESP sockets and forwards to the rest.
+                if i == 0 { in_peers.clone() } else { Vec::new() },
             );
             dp.threads
                 .push(spawn(format!("yk-in{i}"), move || w.run())?);
@@ -311,17 +357,57 @@ impl DataPlane {
     ///
     /// With several TUN queues each outbound worker needs its own sequence
     /// space, so this is only allowed with a single queue for now.
-    pub fn install_outbound(&self, sa: OutboundSa) -> Result<(), DataPlaneError> {
+    ///
+    /// An SA sending raw ESP opens that family's raw socket first (needs
+    /// CAP_NET_RAW), so the peer's answer can be read from then on.
+    pub fn install_outbound(&self, mut sa: OutboundSa) -> Result<(), DataPlaneError> {
         if self.out_workers.len() != 1 {
             return Err(DataPlaneError::ApiMisuse(
                 "outbound SAs need a single TUN queue",
             ));
+        }
+        if let EspTransport::Raw(ip) = sa.peer {
+            // A v4-mapped address would pick the IPv6 socket, which cannot
+            // reach an IPv4 peer.
+            let ip = ip.to_canonical();
+            sa.peer = EspTransport::Raw(ip);
+            self.open_raw(ip.is_ipv6())?;
         }
         let c = self.counters_for(Direction::Outbound, sa.spi);
         let w = &self.out_workers[0];
         w.tx.send(OutCtl::Install(Box::new(sa), c))
             .map_err(|_| DataPlaneError::Stopped)?;
         w.waker.wake();
+        Ok(())
+    }
+
+    /// Opens the raw ESP socket of one family unless it is open: bound to
+    /// the UDP socket's address when that is a specific one of the family,
+    /// marked like the UDP sockets. Inbound worker 0 starts reading it.
+    fn open_raw(&self, v6: bool) -> Result<(), DataPlaneError> {
+        let mark = self.mark.lock().map_err(|_| DataPlaneError::Stopped)?;
+        let cell = if v6 {
+            &self.shared.raw.v6
+        } else {
+            &self.shared.raw.v4
+        };
+        if cell.get().is_some() {
+            return Ok(());
+        }
+        let bind = match self.sockets[0].local_addr() {
+            Ok(a) if a.is_ipv6() == v6 && !a.ip().is_unspecified() => a.ip(),
+            _ if v6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            _ => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
+        let sock = RawEspSocket::open(&RawConfig::new(bind))?;
+        if let Some(m) = *mark {
+            sock.set_mark(m)?;
+        }
+        // Only this function sets the cell, under the lock: it is empty.
+        let _ = cell.set(Arc::new(sock));
+        if let Some(w) = self.in_workers.first() {
+            w.waker.wake();
+        }
         Ok(())
     }
 
@@ -390,6 +476,24 @@ impl DataPlane {
         Ok(())
     }
 
+    /// Sets SO_MARK on every UDP socket, so policy routing can tell the
+    /// tunnel's own datagrams from the user traffic they carry (needed when
+    /// a transport-mode peer's host route points into the TUN).
+    pub fn set_mark(&self, mark: u32) -> Result<(), DataPlaneError> {
+        let mut m = self.mark.lock().map_err(|_| DataPlaneError::Stopped)?;
+        for s in &self.sockets {
+            s.set_mark(mark)?;
+        }
+        for r in [self.shared.raw.v4.get(), self.shared.raw.v6.get()]
+            .into_iter()
+            .flatten()
+        {
+            r.set_mark(mark)?;
+        }
+        *m = Some(mark);
+        Ok(())
+    }
+
     /// The local address of the (first) socket.
     pub fn local_addr(&self) -> Result<SocketAddr, DataPlaneError> {
         Ok(self.sockets[0].local_addr()?)
@@ -407,6 +511,12 @@ impl DataPlane {
             .sockets
             .iter()
             .filter_map(|s| s.kernel_drops().ok())
+            .chain(
+                [self.shared.raw.v4.get(), self.shared.raw.v6.get()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.kernel_drops().ok()),
+            )
             .map(u64::from)
             .sum();
         CountersSnapshot {

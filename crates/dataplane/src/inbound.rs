@@ -1,22 +1,30 @@
 //! Inbound worker: UDP (RFC 3948 §2.2 classification: keepalive, IKE with
 //! non-ESP marker, ESP) → SPI lookup → ESP decapsulation with replay and
 //! ICV checks (RFC 4303 §3.4) → selector check of the inner packet (RFC 4301
-//! §5.2 step 4) → TUN.
+//! §5.2 step 4) → TUN. Transport-mode payloads (RFC 4303 §3.1.1) get their
+//! IP header rebuilt from the SA's hosts before the selector check.
 //!
 //! Datagrams arrive as `recvmmsg` batches whose messages may be UDP_GRO runs
 //! of equal-sized ESP packets; each is opened in place and its inner packet
 //! is queued for one batched TUN write, where packets of one TCP flow are
 //! coalesced back into a super-packet.
+//!
+//! Raw ESP (IP protocol 50, RFC 4303 §2 without RFC 3948) arrives on the raw
+//! sockets worker 0 polls besides its UDP socket; the IPv4 header is cut off
+//! (its IHL says where ESP starts) and the rest takes the same path.
 
 use std::io::{self, IoSliceMut};
-use std::os::fd::AsFd;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tracing::{debug, warn};
 use yadokari_sys::poll::{wait_readable, Waker};
+use yadokari_sys::raw::RawEspSocket;
 use yadokari_sys::tun::{Tun, TunGro};
 use yadokari_sys::udp::{RecvMeta, UdpSocket, RECV_BATCH};
 
@@ -28,6 +36,7 @@ use crate::ip;
 use crate::sa::{InEntry, InTable};
 use crate::selector::tuple_matches;
 use crate::transform::DecapError;
+use crate::transport::{self, SaMode};
 
 /// Bytes per receive buffer: one GRO run of up to 64 KiB.
 const RECV_BUF: usize = 65_536;
@@ -42,6 +51,36 @@ pub(crate) struct InboundWorker {
     sock: Arc<UdpSocket>,
     rx: Receiver<InCtl>,
     waker: Arc<Waker>,
+    /// This worker's index among the inbound workers.
+    index: usize,
+    /// Every inbound worker's control channel, when this one reads the raw
+    /// ESP sockets (worker 0); empty otherwise.
+    peers: Vec<(Sender<InCtl>, Arc<Waker>)>,
+}
+
+/// Raw datagrams read per wake-up and socket at most.
+const RAW_BURST: usize = 64;
+
+/// Where ESP starts in what a raw socket delivered: after the IPv4 header
+/// (RFC 791: IHL in 32-bit words) and up to the IP total length, or from
+/// byte 0 for IPv6 (its raw sockets strip the header). `None` for a header
+/// that is not IPv4, too short, or contradicts the datagram's length.
+pub(crate) fn raw_esp_range(p: &[u8], ip_header: bool) -> Option<Range<usize>> {
+    if !ip_header {
+        return Some(0..p.len());
+    }
+    let first = *p.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(first & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?]));
+    if ihl < 20 || ihl > p.len() || total < ihl {
+        return None;
+    }
+    // The kernel delivers the reassembled datagram; trust the shorter of
+    // what arrived and what the header claims.
+    Some(ihl..total.min(p.len()))
 }
 
 /// What the first bytes of a UDP payload on port 4500 say it is.
@@ -79,6 +118,8 @@ impl InboundWorker {
         sock: Arc<UdpSocket>,
         rx: Receiver<InCtl>,
         waker: Arc<Waker>,
+        index: usize,
+        peers: Vec<(Sender<InCtl>, Arc<Waker>)>,
     ) -> Self {
         Self {
             shared,
@@ -86,6 +127,8 @@ impl InboundWorker {
             sock,
             rx,
             waker,
+            index,
+            peers,
         }
     }
 
@@ -102,10 +145,19 @@ impl InboundWorker {
             logs: LogLimiter::new(Duration::from_secs(1)),
         };
         while !self.shared.stop.load(Ordering::Relaxed) {
-            let ready = match wait_readable(
-                &[self.sock.as_fd(), self.waker.as_fd()],
-                Some(Duration::from_millis(500)),
-            ) {
+            // The raw sockets appear when the first raw-ESP SA is installed
+            // (the waker fires then), so the set is rebuilt every round.
+            let raws: Vec<&Arc<RawEspSocket>> = if self.peers.is_empty() {
+                Vec::new()
+            } else {
+                [false, true]
+                    .into_iter()
+                    .filter_map(|v6| self.shared.raw.get(v6))
+                    .collect()
+            };
+            let mut fds: Vec<BorrowedFd<'_>> = vec![self.sock.as_fd(), self.waker.as_fd()];
+            fds.extend(raws.iter().map(|r| r.as_fd()));
+            let ready = match wait_readable(&fds, Some(Duration::from_millis(500))) {
                 Ok(r) => r,
                 Err(e) => {
                     warn!(error = %e, "poll failed in inbound worker");
@@ -128,7 +180,80 @@ impl InboundWorker {
                     self.apply_control(&mut st);
                 }
             }
+            for (k, raw) in raws.iter().enumerate() {
+                if ready.is_ready(2 + k) {
+                    self.raw_burst(&mut st, raw);
+                    self.apply_control(&mut st);
+                }
+            }
         }
+    }
+
+    /// Reads up to [`RAW_BURST`] datagrams from a raw ESP socket.
+    fn raw_burst(&self, st: &mut State, raw: &RawEspSocket) {
+        st.n_out = 0;
+        let mut datagrams = 0u64;
+        for _ in 0..RAW_BURST {
+            let (n, from) = match raw.recv(&mut st.storage[..RECV_BUF]) {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                        warn!(error = %e, suppressed, "raw ESP receive failed");
+                    }
+                    break;
+                }
+            };
+            datagrams += 1;
+            let from_sa = SocketAddr::new(from, 0);
+            let Some(r) = raw_esp_range(&st.storage[..n], raw.includes_ip_header()) else {
+                self.count_drop(
+                    &mut st.logs,
+                    DropReason::Malformed,
+                    from_sa,
+                    &format_args!("raw ESP: bad IP header, {n} bytes"),
+                );
+                continue;
+            };
+            self.raw_esp(st, r, from);
+            if st.n_out == TUN_BATCH {
+                self.flush_tun(st);
+            }
+        }
+        self.shared.counters.add(Traffic::RxDatagrams, datagrams);
+        self.flush_tun(st);
+    }
+
+    /// One raw ESP packet at `st.storage[r]`: processed here, or handed to
+    /// the worker that owns its SPI.
+    fn raw_esp(&self, st: &mut State, r: Range<usize>, from: IpAddr) {
+        let from_sa = SocketAddr::new(from, 0);
+        // RFC 4303 §2: SPI and sequence number at least; SPI 0 is reserved.
+        let spi = match st.storage.get(r.clone()) {
+            Some([a, b, c, d, _, _, _, _, ..]) => u32::from_be_bytes([*a, *b, *c, *d]),
+            _ => {
+                self.count_drop(
+                    &mut st.logs,
+                    DropReason::Malformed,
+                    from_sa,
+                    &format_args!("raw ESP: {} bytes", r.len()),
+                );
+                return;
+            }
+        };
+        let n = self.peers.len();
+        let owner = if n > 1 { spi as usize % n } else { self.index };
+        if owner != self.index {
+            if let Some((tx, waker)) = self.peers.get(owner) {
+                let packet = st.storage[r].to_vec();
+                if tx.send(InCtl::RawEsp { from, packet }).is_ok() {
+                    waker.wake();
+                }
+            }
+            return;
+        }
+        self.esp(st, r, spi, from_sa);
     }
 
     fn apply_control(&self, st: &mut State) {
@@ -144,6 +269,15 @@ impl InboundWorker {
                 InCtl::Barrier(done) => {
                     let _ = done.send(());
                 }
+                InCtl::RawEsp { from, packet } => {
+                    // Storage is free between batches; the packet was read
+                    // into a buffer of the same size, so it fits.
+                    let len = packet.len().min(RECV_BUF);
+                    st.storage[..len].copy_from_slice(&packet[..len]);
+                    st.n_out = 0;
+                    self.raw_esp(st, 0..len, from);
+                    self.flush_tun(st);
+                }
             }
         }
     }
@@ -152,7 +286,7 @@ impl InboundWorker {
         &self,
         logs: &mut LogLimiter,
         r: DropReason,
-        from: std::net::SocketAddr,
+        from: SocketAddr,
         detail: &dyn std::fmt::Display,
     ) {
         self.shared.counters.drop(r, 1);
@@ -209,9 +343,9 @@ impl InboundWorker {
         true
     }
 
-    fn handle(&self, st: &mut State, r: std::ops::Range<usize>, meta: &RecvMeta) {
+    fn handle(&self, st: &mut State, r: Range<usize>, meta: &RecvMeta) {
         let from = meta.addr;
-        let dgram = &mut st.storage[r];
+        let dgram = &mut st.storage[r.clone()];
         let spi = match classify(dgram) {
             Class::Keepalive => {
                 self.shared.counters.add(Traffic::RxKeepalives, 1);
@@ -246,6 +380,13 @@ impl InboundWorker {
             }
             Class::Esp(spi) => spi,
         };
+        self.esp(st, r, spi, from);
+    }
+
+    /// The ESP packet at `st.storage[r]` (from the SPI on), UDP or raw:
+    /// SPI lookup, replay and ICV check, selector check, queued for TUN.
+    fn esp(&self, st: &mut State, r: Range<usize>, spi: u32, from: SocketAddr) {
+        let dgram = &mut st.storage[r];
         let Some(e) = st.table.map.get_mut(&spi) else {
             self.count_drop(
                 &mut st.logs,
@@ -273,15 +414,52 @@ impl InboundWorker {
                 return;
             }
         };
+        if nh == 59 {
+            // RFC 4303 §2.6: dummy packets are discarded silently.
+            self.count_drop(&mut st.logs, DropReason::Dummy, from, &"");
+            return;
+        }
+        if let SaMode::Transport(addrs) = e.sa.mode {
+            // RFC 4303 §3.1.1: the payload is the upper-layer protocol;
+            // the IP header comes back from the SA's two hosts.
+            let out = &mut st.out[st.n_out];
+            out.clear();
+            out.resize(TUN_OFFSET, 0);
+            if let Err(err) = transport::rebuild(out, &addrs, nh, &dgram[range]) {
+                e.counters.error();
+                self.count_drop(
+                    &mut st.logs,
+                    DropReason::Malformed,
+                    from,
+                    &format_args!("spi {spi:08x}: transport mode: {err}"),
+                );
+                return;
+            }
+            let Some(t) = ip::five_tuple(&out[TUN_OFFSET..]) else {
+                e.counters.error();
+                self.count_drop(&mut st.logs, DropReason::Malformed, from, &"rebuilt header");
+                return;
+            };
+            // Ports and protocol still have to match narrowed selectors.
+            if !tuple_matches(&t, &e.sa.remote_ts, &e.sa.local_ts) {
+                e.counters.error();
+                self.count_drop(
+                    &mut st.logs,
+                    DropReason::TsMismatch,
+                    from,
+                    &format_args!("{} -> {} protocol {}", t.src, t.dst, t.protocol),
+                );
+                return;
+            }
+            e.counters
+                .add(1, (out.len() - TUN_OFFSET - t.l4_offset) as u64);
+            st.n_out += 1;
+            return;
+        }
         let inner = &dgram[range];
         let version_ok = match nh {
             4 => inner.first().is_some_and(|b| b >> 4 == 4),
             41 => inner.first().is_some_and(|b| b >> 4 == 6),
-            59 => {
-                // RFC 4303 §2.6: dummy packets are discarded silently.
-                self.count_drop(&mut st.logs, DropReason::Dummy, from, &"");
-                return;
-            }
             _ => false,
         };
         // RFC 4303 §2.7: TFC padding may follow the inner packet; trust the
@@ -349,6 +527,50 @@ struct State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_v4_header_is_cut_by_ihl() {
+        // 20-byte header, total length 28: ESP is bytes 20..28.
+        let mut p = vec![0u8; 28];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&28u16.to_be_bytes());
+        p[9] = 50;
+        assert_eq!(raw_esp_range(&p, true), Some(20..28));
+        // Options: IHL 6 (24 bytes).
+        p[0] = 0x46;
+        assert_eq!(raw_esp_range(&p, true), Some(24..28));
+        // Trailing bytes past the total length are not ESP.
+        let mut q = p.clone();
+        q.extend_from_slice(&[9, 9]);
+        assert_eq!(raw_esp_range(&q, true), Some(24..28));
+        // A total length beyond what arrived is capped at what arrived.
+        p[2..4].copy_from_slice(&100u16.to_be_bytes());
+        assert_eq!(raw_esp_range(&p, true), Some(24..28));
+        // IPv6 raw sockets deliver ESP from byte 0.
+        assert_eq!(raw_esp_range(&p, false), Some(0..28));
+    }
+
+    #[test]
+    fn raw_v4_bad_headers_are_refused() {
+        assert_eq!(raw_esp_range(&[], true), None);
+        assert_eq!(raw_esp_range(&[0x45], true), None);
+        assert_eq!(raw_esp_range(&[0x45, 0, 0], true), None);
+        let mut p = vec![0u8; 20];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&20u16.to_be_bytes());
+        // A bare header: an empty ESP range, which the caller counts as
+        // malformed (shorter than SPI and sequence number).
+        assert_eq!(raw_esp_range(&p, true), Some(20..20));
+        p[0] = 0x44; // IHL below the minimum
+        assert_eq!(raw_esp_range(&p, true), None);
+        p[0] = 0x4f; // IHL 60 bytes, more than arrived
+        assert_eq!(raw_esp_range(&p, true), None);
+        p[0] = 0x65; // not IPv4
+        assert_eq!(raw_esp_range(&p, true), None);
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&10u16.to_be_bytes()); // total < IHL
+        assert_eq!(raw_esp_range(&p, true), None);
+    }
 
     #[test]
     fn classify_rfc3948() {

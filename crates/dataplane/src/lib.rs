@@ -1,6 +1,8 @@
 //! User-space ESP data plane over TUN: route-based, one multipoint TUN
 //! device shared by all peers, ESP in UDP (RFC 4303 tunnel mode, RFC 3948
-//! UDP encapsulation on port 4500).
+//! UDP encapsulation on port 4500, or raw ESP as IP protocol 50 when no
+//! NAT is in the way), and transport mode between two hosts
+//! (RFC 4303 §3.1.1, see [`transport`]).
 //!
 //! Outbound: TUN read (super-packets split) → SA lookup over the installed
 //! CHILD SAs' traffic selectors → ESP encapsulation in place → batched UDP
@@ -22,11 +24,13 @@ mod outbound;
 pub mod sa;
 pub mod selector;
 pub mod transform;
+pub mod transport;
 
 pub use counters::{DropCounts, DropReason, GlobalCounts, SaCounts};
 pub use engine::{
     Channels, Config, CountersSnapshot, DataPlane, DataPlaneError, Direction, Event, IkeDatagram,
 };
-pub use sa::{tunnel_mtu, InboundSa, ManualSa, OutboundSa};
+pub use sa::{tunnel_mtu, EspTransport, InboundSa, ManualSa, OutboundSa};
 pub use selector::TrafficSelector;
 pub use transform::{AeadAlgorithm, EspDecap, EspEncap};
+pub use transport::{SaMode, TransportAddrs};

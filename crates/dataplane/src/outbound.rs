@@ -1,16 +1,18 @@
 //! Outbound worker: TUN → SA lookup → ESP encapsulation (RFC 4303 §3.1,
-//! tunnel mode) → UDP encapsulation (RFC 3948 §2.1) → peer.
+//! tunnel mode, or transport mode with the IP header stripped first,
+//! §3.1.1) → UDP encapsulation (RFC 3948 §2.1) → peer.
 //!
 //! Pipeline per wake-up: read super-packets until the queue is empty or the
 //! batch is full (each is split into MTU-sized packets by the TUN layer),
 //! seal every packet in place in its own buffer, then send runs of
 //! consecutive packets to one peer with equal length as one UDP_SEGMENT
-//! (GSO) send. Order within an SA is kept because one worker owns each
+//! (GSO) send; raw ESP (IP protocol 50, no NAT in the way) goes out one
+//! packet per `sendto` on the raw socket instead. Order within an SA is kept because one worker owns each
 //! outbound SA and sends in read order.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::ops::Range;
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
@@ -26,8 +28,9 @@ use yadokari_sys::udp::UdpSocket;
 use crate::counters::{DropReason, LogLimiter, Traffic};
 use crate::engine::{Event, OutCtl, Shared};
 use crate::ip;
-use crate::sa::OutTable;
+use crate::sa::{EspTransport, OutTable};
 use crate::transform::EncapError;
+use crate::transport::{self, SaMode, TransportError};
 
 /// Room in front of each packet for the ESP header and IV.
 pub(crate) const HEADROOM: usize = 64;
@@ -57,7 +60,7 @@ pub(crate) struct OutboundWorker {
 struct Pending {
     buf: usize,
     range: Range<usize>,
-    peer: SocketAddr,
+    peer: EspTransport,
 }
 
 impl OutboundWorker {
@@ -217,15 +220,53 @@ impl OutboundWorker {
             return;
         };
         let max_inner = e.max_inner;
+        let mode = e.sa.mode;
         let buf = &mut st.bufs[i];
         if cfg.mss_clamp && t.protocol == ip::PROTO_TCP {
-            let overhead = if t.dst.is_ipv4() { 40 } else { 60 };
+            // Tunnel mode carries the IP header inside ESP, transport mode
+            // only the TCP header.
+            let overhead = match (mode, t.dst.is_ipv4()) {
+                (SaMode::Transport(_), _) => 20,
+                (SaMode::Tunnel, true) => 40,
+                (SaMode::Tunnel, false) => 60,
+            };
             let mss = max_inner
                 .saturating_sub(overhead)
                 .min(usize::from(u16::MAX)) as u16;
             ip::clamp_mss(&mut buf[HEADROOM..HEADROOM + len], mss);
         }
-        if len > max_inner {
+        // What goes inside ESP: the whole packet (tunnel) or its upper-layer
+        // payload (transport, RFC 4303 §3.1.1), and the bytes of IP header
+        // left outside it.
+        let (payload, nh, ip_hdr) = match mode {
+            SaMode::Tunnel => (
+                HEADROOM..HEADROOM + len,
+                if t.dst.is_ipv4() { 4 } else { 41 },
+                0,
+            ),
+            SaMode::Transport(addrs) => {
+                match transport::strip(&buf[HEADROOM..HEADROOM + len], &addrs) {
+                    Ok(s) => (
+                        HEADROOM + s.payload.start..HEADROOM + s.payload.end,
+                        s.protocol,
+                        s.payload.start,
+                    ),
+                    Err(err) => {
+                        let reason = match err {
+                            TransportError::Fragment | TransportError::ExtensionHeader(_) => {
+                                DropReason::TransportUnsupported
+                            }
+                            TransportError::Addresses { .. } => DropReason::TsMismatch,
+                            _ => DropReason::Malformed,
+                        };
+                        e.counters.error();
+                        self.count_drop(st, reason, &format_args!("transport mode: {err}"));
+                        return;
+                    }
+                }
+            }
+        };
+        if payload.len() > max_inner {
             let pkt = &buf[HEADROOM..HEADROOM + len];
             let icmp_ok = t.dst.is_ipv6() || ip::ipv4_dont_fragment(pkt);
             let from = if t.dst.is_ipv4() {
@@ -233,21 +274,20 @@ impl OutboundWorker {
             } else {
                 cfg.icmp_source_v6
             };
+            let fits = (max_inner + ip_hdr).min(usize::from(u16::MAX)) as u16;
             if icmp_ok {
-                if let Some(err) =
-                    ip::too_big(pkt, max_inner.min(usize::from(u16::MAX)) as u16, from)
-                {
+                if let Some(err) = ip::too_big(pkt, fits, from) {
                     let _ = self.tun.send_one(&err);
                 }
             }
-            self.count_drop(st, DropReason::TooBig, &format_args!("{len} > {max_inner}"));
+            self.count_drop(st, DropReason::TooBig, &format_args!("{len} > {fits}"));
             return;
         }
-        let nh = if t.dst.is_ipv4() { 4 } else { 41 };
+        let carried = payload.len();
         let peer = e.sa.peer;
-        match e.sa.encap.encap(buf, HEADROOM..HEADROOM + len, nh) {
+        match e.sa.encap.encap(buf, payload, nh) {
             Ok(range) => {
-                e.counters.add(1, len as u64);
+                e.counters.add(1, carried as u64);
                 if !e.rekey_signalled && e.sa.encap.rekey_needed() {
                     e.rekey_signalled = true;
                     let _ = self
@@ -325,13 +365,19 @@ impl OutboundWorker {
         let mut k = 0;
         while k < st.pending.len() {
             let first = &st.pending[k];
-            let peer = first.peer;
+            let peer = match first.peer {
+                EspTransport::Udp(a) => a,
+                EspTransport::Raw(ip) => {
+                    k = self.flush_raw(st, k, ip);
+                    continue;
+                }
+            };
             let seg = first.range.len();
             let mut j = k + 1;
             let mut total = seg;
             while j < st.pending.len()
                 && j - k < st.max_segments
-                && st.pending[j].peer == peer
+                && st.pending[j].peer == EspTransport::Udp(peer)
                 && st.pending[j].range.len() <= seg
                 && total + st.pending[j].range.len() <= MAX_GSO_BYTES
             {
@@ -368,6 +414,38 @@ impl OutboundWorker {
             }
             k = j;
         }
+    }
+}
+
+impl OutboundWorker {
+    /// Sends the run of pending raw-ESP packets to `ip` starting at `k`;
+    /// returns the index after it.
+    fn flush_raw(&self, st: &mut State, k: usize, ip: IpAddr) -> usize {
+        let mut j = k;
+        while j < st.pending.len() && st.pending[j].peer == EspTransport::Raw(ip) {
+            j += 1;
+        }
+        let Some(raw) = self.shared.raw.get(ip.is_ipv6()) else {
+            // Installation opens the socket first; nothing to send on.
+            self.shared
+                .counters
+                .drop(DropReason::SendError, (j - k) as u64);
+            return j;
+        };
+        let mut sent = 0u64;
+        for p in &st.pending[k..j] {
+            match raw.send(ip, &st.bufs[p.buf][p.range.clone()]) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    self.shared.counters.drop(DropReason::SendError, 1);
+                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                        warn!(error = %e, %ip, suppressed, "raw ESP send failed");
+                    }
+                }
+            }
+        }
+        self.shared.counters.add(Traffic::TxDatagrams, sent);
+        j
     }
 }
 

@@ -7,7 +7,7 @@
 //! message arrives, so the per-packet path takes no lock.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
@@ -16,18 +16,77 @@ use crate::counters::SaCounters;
 use crate::ip::FiveTuple;
 use crate::selector::{tuple_matches, TrafficSelector};
 use crate::transform::{aead_inbound, aead_outbound, AeadAlgorithm, EspDecap, EspEncap};
+use crate::transport::SaMode;
 use yadokari_esp::SaError;
+
+/// How ESP packets of an outbound SA reach the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EspTransport {
+    /// UDP-encapsulated (RFC 3948) to the peer's NAT-T address (port 4500,
+    /// or its NAT mapping), batched with GSO.
+    Udp(SocketAddr),
+    /// Plain ESP as IP protocol 50 (RFC 4303) to the peer's address: what
+    /// IPsec uses when no NAT is in the way.
+    Raw(IpAddr),
+}
+
+impl EspTransport {
+    /// The peer's IP address.
+    #[must_use]
+    pub fn ip(&self) -> IpAddr {
+        match self {
+            Self::Udp(a) => a.ip(),
+            Self::Raw(ip) => *ip,
+        }
+    }
+
+    /// Whether the outer header is IPv6 (a v4-mapped UDP peer counts as
+    /// IPv6, as the dual-stack socket sends it that way).
+    #[must_use]
+    pub fn is_ipv6(&self) -> bool {
+        self.ip().is_ipv6()
+    }
+
+    /// Whether this is the peer `addr` names: the same UDP address, or for
+    /// raw ESP the same IP (ports mean nothing there).
+    #[must_use]
+    pub fn matches(&self, addr: SocketAddr) -> bool {
+        match self {
+            Self::Udp(a) => *a == addr,
+            Self::Raw(ip) => *ip == addr.ip(),
+        }
+    }
+}
+
+impl From<SocketAddr> for EspTransport {
+    fn from(a: SocketAddr) -> Self {
+        Self::Udp(a)
+    }
+}
+
+impl std::fmt::Display for EspTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Udp(a) => write!(f, "udp:{a}"),
+            Self::Raw(ip) => write!(f, "esp:{ip}"),
+        }
+    }
+}
 
 /// Outbound half of a CHILD SA.
 pub struct OutboundSa {
     /// SPI the peer chose (written into each packet).
     pub spi: u32,
-    /// The peer's UDP-encapsulation address (port 4500, or its NAT mapping).
-    pub peer: SocketAddr,
+    /// Where and how its packets go: UDP to the peer's NAT-T address, or
+    /// raw ESP to the peer's IP.
+    pub peer: EspTransport,
     /// Our side's selectors (`TSi` when we initiated): inner sources.
     pub local_ts: Vec<TrafficSelector>,
     /// The peer's side: inner destinations.
     pub remote_ts: Vec<TrafficSelector>,
+    /// Tunnel or transport mode (RFC 4303 §3.1); the transform must have
+    /// been built for the same mode.
+    pub mode: SaMode,
     /// The sealing transform.
     pub encap: Box<dyn EspEncap>,
 }
@@ -39,6 +98,7 @@ impl std::fmt::Debug for OutboundSa {
             .field("peer", &self.peer)
             .field("local_ts", &self.local_ts)
             .field("remote_ts", &self.remote_ts)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -51,6 +111,8 @@ pub struct InboundSa {
     pub local_ts: Vec<TrafficSelector>,
     /// The peer's side: inner sources must match.
     pub remote_ts: Vec<TrafficSelector>,
+    /// Tunnel or transport mode (RFC 4303 §3.1).
+    pub mode: SaMode,
     /// The opening transform (with its replay window).
     pub decap: Box<dyn EspDecap>,
 }
@@ -61,6 +123,7 @@ impl std::fmt::Debug for InboundSa {
             .field("spi", &format_args!("{:08x}", self.spi))
             .field("local_ts", &self.local_ts)
             .field("remote_ts", &self.remote_ts)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -126,13 +189,15 @@ impl ManualSa {
                 spi: self.spi_in,
                 local_ts: self.local_ts.clone(),
                 remote_ts: self.remote_ts.clone(),
+                mode: SaMode::Tunnel,
                 decap: Box::new(decap),
             },
             OutboundSa {
                 spi: self.spi_out,
-                peer: self.peer,
+                peer: EspTransport::Udp(self.peer),
                 local_ts: self.local_ts.clone(),
                 remote_ts: self.remote_ts.clone(),
+                mode: SaMode::Tunnel,
                 encap: Box::new(encap),
             },
         ))
@@ -217,15 +282,17 @@ impl OutTable {
     pub fn remove(&mut self, spi: u32, peer: Option<SocketAddr>) -> bool {
         let before = self.entries.len();
         self.entries
-            .retain(|e| !(e.sa.spi == spi && peer.is_none_or(|p| p == e.sa.peer)));
+            .retain(|e| !(e.sa.spi == spi && peer.is_none_or(|p| e.sa.peer.matches(p))));
         self.cache = None;
         before != self.entries.len()
     }
 
     pub fn update_peer(&mut self, old: SocketAddr, new: SocketAddr) {
+        // Only UDP peers move: a NAT mapping or MOBIKE change names a UDP
+        // address; raw ESP follows re-installation instead.
         for e in &mut self.entries {
-            if e.sa.peer == old {
-                e.sa.peer = new;
+            if e.sa.peer == EspTransport::Udp(old) {
+                e.sa.peer = EspTransport::Udp(new);
             }
         }
     }
@@ -253,8 +320,16 @@ impl OutTable {
         self.entries.get(i)
     }
 
+    /// UDP peers (NAT keepalives go to these only: raw ESP has no NAT).
     pub fn peers(&self) -> Vec<SocketAddr> {
-        let mut v: Vec<SocketAddr> = self.entries.iter().map(|e| e.sa.peer).collect();
+        let mut v: Vec<SocketAddr> = self
+            .entries
+            .iter()
+            .filter_map(|e| match e.sa.peer {
+                EspTransport::Udp(a) => Some(a),
+                EspTransport::Raw(_) => None,
+            })
+            .collect();
         v.sort();
         v.dedup();
         v
@@ -279,9 +354,10 @@ mod tests {
     fn out(spi: u32, remote: &str, len: u8) -> OutboundSa {
         OutboundSa {
             spi,
-            peer: "192.0.2.2:4500".parse().expect("addr"),
+            peer: EspTransport::Udp("192.0.2.2:4500".parse().expect("addr")),
             local_ts: vec![TrafficSelector::prefix("0.0.0.0".parse().expect("a"), 0)],
             remote_ts: vec![TrafficSelector::prefix(remote.parse().expect("a"), len)],
+            mode: SaMode::Tunnel,
             encap: Box::new(aead_outbound(AeadAlgorithm::AesGcm128, spi, &[7u8; 20]).expect("key")),
         }
     }

@@ -56,6 +56,10 @@ impl ChildSa {
 #[derive(Debug, Default)]
 pub struct Children {
     by_spi_in: BTreeMap<u32, ChildSa>,
+    /// The earliest child timer, computed on demand and forgotten whenever a
+    /// child may change: the driver asks after every datagram, children
+    /// change only in CHILD SA exchanges and lifetimes.
+    next: std::cell::Cell<Option<Option<Instant>>>,
 }
 
 /// Soft deadline: `rekey - random(0..=jitter)`; hard: `hard`.
@@ -87,6 +91,7 @@ impl Children {
     }
 
     pub fn get_mut(&mut self, spi_in: u32) -> Option<&mut ChildSa> {
+        self.next.set(None);
         self.by_spi_in.get_mut(&spi_in)
     }
 
@@ -130,14 +135,24 @@ impl Children {
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.by_spi_in
+        if let Some(t) = self.next.get() {
+            return t;
+        }
+        let t = self
+            .by_spi_in
             .values()
             .filter_map(|c| c.timers.next())
-            .min()
+            .min();
+        self.next.set(Some(t));
+        t
     }
 
     /// Children with an expired timer, with the timer kind (cleared).
     pub fn take_expired(&mut self, now: Instant) -> Vec<(u32, ChildTimer)> {
+        if self.next_timeout().is_none_or(|t| t > now) {
+            return Vec::new();
+        }
+        self.next.set(None);
         let mut v = Vec::new();
         for c in self.by_spi_in.values_mut() {
             for t in ChildTimer::ALL {
@@ -155,10 +170,12 @@ impl Children {
     }
 
     pub fn insert(&mut self, c: ChildSa) {
+        self.next.set(None);
         self.by_spi_in.insert(c.info.spi_in, c);
     }
 
     pub fn take(&mut self, spi_in: u32) -> Option<ChildSa> {
+        self.next.set(None);
         self.by_spi_in.remove(&spi_in)
     }
 }

@@ -54,7 +54,7 @@ pub fn unframe(dgram: &[u8], path: Path, ike_port: u16) -> Result<&[u8], DropRea
 }
 
 fn malformed(e: WireError) -> IkeError {
-    IkeError::Malformed(e.to_string())
+    IkeError::Malformed(e.into())
 }
 
 /// Reads and converts the fixed header only.
@@ -273,7 +273,7 @@ fn ts_from_wire(ts: &wp::TrafficSelectors<'_>) -> Result<Vec<TrafficSelector>, I
                 &a(r.start_addr),
                 &a(r.end_addr),
             )
-            .map_err(|e| IkeError::Malformed(format!("TS: {e}")))
+            .map_err(|e| IkeError::Malformed(e.into()))
         })
         .collect()
 }

@@ -188,6 +188,11 @@ pub struct ConnConfig {
     /// Pretend a NAT sits in front of us (strongSwan's `encap = yes`), so
     /// ESP is UDP-encapsulated even without a NAT.
     pub force_encap: bool,
+    /// At the IKE SA's soft lifetime, reauthenticate (RFC 7296 §2.8.3: a
+    /// new IKE SA through IKE_SA_INIT and IKE_AUTH, the CHILD SAs created
+    /// again in it, then the old IKE SA deleted) instead of rekeying it.
+    /// Needs `remote_addr`; otherwise the SA is rekeyed.
+    pub reauth: bool,
 }
 
 /// Retransmission schedule (RFC 7296 §2.1): `initial * factor^n`, at most
@@ -240,6 +245,9 @@ pub struct Config {
     pub rekey_delete_delay: Duration,
     /// Maximum unauthenticated error answers (INVALID_IKE_SPI …) per second.
     pub error_reply_rate: u32,
+    /// Report every IKE message we send or accept, in plaintext, as
+    /// [`crate::Event::MessageTrace`] (for a debugging pcap).
+    pub trace_messages: bool,
 }
 
 impl Default for Config {
@@ -256,6 +264,7 @@ impl Default for Config {
             natt_port: 4500,
             rekey_delete_delay: Duration::ZERO,
             error_reply_rate: 20,
+            trace_messages: false,
         }
     }
 }

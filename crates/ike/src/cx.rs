@@ -24,6 +24,11 @@ pub enum FollowUp {
     Adopt { from: IkeSaId, to: IkeSaId },
     /// Queue an operation on another IKE SA (a child moved by a rekey).
     Queue(IkeSaId, Queued),
+    /// Reauthenticate this IKE SA (§2.8.3) unless that is under way.
+    Reauth(IkeSaId),
+    /// `new` (a reauthentication of `old`) is up with its first CHILD SA:
+    /// create `old`'s other children in it, then delete `old`.
+    ReauthDone { old: IkeSaId, new: IkeSaId },
 }
 
 pub struct Cx<'a> {

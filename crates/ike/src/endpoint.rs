@@ -8,7 +8,7 @@
 //! `handle_timeout`, then drain `poll_transmit` and `poll_event`, then sleep
 //! until `poll_timeout` or the next datagram.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -35,6 +35,13 @@ pub struct IkeEndpoint {
     by_spi: HashMap<u64, IkeSaId>,
     /// Responder half-open SAs by (SPIi, peer address), for IKE_SA_INIT retransmits.
     half_open: HashMap<(u64, SocketAddr), IkeSaId>,
+    /// The `half_open` key each half-open SA was filed under (its path may
+    /// change before it leaves the table).
+    half_open_key: HashMap<IkeSaId, (u64, SocketAddr)>,
+    /// Every SA's next timer deadline, ordered, so the next wake-up and the
+    /// due SAs are found without visiting every SA.
+    deadlines: BTreeSet<(Instant, IkeSaId)>,
+    deadline_of: HashMap<IkeSaId, Instant>,
     children: Children,
     cookies: CookieJar,
     cookie_rotate_at: Option<Instant>,
@@ -82,6 +89,9 @@ impl IkeEndpoint {
             sas: HashMap::new(),
             by_spi: HashMap::new(),
             half_open: HashMap::new(),
+            half_open_key: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            deadline_of: HashMap::new(),
             children: Children::default(),
             cookies,
             cookie_rotate_at: None,
@@ -150,7 +160,7 @@ impl IkeEndpoint {
 
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let sa = self.sas.values().filter_map(IkeSa::next_timeout).min();
+        let sa = self.deadlines.first().map(|(t, _)| *t);
         [sa, self.children.next_timeout(), self.cookie_rotate_at]
             .into_iter()
             .flatten()
@@ -202,22 +212,34 @@ impl IkeEndpoint {
 
     /// Puts an SA (back) into the tables, or forgets it if it is gone.
     fn file(&mut self, sa: IkeSa) {
-        let key = (sa.spi_i, sa.path.remote);
         let local = sa.local_spi();
-        if matches!(sa.phase, Phase::Gone) {
+        let gone = matches!(sa.phase, Phase::Gone);
+        if let Some(t) = self.deadline_of.remove(&sa.id) {
+            self.deadlines.remove(&(t, sa.id));
+        }
+        if !gone && matches!(sa.phase, Phase::InitAnswered(_)) {
+            let key = (sa.spi_i, sa.path.remote);
+            if let Some(old) = self.half_open_key.insert(sa.id, key) {
+                self.half_open.remove(&old);
+            }
+            self.half_open.insert(key, sa.id);
+        } else if let Some(old) = self.half_open_key.remove(&sa.id) {
+            if self.half_open.get(&old) == Some(&sa.id) {
+                self.half_open.remove(&old);
+            }
+        }
+        if gone {
             if self.by_spi.get(&local) == Some(&sa.id) {
                 self.by_spi.remove(&local);
             }
-            self.half_open.retain(|_, v| *v != sa.id);
             return;
-        }
-        if matches!(sa.phase, Phase::InitAnswered(_)) {
-            self.half_open.insert(key, sa.id);
-        } else {
-            self.half_open.retain(|_, v| *v != sa.id);
         }
         if local != 0 {
             self.by_spi.insert(local, sa.id);
+        }
+        if let Some(t) = sa.next_timeout() {
+            self.deadlines.insert((t, sa.id));
+            self.deadline_of.insert(sa.id, t);
         }
         self.sas.insert(sa.id, sa);
     }
@@ -238,6 +260,8 @@ impl IkeEndpoint {
                         });
                     }
                     FollowUp::Adopt { from, to } => self.adopt(now, from, to),
+                    FollowUp::Reauth(old) => self.reauth(now, old),
+                    FollowUp::ReauthDone { old, new } => self.reauth_done(old, new, &mut next),
                     FollowUp::Queue(id, op) => {
                         let _ = self.with_sa_collect(now, id, &mut next, |cx, sa| {
                             exchange::enqueue(sa, op);
@@ -527,11 +551,62 @@ impl IkeEndpoint {
     }
 
     fn initiate(&mut self, now: Instant, conn: ConnId) {
+        self.start_sa(now, conn);
+    }
+
+    /// Starts a new IKE SA for `old`'s connection that replaces it once up
+    /// (RFC 7296 §2.8.3: make before break), unless one is under way or
+    /// `old` is already on its way out.
+    fn reauth(&mut self, now: Instant, old: IkeSaId) {
+        let Some(sa) = self.sas.get(&old) else {
+            return;
+        };
+        let live = sa.phase.established().is_some_and(|e| !e.deleting) && sa.successor.is_none();
+        let busy = sa.reauth_by.is_some_and(|n| self.sas.contains_key(&n));
+        if !live || busy {
+            return;
+        }
+        let conn = sa.conn;
+        tracing::info!(ike = old.0, "reauthenticating the IKE SA");
+        if let Some(new) = self.start_sa(now, conn) {
+            if let Some(n) = self.sas.get_mut(&new) {
+                n.reauth_of = Some(old);
+            }
+            if let Some(o) = self.sas.get_mut(&old) {
+                o.reauth_by = Some(new);
+            }
+        }
+    }
+
+    /// The reauthenticated SA is up: its first CHILD SA came with
+    /// IKE_AUTH; the old SA's other children are created again in it, and
+    /// the old SA is deleted (its children with it, §1.4.1).
+    fn reauth_done(&self, old: IkeSaId, new: IkeSaId, next: &mut Vec<FollowUp>) {
+        let mut others: Vec<usize> = self
+            .children
+            .iter()
+            .filter(|c| c.ike() == old && c.info.child != 0)
+            .map(|c| c.info.child)
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        for child in others {
+            next.push(FollowUp::Queue(new, Queued::CreateChild { child }));
+        }
+        next.push(FollowUp::DeleteIke(old));
+        tracing::info!(old = old.0, new = new.0, "IKE SA reauthenticated");
+    }
+
+    /// Starts IKE_SA_INIT for `conn`; the new SA's id, or `None` (reported
+    /// as a failure event).
+    fn start_sa(&mut self, now: Instant, conn: ConnId) -> Option<IkeSaId> {
         let Some(c) = self.cfg.connection(conn) else {
-            return self.command_failed("unknown connection");
+            self.command_failed("unknown connection");
+            return None;
         };
         let Some(remote) = c.remote_addr else {
-            return self.command_failed("connection has no remote address");
+            self.command_failed("connection has no remote address");
+            return None;
         };
         let local = c.local_addr.unwrap_or_else(|| {
             let ip: std::net::IpAddr = if remote.is_ipv4() {
@@ -549,12 +624,19 @@ impl IkeEndpoint {
             ike_sa_init::start(&mut cx, conn, path)
         };
         match r {
-            Ok(sa) => self.file(sa),
-            Err(e) => self.events.push_back(Event::Failure {
-                ike: None,
-                conn: Some(conn),
-                reason: FailureReason::Protocol(e),
-            }),
+            Ok(sa) => {
+                let id = sa.id;
+                self.file(sa);
+                Some(id)
+            }
+            Err(e) => {
+                self.events.push_back(Event::Failure {
+                    ike: None,
+                    conn: Some(conn),
+                    reason: FailureReason::Protocol(e),
+                });
+                None
+            }
         }
     }
 
@@ -565,10 +647,9 @@ impl IkeEndpoint {
             self.cookie_rotate_at = Some(now + self.cfg.cookie_rotation);
         }
         let due: Vec<IkeSaId> = self
-            .sas
-            .values()
-            .filter(|s| s.next_timeout().is_some_and(|t| t <= now))
-            .map(|s| s.id)
+            .deadlines
+            .range(..=(now, IkeSaId(u64::MAX)))
+            .map(|(_, id)| *id)
             .collect();
         for id in due {
             let _ = self.with_sa(now, id, exchange::on_timeout);
@@ -676,6 +757,19 @@ fn on_message(
     sa.heard(cx);
     crate::ext::on_recv_on(cx, sa, crate::ext::RecvStage::Request, &msg, path)?;
     exchange::handle_request(cx, sa, &msg)
+}
+
+impl IkeEndpoint {
+    /// Traffic arrived on the CHILD SA whose inbound SPI is `spi_in` (the
+    /// data plane counted authenticated ESP). RFC 7296 §2.4: a fresh
+    /// protected message on any CHILD SA proves the peer alive, so the IKE
+    /// SA's liveness check starts over instead of probing a busy peer.
+    /// Unknown SPIs are ignored (the SA may have gone meanwhile).
+    pub fn child_traffic_seen(&mut self, now: Instant, spi_in: u32) {
+        if let Some(ike) = self.children.get(spi_in).map(ChildSa::ike) {
+            let _ = self.with_sa(now, ike, |cx, sa| sa.heard(cx));
+        }
+    }
 }
 
 impl IkeEndpoint {

@@ -10,7 +10,7 @@ pub enum IkeError {
     /// The bytes did not parse. Before authentication: silent drop;
     /// inside an authenticated request: INVALID_SYNTAX.
     #[error("malformed message: {0}")]
-    Malformed(String),
+    Malformed(Malformed),
     /// Parsed, but breaks the protocol rules.
     #[error("peer misbehaved: {0:?}")]
     PeerMisbehaved(PeerMisbehaved),
@@ -26,6 +26,15 @@ pub enum IkeError {
     /// A crypto primitive failed on our side (RNG, key generation).
     #[error("internal crypto failure: {0}")]
     Internal(String),
+}
+
+/// What did not parse, with the wire layer's field and byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    #[error("{0}")]
+    Wire(#[from] yadokari_wire::WireError),
+    #[error("traffic selector: {0}")]
+    TrafficSelector(#[from] yadokari_policy::TsError),
 }
 
 /// Protocol violations (map to INVALID_SYNTAX and friends).

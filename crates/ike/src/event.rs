@@ -158,6 +158,14 @@ pub enum Event {
         remote_behind_nat: bool,
         path: Path,
     },
+    /// With [`crate::Config::trace_messages`]: one IKE message we sent or
+    /// accepted, re-encoded without encryption (the SK payload's contents
+    /// in its place), so a capture of it reads like plaintext IKE.
+    MessageTrace {
+        outbound: bool,
+        path: Path,
+        message: Vec<u8>,
+    },
     /// Something failed that the operator should see.
     Failure {
         ike: Option<IkeSaId>,

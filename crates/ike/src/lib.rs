@@ -43,7 +43,9 @@ pub use config::{
     RetransmitConfig,
 };
 pub use endpoint::{IkeEndpoint, IkeSaView};
-pub use error::{Counters, DropReason, FailureReason, IkeError, PeerIncompatible, PeerMisbehaved};
+pub use error::{
+    Counters, DropReason, FailureReason, IkeError, Malformed, PeerIncompatible, PeerMisbehaved,
+};
 pub use event::{
     ChildKeys, ChildSaInfo, Command, DownReason, Event, IkeSaId, Path, Transmit, UdpEncap,
 };

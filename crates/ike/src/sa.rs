@@ -221,6 +221,10 @@ pub struct IkeSa {
     /// The SA this one replaced: until a rekey collision is resolved its
     /// children may still sit there, so lookups by SPI include it.
     pub predecessor: Option<IkeSaId>,
+    /// This SA reauthenticates that one (§2.8.3): once up, the old one goes.
+    pub reauth_of: Option<IkeSaId>,
+    /// A reauthentication of this SA is under way in that SA.
+    pub reauth_by: Option<IkeSaId>,
 }
 
 impl IkeSa {
@@ -252,6 +256,8 @@ impl IkeSa {
             established_at: None,
             successor: None,
             predecessor: None,
+            reauth_of: None,
+            reauth_by: None,
         }
     }
 
@@ -280,6 +286,7 @@ impl IkeSa {
 
     /// Encodes `msg`, protected with SK when keys exist (all exchanges after IKE_SA_INIT).
     pub fn encode(&self, cx: &mut Cx<'_>, msg: &Message) -> Result<Vec<u8>, IkeError> {
+        crate::ext::trace::sent(cx, self.path, msg);
         match self.phase.keys() {
             Some(keys) if msg.header.exchange != crate::reg::exchange::IKE_SA_INIT => {
                 codec::encode_protected(msg, keys, self.is_initiator(), cx.rng)

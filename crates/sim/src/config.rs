@@ -34,6 +34,8 @@ pub struct PairOptions {
     /// A's selectors (local, remote); B gets them mirrored unless overridden.
     pub ts_a: (&'static str, &'static str),
     pub ts_b: Option<(&'static str, &'static str)>,
+    /// Sides that know the peer's address reauthenticate instead of rekeying.
+    pub reauth: bool,
 }
 
 impl Default for PairOptions {
@@ -63,6 +65,7 @@ impl Default for PairOptions {
             },
             ts_a: ("10.1.0.0/16", "10.2.0.0/16"),
             ts_b: None,
+            reauth: false,
         }
     }
 }
@@ -119,6 +122,7 @@ fn conn(
         dpd_delay: o.dpd,
         dpd_action: o.dpd_action,
         force_encap: force,
+        reauth: o.reauth && remote.is_some(),
     }
 }
 
@@ -171,5 +175,6 @@ pub fn pair(o: &PairOptions) -> (Config, Config) {
     let mut b = b;
     // B accepts A from any address (A may sit behind a NAT).
     b.connections[0].remote_addr = None;
+    b.connections[0].reauth = false;
     (a, b)
 }

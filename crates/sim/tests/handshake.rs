@@ -160,6 +160,88 @@ fn dpd_detects_dead_peer_and_clears() {
 }
 
 #[test]
+fn esp_traffic_counts_as_liveness() {
+    let o = PairOptions {
+        dpd: Some(Duration::from_secs(10)),
+        ..Default::default()
+    };
+    let mut p = up(o, 8);
+    let t0 = p.elapsed();
+    let sent = |p: &Pair| p.a.ep.counters().datagrams_out + p.b.ep.counters().datagrams_out;
+    let before = sent(&p);
+    // At 9 s both data planes report ESP arriving on their CHILD SA.
+    assert!(p.drive_bounded(t0 + Duration::from_secs(9), 10_000));
+    let now = p.now;
+    let (sa, sb) = (spi_a(&p), *p.b.installed.keys().next().expect("b child"));
+    p.a.ep.child_traffic_seen(now, sa);
+    p.b.ep.child_traffic_seen(now, sb);
+    // ...so nobody probes at 10 s: the peer is busy, not dead.
+    assert!(p.drive_bounded(t0 + Duration::from_secs(18), 10_000));
+    assert_eq!(sent(&p), before, "a DPD probe went out despite ESP traffic");
+    // Without further traffic the check runs 10 s after the last sign of life.
+    assert!(p.drive_bounded(t0 + Duration::from_secs(25), 10_000));
+    assert!(sent(&p) > before, "no DPD probe after 16 s of silence");
+    // An unknown SPI is ignored.
+    let now = p.now;
+    p.a.ep.child_traffic_seen(now, 0xdead_beef);
+    assert_eq!(p.a.live_ike_sas().len(), 1);
+}
+
+#[test]
+fn traced_messages_are_plaintext_ike() {
+    use yadokari_wire::registry::PayloadType;
+    let (mut a, b) = pair(&PairOptions::default());
+    a.trace_messages = true;
+    let mut p = Pair::new(a, b, 9, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(p.drive_until(Duration::from_secs(5), 1000, established));
+    let traces: Vec<(bool, Vec<PayloadType>)> =
+        p.a.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::MessageTrace {
+                    outbound, message, ..
+                } => Some((
+                    *outbound,
+                    yadokari_wire::Message::raw_payloads(message)
+                        .expect("a traced message parses")
+                        .iter()
+                        .map(|r| r.payload_type)
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect();
+    // IKE_SA_INIT out and in, IKE_AUTH out and in, in that order.
+    let dirs: Vec<bool> = traces.iter().map(|t| t.0).collect();
+    assert_eq!(dirs, [true, false, true, false], "{traces:?}");
+    for (_, types) in &traces {
+        assert!(
+            !types.contains(&PayloadType::SK),
+            "still encrypted: {types:?}"
+        );
+    }
+    let auth_req = &traces[2].1;
+    for t in [
+        PayloadType::IDI,
+        PayloadType::AUTH,
+        PayloadType::SA,
+        PayloadType::TSI,
+    ] {
+        assert!(
+            auth_req.contains(&t),
+            "IKE_AUTH request lacks {t:?}: {auth_req:?}"
+        );
+    }
+    // The side without tracing reports nothing.
+    assert!(!p
+        .b
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MessageTrace { .. })));
+}
+
+#[test]
 fn dpd_restart_reestablishes() {
     let o = PairOptions {
         dpd: Some(Duration::from_secs(10)),
@@ -214,6 +296,9 @@ fn nat_detected_and_floated_to_4500() {
             ..
         }
     )));
+    // The responder's half-open entry went away although the path moved
+    // to port 4500 between IKE_SA_INIT and IKE_AUTH.
+    assert_eq!(p.b.ep.half_open_count(), 0);
 }
 
 #[test]
@@ -532,4 +617,78 @@ fn simultaneous_ike_rekey_leaves_one_ike_sa() {
         assert_eq!(p.a.ep.ike_sas()[0].spi_i, p.b.ep.ike_sas()[0].spi_i);
         assert_eq!(p.a.installed.len(), 1);
     }
+}
+
+/// RFC 7296 §2.8.3: at the soft lifetime A builds a new IKE SA and CHILD SA
+/// from scratch (no INITIAL_CONTACT), and only then deletes the old ones;
+/// traffic always has an installed CHILD SA on both sides.
+#[test]
+fn reauthentication_makes_before_it_breaks() {
+    let o = PairOptions {
+        reauth: true,
+        ike_lifetime: yadokari_ike::Lifetime::new(
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            Duration::from_secs(90),
+        ),
+        ..Default::default()
+    };
+    let (mut a, b) = pair(&o);
+    a.trace_messages = true;
+    let mut p = Pair::new(a, b, 21, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(p.drive_until(Duration::from_secs(5), 1000, established));
+    let first = p.a.live_ike_sas()[0].clone();
+    let old_child = spi_a(&p);
+    let mut gap = false;
+    let done = p.drive_until(Duration::from_secs(80), 10_000, |p| {
+        gap |= p.a.installed.is_empty() || p.b.installed.is_empty();
+        p.a.ep.ike_sas().len() == 1
+            && p.b.ep.ike_sas().len() == 1
+            && !p.a.ep.ike_sas().iter().any(|s| s.id == first.id)
+    });
+    assert!(done, "a={:?}\nb={:?}", p.a.events, p.b.events);
+    assert!(!gap, "a moment without a CHILD SA");
+    p.check_consistent().unwrap();
+    let now = p.a.live_ike_sas()[0].clone();
+    assert_ne!((now.spi_i, now.spi_r), (first.spi_i, first.spi_r));
+    assert!(!p.a.installed.contains_key(&old_child));
+    assert_eq!(p.a.installed.len(), 1);
+    // Not a rekey: a fresh IKE_SA_INIT and IKE_AUTH, without INITIAL_CONTACT.
+    assert!(!p
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::IkeSaRekeyed { .. })));
+    let auths: Vec<&Vec<u8>> =
+        p.a.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::MessageTrace {
+                    outbound: true,
+                    message,
+                    ..
+                } if message.get(18) == Some(&35) => Some(message),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(auths.len(), 2, "two IKE_AUTH requests");
+    let has_initial_contact = |m: &[u8]| {
+        yadokari_wire::Message::parse(m)
+            .unwrap()
+            .notifies()
+            .any(|n| n.notify_type == yadokari_wire::registry::NotifyType::INITIAL_CONTACT)
+    };
+    assert!(has_initial_contact(auths[0]));
+    assert!(!has_initial_contact(auths[1]));
+    // And it keeps going: the next soft lifetime reauthenticates again.
+    let second = now.id;
+    assert!(p.drive_until(Duration::from_secs(160), 20_000, |p| p
+        .a
+        .ep
+        .ike_sas()
+        .iter()
+        .all(|s| s.id != second)
+        && p.a.ep.ike_sas().len() == 1));
+    p.check_consistent().unwrap();
 }

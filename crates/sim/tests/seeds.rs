@@ -3,6 +3,7 @@
 //! simultaneous, to force §2.8.1 collisions), extra children and deletes;
 //! then the network heals and both sides must agree on every CHILD SA;
 //! one run in five then loses its peer, and DPD must clear both sides.
+//! One run in four reauthenticates the IKE SA periodically throughout.
 //!
 //! `YADOKARI_SIM_SEEDS=n` sets the number of seeds (default 2000, a few
 //! seconds even in debug builds); `YADOKARI_SIM_SEED=s` runs one.
@@ -128,6 +129,21 @@ fn run(seed: u64) -> Result<String, String> {
         dpd_action: DpdAction::Clear,
         ..Default::default()
     };
+    // One run in four: A reauthenticates (§2.8.3) every ~30 s instead of
+    // rekeying, so reauthentications overlap the scripted operations.
+    let o = if r.chance(0.25) {
+        PairOptions {
+            reauth: true,
+            ike_lifetime: yadokari_ike::Lifetime::new(
+                Duration::from_secs(30),
+                Duration::from_secs(3),
+                Duration::from_secs(120),
+            ),
+            ..o
+        }
+    } else {
+        o
+    };
     let (a, b) = pair(&o);
     let drop = r.unit() * 0.2;
     let dup = r.unit() * 0.1;
@@ -174,8 +190,8 @@ fn run(seed: u64) -> Result<String, String> {
             }
         }
         return Err(format!(
-            "{e}\n  ops {ops:?} drop={drop:.2} dup={dup:.2} nat={} window={}",
-            p.nat, o.window
+            "{e}\n  ops {ops:?} drop={drop:.2} dup={dup:.2} nat={} window={} reauth={}",
+            p.nat, o.window, o.reauth
         ));
     }
     // Some runs end with the peer dying: DPD on both sides must clear everything.

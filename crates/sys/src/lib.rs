@@ -10,6 +10,8 @@
 //! - [`udp`]: a UDP socket for UDP-encapsulated ESP (RFC 3948) with
 //!   `recvmmsg` + UDP_GRO on receive and UDP_SEGMENT (GSO) on send (quinn-udp
 //!   underneath), forced socket buffers and the kernel's drop counter.
+//! - [`raw`]: a raw IP socket for ESP as IP protocol 50 (RFC 4303), used
+//!   when no NAT is in the way.
 //! - [`poll`]: `poll(2)` over a few descriptors plus an eventfd [`poll::Waker`]
 //!   so blocked worker threads can be woken for control messages.
 //! - [`netns`]: run a closure on a thread inside a named network namespace
@@ -21,6 +23,7 @@
 pub mod netcfg;
 pub mod netns;
 pub mod poll;
+pub mod raw;
 pub mod tun;
 pub mod udp;
 

@@ -77,7 +77,12 @@ const SO_MEMINFO: libc::c_int = 55;
 const SK_MEMINFO_DROPS: usize = 8;
 const SK_MEMINFO_VARS: usize = 9;
 
-fn force_buffer(sock: &Socket, force_opt: libc::c_int, bytes: usize, recv: bool) -> io::Result<()> {
+pub(crate) fn force_buffer(
+    sock: &Socket,
+    force_opt: libc::c_int,
+    bytes: usize,
+    recv: bool,
+) -> io::Result<()> {
     let v = bytes.min(i32::MAX as usize) as libc::c_int;
     match crate::setsockopt_int(sock.as_fd(), libc::SOL_SOCKET, force_opt, v) {
         Ok(()) => Ok(()),
@@ -91,6 +96,27 @@ fn force_buffer(sock: &Socket, force_opt: libc::c_int, bytes: usize, recv: bool)
         }
         Err(e) => Err(e),
     }
+}
+
+/// The kernel's drop counter of socket `fd` (SO_MEMINFO); wraps at 2^32.
+pub(crate) fn meminfo_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut vals = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&vals) as libc::socklen_t;
+    // SAFETY: `vals` is a writable buffer of `len` bytes that outlives the
+    // call, and `len` points to its size; `fd` is live for the borrow.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            vals.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(vals[SK_MEMINFO_DROPS])
 }
 
 impl UdpSocket {
@@ -132,6 +158,11 @@ impl UdpSocket {
             gso_segments: self.state.max_gso_segments(),
             gro_segments: self.state.gro_segments(),
         })
+    }
+
+    /// Sets the socket's firewall mark; see [`set_mark`].
+    pub fn set_mark(&self, mark: u32) -> io::Result<()> {
+        set_mark(self.sock.as_fd(), mark)
     }
 
     /// Segments one GSO send may carry (1 when the kernel lacks UDP_SEGMENT).
@@ -184,23 +215,7 @@ impl UdpSocket {
     /// Datagrams the kernel dropped on this socket (full receive buffer, bad
     /// checksum), from SO_MEMINFO; wraps at 2^32.
     pub fn kernel_drops(&self) -> io::Result<u32> {
-        let mut vals = [0u32; SK_MEMINFO_VARS];
-        let mut len = std::mem::size_of_val(&vals) as libc::socklen_t;
-        // SAFETY: `vals` is a writable buffer of `len` bytes that outlives the
-        // call, and `len` points to its size; the fd is owned by `self.sock`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_MEMINFO,
-                vals.as_mut_ptr().cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(vals[SK_MEMINFO_DROPS])
+        meminfo_drops(self.sock.as_fd())
     }
 
     /// Installs a classic-BPF SO_REUSEPORT selector that picks socket
@@ -264,12 +279,33 @@ impl AsFd for UdpSocket {
     }
 }
 
+/// Sets SO_MARK on any socket (needs CAP_NET_ADMIN). Marked datagrams can be
+/// kept out of routing rules meant for user traffic: the daemon marks its
+/// IKE and ESP sockets so that a host route into the TUN for a
+/// transport-mode peer does not swallow the datagrams that carry the tunnel.
+pub fn set_mark(fd: BorrowedFd<'_>, mark: u32) -> io::Result<()> {
+    // The kernel reads the option as an int and keeps its bits as a u32.
+    let v = libc::c_int::from_ne_bytes(mark.to_ne_bytes());
+    crate::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK, v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, SocketAddrV4};
     use std::process::Command;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn set_mark_reads_back() {
+        // Nothing is sent: a mark on an unbound socket touches no network.
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("socket");
+        match set_mark(s.as_fd(), 0x796b) {
+            Ok(()) => assert_eq!(s.mark().expect("SO_MARK"), 0x796b),
+            // Without CAP_NET_ADMIN the kernel refuses; nothing to check.
+            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM)),
+        }
+    }
 
     /// A throw-away network namespace (traffic stays inside it), deleted on
     /// drop even when the test panics. `None` when we cannot make one.

@@ -26,6 +26,7 @@
 pub mod capture;
 pub mod charon_log;
 pub mod fixtures;
+pub mod iperf;
 pub mod netns;
 pub mod pki;
 pub mod strongswan;
@@ -33,9 +34,11 @@ pub mod swanctl_conf;
 pub mod topology;
 pub mod vici;
 pub mod wireshark;
+pub mod yadokarid;
 
 pub use capture::Capture;
 pub use charon_log::{ChildSaKeys, IkeSaKeys, LogKeys};
+pub use iperf::{IperfServer, UdpClient, UdpCounts, UdpReport, UdpStream};
 pub use netns::{unique_prefix, Netns};
 pub use pki::{KeyType, Pki};
 pub use strongswan::{CharonOptions, ChildSaInfo, Credentials, IkeSaInfo, StrongSwan};
@@ -44,6 +47,7 @@ pub use swanctl_conf::{
     TEST_PSK,
 };
 pub use topology::{Family, Side, SideAddrs, Topology, TopologyKind};
+pub use yadokarid::Yadokarid;
 
 use std::path::Path;
 

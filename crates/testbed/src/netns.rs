@@ -165,6 +165,15 @@ impl Netns {
         }
     }
 
+    /// A counter of the namespace's `/proc/net/snmp` (or `snmp6` for
+    /// fields such as `Udp6RcvbufErrors`), e.g. `("Udp", "RcvbufErrors")`:
+    /// datagrams the kernel dropped because a socket's buffer was full.
+    pub fn snmp_counter(&self, proto: &str, field: &str) -> Result<u64> {
+        let text = self.run(&["cat", "/proc/net/snmp", "/proc/net/snmp6"])?;
+        parse_snmp(&text, proto, field)
+            .with_context(|| format!("no {proto} {field} in /proc/net/snmp of {}", self.name))
+    }
+
     /// PIDs of processes whose network namespace is this one.
     #[must_use]
     pub fn pids(&self) -> Vec<u32> {
@@ -195,6 +204,29 @@ impl Netns {
             wait_until(Duration::from_secs(2), || self.pids().is_empty());
         }
     }
+}
+
+/// Finds `field` of `proto` in the text of `/proc/net/snmp` (a header
+/// line `Proto: names...` followed by `Proto: values...`) or of
+/// `/proc/net/snmp6` (one `NameValue` pair per line, where `proto` is
+/// ignored and `field` is the whole name).
+#[must_use]
+pub fn parse_snmp(text: &str, proto: &str, field: &str) -> Option<u64> {
+    let prefix = format!("{proto}:");
+    let mut lines = text.lines().filter(|l| l.starts_with(&prefix));
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        let names = names[prefix.len()..].split_whitespace();
+        let values = values[prefix.len()..].split_whitespace();
+        if let Some((_, v)) = names.zip(values).find(|(n, _)| *n == field) {
+            return v.parse().ok();
+        }
+    }
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next() == Some(field))
+            .then(|| it.next().and_then(|v| v.parse().ok()))
+            .flatten()
+    })
 }
 
 /// Sends `sig` (a name such as `TERM`) to `pids` with kill(1).
@@ -236,4 +268,37 @@ pub fn veth(a: &Netns, ifa: &str, b: &Netns, ifb: &str) -> Result<()> {
     ])?;
     a.link_up(ifa)?;
     b.link_up(ifb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SNMP: &str = "\
+Ip: Forwarding DefaultTTL InReceives
+Ip: 2 64 123
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
+Udp: 127 0 45 129 44 0
+UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
+UdpLite: 0 0 0 0 0 0
+Udp6InDatagrams                 \t17
+Udp6RcvbufErrors                 \t3
+";
+
+    #[test]
+    fn parse_snmp_fields() {
+        assert_eq!(parse_snmp(SNMP, "Udp", "RcvbufErrors"), Some(44));
+        assert_eq!(parse_snmp(SNMP, "Udp", "InDatagrams"), Some(127));
+        assert_eq!(parse_snmp(SNMP, "UdpLite", "RcvbufErrors"), Some(0));
+        assert_eq!(parse_snmp(SNMP, "Ip", "InReceives"), Some(123));
+        assert_eq!(parse_snmp(SNMP, "Udp6", "Udp6RcvbufErrors"), Some(3));
+        assert_eq!(parse_snmp(SNMP, "Udp", "NoSuchField"), None);
+        assert_eq!(parse_snmp(SNMP, "Tcp", "RcvbufErrors"), None);
+        assert_eq!(parse_snmp("", "Udp", "RcvbufErrors"), None);
+        // a header without its value line
+        assert_eq!(
+            parse_snmp("Udp: RcvbufErrors\n", "Udp", "RcvbufErrors"),
+            None
+        );
+    }
 }

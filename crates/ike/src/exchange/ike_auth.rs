@@ -40,10 +40,14 @@ pub fn start(
         payloads.push(Payload::IdR(r.clone()));
     }
     payloads.push(Payload::Auth { method, data });
-    payloads.push(Payload::Notify(Notify::new(
-        notify::INITIAL_CONTACT,
-        Vec::new(),
-    )));
+    // §2.8.3: a reauthentication keeps the old SAs until the new ones are
+    // up, so it must not tell the peer to drop every other SA with us.
+    if sa.reauth_of.is_none() {
+        payloads.push(Payload::Notify(Notify::new(
+            notify::INITIAL_CONTACT,
+            Vec::new(),
+        )));
+    }
     if cx.cfg.window_size > 1 {
         payloads.push(Payload::Notify(Notify::new(
             notify::SET_WINDOW_SIZE,
@@ -339,6 +343,9 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
         });
     }
     established(cx, sa, keys, conn.local_id.clone(), id_r);
+    // A reauthentication whose CHILD SA failed keeps the old SA (and its
+    // traffic) rather than trade it for an SA that carries nothing.
+    let replaces_old = !matches!(outcome, Some(Err(_)));
     match (outcome, first_child) {
         (Some(Ok(info)), _) => {
             if let Some(cc) = conn.children.get(info.child) {
@@ -366,6 +373,10 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
             }
         }
         _ => {}
+    }
+    if let (Some(old), true) = (sa.reauth_of, replaces_old) {
+        cx.follow_ups
+            .push(crate::cx::FollowUp::ReauthDone { old, new: sa.id });
     }
     exchange::kick(cx, sa);
 }

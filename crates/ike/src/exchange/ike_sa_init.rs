@@ -349,6 +349,7 @@ pub fn respond(
     });
     resp.push(Payload::Nonce(nr.to_vec()));
     ext::on_send(cx, &mut sa, SendStage::InitResponse, &mut resp);
+    ext::trace::sent(cx, sa.path, &resp);
     let Ok(packet) = crate::codec::encode_plain(&resp) else {
         return Answer::Drop(DropReason::Malformed);
     };

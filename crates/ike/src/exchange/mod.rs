@@ -22,6 +22,9 @@ use crate::sa::{IkeRekey, IkeSa, Pending, Phase, Queued};
 use crate::timer::IkeTimer;
 use crate::window::RetransmitAction;
 
+/// How long a reauthentication may take before another attempt starts.
+const REAUTH_RETRY: Duration = Duration::from_secs(30);
+
 /// Arms lifetimes and DPD of a freshly established IKE SA.
 pub fn on_established(cx: &mut Cx<'_>, sa: &mut IkeSa) {
     sa.established_at = Some(cx.now);
@@ -220,7 +223,18 @@ pub fn on_timeout(cx: &mut Cx<'_>, sa: &mut IkeSa) {
         sa.queue.push_back(Queued::DeleteIke);
     }
     if sa.timers.take_expired(IkeTimer::Rekey.idx(), now) {
-        enqueue(sa, Queued::RekeyIke);
+        let reauth = cx
+            .cfg
+            .connection(sa.conn)
+            .is_some_and(|c| c.reauth && c.remote_addr.is_some());
+        if reauth {
+            cx.follow_ups.push(FollowUp::Reauth(sa.id));
+            // Look again later: if this attempt fails, the next one starts
+            // then (the old SA lives until its hard lifetime).
+            sa.timers.set(IkeTimer::Rekey.idx(), now + REAUTH_RETRY);
+        } else {
+            enqueue(sa, Queued::RekeyIke);
+        }
     }
     if sa.timers.take_expired(IkeTimer::Dpd.idx(), now) {
         let delay = cx.cfg.connection(sa.conn).and_then(|c| c.dpd_delay);

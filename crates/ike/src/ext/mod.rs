@@ -8,6 +8,7 @@
 //! parsing, and every authenticated request/response after decryption.
 
 pub mod nat_t;
+pub mod trace;
 
 use crate::cx::Cx;
 use crate::error::DropReason;
@@ -56,7 +57,7 @@ pub trait Extension: Sync {
 }
 
 /// Every extension, in the order they run.
-pub static EXTENSIONS: &[&dyn Extension] = &[&nat_t::NatT];
+pub static EXTENSIONS: &[&dyn Extension] = &[&trace::Trace, &nat_t::NatT];
 
 pub fn on_send(cx: &mut Cx<'_>, sa: &mut IkeSa, stage: SendStage, msg: &mut Message) {
     for e in EXTENSIONS {

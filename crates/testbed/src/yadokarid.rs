@@ -1,0 +1,117 @@
+//! A `yadokarid` process inside a test namespace: its own config file,
+//! control socket, state directory and log in a temporary directory, a
+//! control-API client, and waiting on its SA table. Killed on drop; the
+//! log is printed when the dropping thread is panicking, so a failed test
+//! shows what the daemon saw.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use yadokari_control::{Client, IkeSaInfo, Request, Response};
+
+use crate::Netns;
+
+pub struct Yadokarid {
+    child: Child,
+    socket: PathBuf,
+    dir: tempfile::TempDir,
+    label: String,
+}
+
+impl Yadokarid {
+    /// Starts `bin` (the test's `env!("CARGO_BIN_EXE_yadokarid")`) in `ns`
+    /// with `config`, at debug log level, and waits up to 20 s for its
+    /// control socket.
+    pub fn start(ns: &Netns, bin: &str, label: &str, config: &str) -> Result<Yadokarid> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("yk-{label}-"))
+            .tempdir()?;
+        let cfg = dir.path().join("yadokari.toml");
+        std::fs::write(&cfg, config)?;
+        let socket = dir.path().join("control.sock");
+        let log = std::fs::File::create(dir.path().join("yadokarid.log"))?;
+        let child = ns
+            .command(bin)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--log")
+            .arg("debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {bin}"))?;
+        let mut y = Yadokarid {
+            child,
+            socket,
+            dir,
+            label: label.to_owned(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Client::connect(&y.socket, None).is_err() {
+            if let Some(status) = y.child.try_wait()? {
+                bail!("yadokarid ({label}) exited with {status}:\n{}", y.log());
+            }
+            if Instant::now() > deadline {
+                bail!("yadokarid ({label}) did not open its socket:\n{}", y.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(y)
+    }
+
+    /// The temporary directory holding config, socket, state and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("yadokarid.log")).unwrap_or_default()
+    }
+
+    pub fn call(&self, r: &Request) -> Result<Response> {
+        Ok(Client::connect(&self.socket, Some(Duration::from_secs(40)))?.call(r)?)
+    }
+
+    pub fn sas(&self) -> Result<Vec<IkeSaInfo>> {
+        match self.call(&Request::ListSas)? {
+            Response::Sas { ike_sas } => Ok(ike_sas),
+            other => bail!("list-sas answered {other:?}"),
+        }
+    }
+
+    /// Polls the SA table every 100 ms until `pred` holds or `within` passes.
+    pub fn wait(&self, within: Duration, pred: impl Fn(&[IkeSaInfo]) -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.sas().is_ok_and(|s| pred(&s)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Yadokarid {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- yadokarid ({}) log ---\n{}", self.label, self.log());
+        }
+    }
+}
