@@ -1021,10 +1021,18 @@ fn ports(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) ->
             .ok()
             .map(|p| PortRange { start: p, end: p }),
         DeValue::String(s) if s == "any" => Some(PortRange::ANY),
-        DeValue::String(s) => s.split_once('-').and_then(|(a, b)| {
-            let (a, b) = (a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?);
-            (a <= b).then_some(PortRange { start: a, end: b })
-        }),
+        DeValue::String(s) => match s.split_once('-') {
+            Some((a, b)) => (|| {
+                let (a, b) = (a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?);
+                (a <= b).then_some(PortRange { start: a, end: b })
+            })(),
+            // A quoted single port, "443", reads like the quoted ranges.
+            None => s
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .map(|p| PortRange { start: p, end: p }),
+        },
         _ => None,
     };
     parsed.unwrap_or_else(|| {

@@ -98,6 +98,7 @@ src = "198.51.100.0/24"
 dst = "203.0.113.0/24"
 protocol = "tcp"
 dst_port = "1024-65535"
+src_port = "443"
 policy = "to-hq"
 "#;
     let c = parse_str("linked.toml", text, &opts()).unwrap();
@@ -112,6 +113,14 @@ policy = "to-hq"
         PortRange {
             start: 1024,
             end: 65535
+        }
+    );
+    // A quoted single port reads like a quoted range.
+    assert_eq!(
+        c.selectors["out"].src_ports,
+        PortRange {
+            start: 443,
+            end: 443
         }
     );
     assert_eq!(c.policies["local"], Policy::Bypass);

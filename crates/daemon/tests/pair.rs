@@ -6,8 +6,10 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use yadokari_control::IkeSaInfo;
-use yadokari_testbed::{Family, Side, Topology, Yadokarid, TEST_PSK};
+use yadokari_testbed::yadokarid::{
+    has_child_sa as child_up, pair_config, site_selectors, start_pair,
+};
+use yadokari_testbed::{Family, Side, Topology, Yadokarid};
 
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
@@ -24,58 +26,32 @@ fn skip() -> bool {
 /// One side's config: a site-to-site tunnel over IPv4 between the
 /// topology's site networks; the left side initiates.
 fn config(topo: &Topology, side: Side, daemon: &str, tunnel: &str) -> String {
-    let me = topo.addrs(side);
-    let peer = topo.addrs(side.peer());
-    format!(
-        r#"
-[daemon]
-retransmit_timeout = "6s"
-{daemon}
-
-[interface]
-name = "ykt0"
-
-[tunnel.t]
-local = "{local}"
-remote = "{remote}"
-local_id = "{me_name}.example.org"
-remote_id = "{peer_name}.example.org"
-psk = "{TEST_PSK}"
-local_ts = "{lts}"
-remote_ts = "{rts}"
-start = "{start}"
-{tunnel}
-"#,
-        local = me.outer(Family::V4),
-        remote = peer.public(Family::V4),
-        me_name = side.as_str(),
-        peer_name = side.peer().as_str(),
-        lts = me.net(Family::V4),
-        rts = peer.net(Family::V4),
-        start = if side == Side::Left {
-            "initiate"
-        } else {
-            "respond"
-        },
+    let sel = site_selectors(topo, side, Family::V4);
+    pair_config(
+        topo,
+        side,
+        Family::V4,
+        "ykt0",
+        daemon,
+        &format!("{sel}\n{tunnel}"),
     )
 }
 
-fn child_up(sas: &[IkeSaInfo]) -> bool {
-    sas.iter().any(|s| !s.children.is_empty())
+fn up(topo: &Topology, left: &str, right: &str) -> (Yadokarid, Yadokarid) {
+    start_pair(topo, BIN, left, right).unwrap()
 }
 
-/// Starts both daemons (right first, so the initiator's first packet is
-/// answered) and waits for the CHILD SA on both.
-fn up(topo: &Topology, left: &str, right: &str) -> (Yadokarid, Yadokarid) {
-    let r = Yadokarid::start(topo.ns(Side::Right), BIN, "right", right).unwrap();
-    let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", left).unwrap();
-    assert!(
-        l.wait(Duration::from_secs(20), child_up) && r.wait(Duration::from_secs(5), child_up),
-        "tunnel did not come up\n--- left ---\n{}\n--- right ---\n{}",
-        l.log(),
-        r.log()
-    );
-    (l, r)
+/// Both sides' configs, the left one writing its IKE pcap into `pcap`.
+fn with_pcap(topo: &Topology, pcap: &Path, tunnel: &str) -> (String, String) {
+    (
+        config(
+            topo,
+            Side::Left,
+            &format!("ike_pcap = \"{}\"", pcap.display()),
+            tunnel,
+        ),
+        config(topo, Side::Right, "", tunnel),
+    )
 }
 
 fn site(topo: &Topology, side: Side) -> IpAddr {
@@ -108,13 +84,7 @@ fn ike_pcap_holds_the_exchanges_decrypted() {
     let topo = Topology::direct("ykpcap").unwrap();
     let out = tempfile::tempdir().unwrap();
     let pcap = out.path().join("ike.pcap");
-    let left = config(
-        &topo,
-        Side::Left,
-        &format!("ike_pcap = \"{}\"", pcap.display()),
-        "",
-    );
-    let right = config(&topo, Side::Right, "", "");
+    let (left, right) = with_pcap(&topo, &pcap, "");
     let (_l, _r) = up(&topo, &left, &right);
     assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
 
@@ -155,13 +125,7 @@ fn dpd_stays_quiet_while_esp_flows() {
     let topo = Topology::direct("ykdpd").unwrap();
     let out = tempfile::tempdir().unwrap();
     let pcap = out.path().join("ike.pcap");
-    let left = config(
-        &topo,
-        Side::Left,
-        &format!("ike_pcap = \"{}\"", pcap.display()),
-        "dpd = \"2s\"",
-    );
-    let right = config(&topo, Side::Right, "", "dpd = \"2s\"");
+    let (left, right) = with_pcap(&topo, &pcap, "dpd = \"2s\"");
     let (l, r) = up(&topo, &left, &right);
     let informational = || {
         exchanges(&pcap)

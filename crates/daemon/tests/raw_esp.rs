@@ -3,10 +3,8 @@
 //! is detected), which nftables counters in each namespace prove. Needs
 //! root, `ip`, `ping` and `nft`; without them the tests skip.
 
-use std::time::Duration;
-
-use yadokari_control::IkeSaInfo;
-use yadokari_testbed::{Family, Netns, Side, Topology, Yadokarid, TEST_PSK};
+use yadokari_testbed::yadokarid::{pair_config, site_selectors, start_pair};
+use yadokari_testbed::{Family, Netns, Side, Topology};
 
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
@@ -23,42 +21,14 @@ fn skip() -> bool {
 /// A site-to-site tunnel over `family` between the topology's site
 /// networks, no `encap`; the left side initiates.
 fn config(topo: &Topology, side: Side, family: Family) -> String {
-    let me = topo.addrs(side);
-    let peer = topo.addrs(side.peer());
-    format!(
-        r#"
-[daemon]
-retransmit_timeout = "6s"
-
-[interface]
-name = "ykr0"
-
-[tunnel.t]
-local = "{local}"
-remote = "{remote}"
-local_id = "{me_name}.example.org"
-remote_id = "{peer_name}.example.org"
-psk = "{TEST_PSK}"
-local_ts = "{lts}"
-remote_ts = "{rts}"
-start = "{start}"
-"#,
-        local = me.outer(family),
-        remote = peer.public(family),
-        me_name = side.as_str(),
-        peer_name = side.peer().as_str(),
-        lts = me.net(family),
-        rts = peer.net(family),
-        start = if side == Side::Left {
-            "initiate"
-        } else {
-            "respond"
-        },
+    pair_config(
+        topo,
+        side,
+        family,
+        "ykr0",
+        "",
+        &site_selectors(topo, side, family),
     )
-}
-
-fn child_up(sas: &[IkeSaInfo]) -> bool {
-    sas.iter().any(|s| !s.children.is_empty())
 }
 
 /// Counts what arrives in `ns`: ESP (IP protocol 50) and UDP to port 4500.
@@ -102,26 +72,13 @@ fn raw_esp_tunnel(test: &str, family: Family) {
     for side in [Side::Left, Side::Right] {
         add_counters(topo.ns(side));
     }
-    let r = Yadokarid::start(
-        topo.ns(Side::Right),
+    let (l, r) = start_pair(
+        &topo,
         BIN,
-        "right",
+        &config(&topo, Side::Left, family),
         &config(&topo, Side::Right, family),
     )
     .unwrap();
-    let l = Yadokarid::start(
-        topo.ns(Side::Left),
-        BIN,
-        "left",
-        &config(&topo, Side::Left, family),
-    )
-    .unwrap();
-    assert!(
-        l.wait(Duration::from_secs(20), child_up) && r.wait(Duration::from_secs(5), child_up),
-        "tunnel did not come up\n--- left ---\n{}\n--- right ---\n{}",
-        l.log(),
-        r.log()
-    );
     let dst = topo.addrs(Side::Right).site(family);
     assert!(
         topo.ping(Side::Left, dst).unwrap(),

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use yadokari_control::{ChildSaInfo, IkeSaInfo};
 use yadokari_sys::netns::run_in;
-use yadokari_testbed::{Family, Netns, Side, Topology, Yadokarid, TEST_PSK};
+use yadokari_testbed::yadokarid::{pair_config, start_pair};
+use yadokari_testbed::{Family, Netns, Side, Topology, Yadokarid};
 
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
@@ -36,33 +37,7 @@ fn skip() -> bool {
 /// A transport-mode connection between the two outer addresses; no
 /// selectors, so they default to the two hosts. Left initiates.
 fn config(topo: &Topology, side: Side, family: Family) -> String {
-    format!(
-        r#"
-[daemon]
-retransmit_timeout = "6s"
-
-[interface]
-name = "yktr0"
-
-[tunnel.host]
-local = "{local}"
-remote = "{remote}"
-local_id = "{me}.example.org"
-remote_id = "{peer}.example.org"
-psk = "{TEST_PSK}"
-mode = "transport"
-start = "{start}"
-"#,
-        local = topo.addrs(side).outer(family),
-        remote = topo.addrs(side.peer()).public(family),
-        me = side.as_str(),
-        peer = side.peer().as_str(),
-        start = if side == Side::Left {
-            "initiate"
-        } else {
-            "respond"
-        },
-    )
+    pair_config(topo, side, family, "yktr0", "", "mode = \"transport\"")
 }
 
 fn child(sas: &[IkeSaInfo]) -> Option<&ChildSaInfo> {
@@ -70,28 +45,13 @@ fn child(sas: &[IkeSaInfo]) -> Option<&ChildSaInfo> {
 }
 
 fn up(topo: &Topology, family: Family) -> (Yadokarid, Yadokarid) {
-    let r = Yadokarid::start(
-        topo.ns(Side::Right),
+    start_pair(
+        topo,
         BIN,
-        "right",
+        &config(topo, Side::Left, family),
         &config(topo, Side::Right, family),
     )
-    .unwrap();
-    let l = Yadokarid::start(
-        topo.ns(Side::Left),
-        BIN,
-        "left",
-        &config(topo, Side::Left, family),
-    )
-    .unwrap();
-    let has_child = |s: &[IkeSaInfo]| child(s).is_some();
-    assert!(
-        l.wait(Duration::from_secs(20), has_child) && r.wait(Duration::from_secs(5), has_child),
-        "CHILD SA did not come up\n--- left ---\n{}\n--- right ---\n{}",
-        l.log(),
-        r.log()
-    );
-    (l, r)
+    .unwrap()
 }
 
 /// Sends `TRANSFER` bytes of a known pattern from the left namespace to a

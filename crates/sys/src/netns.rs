@@ -49,3 +49,50 @@ where
         .join()
         .map_err(|_| io::Error::other("thread in namespace panicked"))?
 }
+
+/// Throw-away namespaces for this crate's unit tests (traffic stays
+/// inside them), deleted on drop even when the test panics.
+#[cfg(test)]
+pub(crate) mod scratch {
+    use std::process::Command;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    pub(crate) struct Ns(pub String);
+
+    impl Ns {
+        /// `None` (the test skips) when we cannot make one, unless
+        /// `YK_TESTBED_REQUIRED=1` says it must run.
+        pub(crate) fn new(prefix: &str) -> Option<Self> {
+            static N: AtomicU32 = AtomicU32::new(0);
+            let name = format!(
+                "{prefix}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let ok = Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                assert!(
+                    std::env::var("YK_TESTBED_REQUIRED").map_or(true, |v| v != "1"),
+                    "cannot create a network namespace"
+                );
+                eprintln!("skipped: cannot create a network namespace (needs root and ip)");
+                return None;
+            }
+            let ns = Ns(name);
+            let up = Command::new("ip")
+                .args(["-n", &ns.0, "link", "set", "lo", "up"])
+                .status();
+            assert!(up.is_ok_and(|s| s.success()), "lo up");
+            Some(ns)
+        }
+    }
+
+    impl Drop for Ns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+}

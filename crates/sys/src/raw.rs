@@ -148,49 +148,13 @@ impl AsFd for RawEspSocket {
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
-    use std::process::Command;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// A namespace deleted on drop; `None` when we cannot make one.
-    struct Ns(String);
-
-    impl Ns {
-        fn new() -> Option<Self> {
-            static N: AtomicU32 = AtomicU32::new(0);
-            let name = format!(
-                "yksysraw-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            );
-            let ok = Command::new("ip")
-                .args(["netns", "add", &name])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                assert!(
-                    std::env::var("YK_TESTBED_REQUIRED").map_or(true, |v| v != "1"),
-                    "cannot create a network namespace"
-                );
-                eprintln!("skipped: cannot create a network namespace (needs root and ip)");
-                return None;
-            }
-            let ns = Ns(name);
-            let up = Command::new("ip")
-                .args(["-n", &ns.0, "link", "set", "lo", "up"])
-                .status();
-            assert!(up.is_ok_and(|s| s.success()), "lo up");
-            Some(ns)
-        }
-    }
-
-    impl Drop for Ns {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
+    use crate::netns::scratch::Ns;
 
     fn roundtrip(lo: IpAddr) {
-        let Some(ns) = Ns::new() else { return };
+        let Some(ns) = Ns::new("yksysraw") else {
+            return;
+        };
         let (a, b) = crate::netns::run_in(&ns.0, move || {
             Ok((
                 RawEspSocket::open(&RawConfig::new(lo))?,

@@ -98,6 +98,14 @@ pub(crate) fn force_buffer(
     }
 }
 
+/// Sets `sock`'s receive buffer to `bytes`, past the `rmem_max` sysctl when
+/// we may (SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it, capped). For
+/// sockets this crate does not open itself, such as the daemon's IKE
+/// sockets, which a burst of IKE_SA_INITs otherwise overflows.
+pub fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
+    force_buffer(sock, libc::SO_RCVBUFFORCE, bytes, true)
+}
+
 /// The kernel's drop counter of socket `fd` (SO_MEMINFO); wraps at 2^32.
 pub(crate) fn meminfo_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
     let mut vals = [0u32; SK_MEMINFO_VARS];
@@ -293,8 +301,6 @@ pub fn set_mark(fd: BorrowedFd<'_>, mark: u32) -> io::Result<()> {
 mod tests {
     use super::*;
     use std::net::{Ipv4Addr, SocketAddrV4};
-    use std::process::Command;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
     #[test]
     fn set_mark_reads_back() {
@@ -307,44 +313,7 @@ mod tests {
         }
     }
 
-    /// A throw-away network namespace (traffic stays inside it), deleted on
-    /// drop even when the test panics. `None` when we cannot make one.
-    struct Ns(String);
-
-    impl Ns {
-        fn new() -> Option<Self> {
-            static N: AtomicU32 = AtomicU32::new(0);
-            let name = format!(
-                "yksys-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            );
-            let ok = Command::new("ip")
-                .args(["netns", "add", &name])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                assert!(
-                    std::env::var("YK_TESTBED_REQUIRED").map_or(true, |v| v != "1"),
-                    "cannot create a network namespace"
-                );
-                eprintln!("skipped: cannot create a network namespace (needs root and ip)");
-                return None;
-            }
-            let ns = Ns(name);
-            let up = Command::new("ip")
-                .args(["-n", &ns.0, "link", "set", "lo", "up"])
-                .status();
-            assert!(up.is_ok_and(|s| s.success()), "lo up");
-            Some(ns)
-        }
-    }
-
-    impl Drop for Ns {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
+    use crate::netns::scratch::Ns;
 
     fn loopback() -> UdpSocket {
         let mut cfg = UdpConfig::new(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)));
@@ -371,7 +340,7 @@ mod tests {
 
     #[test]
     fn gso_send_arrives_as_segments() {
-        let Some(ns) = Ns::new() else { return };
+        let Some(ns) = Ns::new("yksys") else { return };
         let (a, b) = crate::netns::run_in(&ns.0, || Ok((loopback(), loopback())))
             .expect("sockets in namespace");
         let info = a.info().expect("info");
@@ -394,7 +363,7 @@ mod tests {
 
     #[test]
     fn spi_steering_program_is_accepted() {
-        let Some(ns) = Ns::new() else { return };
+        let Some(ns) = Ns::new("yksys") else { return };
         let a = crate::netns::run_in(&ns.0, || {
             let mut cfg = UdpConfig::new(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)));
             cfg.reuse_port = true;

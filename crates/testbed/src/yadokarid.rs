@@ -94,7 +94,7 @@ impl Yadokarid {
     }
 
     /// Polls the SA table every 100 ms until `pred` holds or `within` passes.
-    pub fn wait(&self, within: Duration, pred: impl Fn(&[IkeSaInfo]) -> bool) -> bool {
+    pub fn wait(&self, within: Duration, mut pred: impl FnMut(&[IkeSaInfo]) -> bool) -> bool {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if self.sas().is_ok_and(|s| pred(&s)) {
@@ -114,4 +114,120 @@ impl Drop for Yadokarid {
             eprintln!("--- yadokarid ({}) log ---\n{}", self.label, self.log());
         }
     }
+}
+
+/// Whether any IKE SA has a CHILD SA.
+#[must_use]
+pub fn has_child_sa(sas: &[IkeSaInfo]) -> bool {
+    sas.iter().any(|s| !s.children.is_empty())
+}
+
+/// A yadokarid configuration with one compact-form tunnel on one side of
+/// a test topology: between the sides' outer addresses over `family`, PSK
+/// [`crate::TEST_PSK`], identities `left.example.org`/`right.example.org`.
+pub struct TunnelConfig<'a> {
+    pub side: crate::Side,
+    pub family: crate::Family,
+    /// The TUN device.
+    pub ifname: &'a str,
+    /// The tunnel's name (`[tunnel.NAME]`).
+    pub name: &'a str,
+    /// `start = "initiate"`, else `"respond"`.
+    pub initiate: bool,
+    /// Lines for `[daemon]`.
+    pub daemon: &'a str,
+    /// More lines for the tunnel (selectors, proposals, mode, lifetimes …).
+    pub tunnel: &'a str,
+}
+
+impl TunnelConfig<'_> {
+    #[must_use]
+    pub fn render(&self, topo: &crate::Topology) -> String {
+        let me = topo.addrs(self.side);
+        let peer = topo.addrs(self.side.peer());
+        format!(
+            r#"
+[daemon]
+{daemon}
+
+[interface]
+name = "{ifname}"
+
+[tunnel.{name}]
+local = "{local}"
+remote = "{remote}"
+local_id = "{me_name}.example.org"
+remote_id = "{peer_name}.example.org"
+psk = "{psk}"
+start = "{start}"
+{tunnel}
+"#,
+            daemon = self.daemon,
+            ifname = self.ifname,
+            name = self.name,
+            local = me.outer(self.family),
+            remote = peer.public(self.family),
+            me_name = self.side.as_str(),
+            peer_name = self.side.peer().as_str(),
+            psk = crate::TEST_PSK,
+            start = if self.initiate { "initiate" } else { "respond" },
+            tunnel = self.tunnel,
+        )
+    }
+}
+
+/// One side's configuration for a yadokarid ⇄ yadokarid test: tunnel `t`,
+/// the left side initiates, retransmissions give up after 6 s.
+#[must_use]
+pub fn pair_config(
+    topo: &crate::Topology,
+    side: crate::Side,
+    family: crate::Family,
+    ifname: &str,
+    daemon: &str,
+    tunnel: &str,
+) -> String {
+    TunnelConfig {
+        side,
+        family,
+        ifname,
+        name: "t",
+        initiate: side == crate::Side::Left,
+        daemon: &format!("retransmit_timeout = \"6s\"\n{daemon}"),
+        tunnel,
+    }
+    .render(topo)
+}
+
+/// `local_ts`/`remote_ts` lines for a tunnel between the sides' site
+/// networks of `family`.
+#[must_use]
+pub fn site_selectors(topo: &crate::Topology, side: crate::Side, family: crate::Family) -> String {
+    format!(
+        "local_ts = \"{}\"\nremote_ts = \"{}\"",
+        topo.addrs(side).net(family),
+        topo.addrs(side.peer()).net(family)
+    )
+}
+
+/// Starts the right side, then the left (so the initiator's first packet
+/// is answered), and waits up to 20 s for a CHILD SA on both.
+pub fn start_pair(
+    topo: &crate::Topology,
+    bin: &str,
+    left: &str,
+    right: &str,
+) -> Result<(Yadokarid, Yadokarid)> {
+    let r = Yadokarid::start(topo.ns(crate::Side::Right), bin, "right", right)?;
+    let l = Yadokarid::start(topo.ns(crate::Side::Left), bin, "left", left)?;
+    if !(l.wait(Duration::from_secs(20), has_child_sa)
+        && r.wait(Duration::from_secs(5), has_child_sa))
+    {
+        bail!(
+            "no CHILD SA on both sides\n--- left ---\n{}\n--- right ---\n{}",
+            l.log(),
+            r.log()
+        );
+    }
+    Ok((l, r))
 }
