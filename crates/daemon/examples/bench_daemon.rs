@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use yadokari_control::{Client, Request, Response};
 use yadokari_testbed::netns::wait_until;
+use yadokari_testbed::yadokarid::TunnelConfig;
 use yadokari_testbed::{
     site_to_site, CharonOptions, Family, Netns, Side, StrongSwan, SwanctlConf, Topology, TEST_PSK,
 };
@@ -242,32 +243,26 @@ fn id(side: Side) -> String {
     format!("{}.example.org", side.as_str())
 }
 
-/// Compact-form `[tunnel.NAME]` between the two site networks.
-fn yk_tunnel(topo: &Topology, side: Side, name: &str, start: &str, encap: bool) -> String {
+/// A whole config: the daemon part and a compact-form tunnel `yk` between
+/// the two site networks.
+fn yk_config(topo: &Topology, side: Side, initiate: bool, encap: bool) -> String {
     let me = topo.addrs(side);
     let peer = topo.addrs(side.peer());
-    format!(
-        r#"
-[tunnel.{name}]
-local = "{local}"
-remote = "{remote}"
-local_id = "{lid}"
-remote_id = "{rid}"
-psk = "{TEST_PSK}"
-local_ts = "{lts}"
-remote_ts = "{rts}"
-ike = "{IKE}"
-esp = "{ESP}"
-encap = {encap}
-start = "{start}"
-"#,
-        local = me.outer(Family::V4),
-        remote = peer.public(Family::V4),
-        lid = id(side),
-        rid = id(side.peer()),
-        lts = me.net(Family::V4),
-        rts = peer.net(Family::V4),
-    )
+    TunnelConfig {
+        side,
+        family: Family::V4,
+        // Not `yk0`: that is the topology's outer veth.
+        ifname: "ykt0",
+        name: "yk",
+        initiate,
+        daemon: "log_level = \"info\"\nretransmit_timeout = \"20s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = {encap}",
+            me.net(Family::V4),
+            peer.net(Family::V4)
+        ),
+    }
+    .render(topo)
 }
 
 /// The daemon-wide part. The TUN must not be called `yk0`: that is the
@@ -366,6 +361,16 @@ fn charon_quiet() -> CharonOptions {
         log_levels: vec![("default".into(), 0)],
         ..CharonOptions::default()
     }
+}
+
+/// A quiet charon on `side` with the plain site-to-site tunnel.
+fn swan(topo: &Topology, side: Side) -> anyhow::Result<StrongSwan> {
+    StrongSwan::start(
+        topo.ns(side),
+        side.as_str(),
+        &swan_conf(topo, side),
+        &charon_quiet(),
+    )
 }
 
 fn swan_conf(topo: &Topology, side: Side) -> SwanctlConf {
@@ -516,8 +521,7 @@ impl SetupRow {
 
 fn setup_yk(opts: &Opts, n: usize, rep: usize, dir: &Path) -> anyhow::Result<SetupRow> {
     let topo = Topology::direct("bkys")?;
-    let mut resp_cfg = yk_head("info");
-    resp_cfg.push_str(&yk_tunnel(&topo, Side::Right, "yk", "respond", false));
+    let resp_cfg = yk_config(&topo, Side::Right, false, false);
     let resp = Ykd::start(opts, topo.ns(Side::Right), dir, "resp", &resp_cfg)?;
     // Let the freshly started process settle before the baseline.
     std::thread::sleep(Duration::from_millis(300));
@@ -844,10 +848,8 @@ fn run_up(opts: &Opts, raw: &Path) -> anyhow::Result<Series<f64>> {
     let r = (|| {
         let topo = Topology::direct("bkuy")?;
         let dir = raw.join("up-yk");
-        let mut lc = yk_head("info");
-        lc.push_str(&yk_tunnel(&topo, Side::Left, "yk", "respond", false));
-        let mut rc = yk_head("info");
-        rc.push_str(&yk_tunnel(&topo, Side::Right, "yk", "respond", false));
+        let lc = yk_config(&topo, Side::Left, false, false);
+        let rc = yk_config(&topo, Side::Right, false, false);
         let l = Ykd::start(opts, topo.ns(Side::Left), &dir, "left", &lc)?;
         let r = Ykd::start(opts, topo.ns(Side::Right), &dir, "right", &rc)?;
         up_loop(
@@ -865,14 +867,8 @@ fn run_up(opts: &Opts, raw: &Path) -> anyhow::Result<Series<f64>> {
     let r = (|| {
         let topo = Topology::direct("bkuys")?;
         let dir = raw.join("up-yk-ss");
-        let sw = StrongSwan::start(
-            topo.ns(Side::Left),
-            "left",
-            &swan_conf(&topo, Side::Left),
-            &charon_quiet(),
-        )?;
-        let mut rc = yk_head("info");
-        rc.push_str(&yk_tunnel(&topo, Side::Right, "yk", "respond", true));
+        let sw = swan(&topo, Side::Left)?;
+        let rc = yk_config(&topo, Side::Right, false, true);
         let y = Ykd::start(opts, topo.ns(Side::Right), &dir, "right", &rc)?;
         up_loop(
             n,
@@ -889,14 +885,8 @@ fn run_up(opts: &Opts, raw: &Path) -> anyhow::Result<Series<f64>> {
     let r = (|| {
         let topo = Topology::direct("bkusy")?;
         let dir = raw.join("up-ss-yk");
-        let sw = StrongSwan::start(
-            topo.ns(Side::Left),
-            "left",
-            &swan_conf(&topo, Side::Left),
-            &charon_quiet(),
-        )?;
-        let mut rc = yk_head("info");
-        rc.push_str(&yk_tunnel(&topo, Side::Right, "yk", "respond", true));
+        let sw = swan(&topo, Side::Left)?;
+        let rc = yk_config(&topo, Side::Right, false, true);
         let y = Ykd::start(opts, topo.ns(Side::Right), &dir, "right", &rc)?;
         up_loop(
             n,
@@ -915,18 +905,8 @@ fn run_up(opts: &Opts, raw: &Path) -> anyhow::Result<Series<f64>> {
     say("== tunnel up: strongSwan → strongSwan (`swanctl --initiate`)");
     let r = (|| {
         let topo = Topology::direct("bkuss")?;
-        let l = StrongSwan::start(
-            topo.ns(Side::Left),
-            "left",
-            &swan_conf(&topo, Side::Left),
-            &charon_quiet(),
-        )?;
-        let r = StrongSwan::start(
-            topo.ns(Side::Right),
-            "right",
-            &swan_conf(&topo, Side::Right),
-            &charon_quiet(),
-        )?;
+        let l = swan(&topo, Side::Left)?;
+        let r = swan(&topo, Side::Right)?;
         up_loop(
             n,
             || {
@@ -1068,10 +1048,8 @@ fn run_throughput(opts: &Opts, raw: &Path) -> anyhow::Result<Series<(f64, f64)>>
         let r = (|| {
             let topo = Topology::direct("bkty")?;
             let dir = raw.join(if encap { "tp-yk-udp" } else { "tp-yk-esp" });
-            let mut lc = yk_head("info");
-            lc.push_str(&yk_tunnel(&topo, Side::Left, "yk", "initiate", encap));
-            let mut rc = yk_head("info");
-            rc.push_str(&yk_tunnel(&topo, Side::Right, "yk", "respond", encap));
+            let lc = yk_config(&topo, Side::Left, true, encap);
+            let rc = yk_config(&topo, Side::Right, false, encap);
             let _r = Ykd::start(opts, topo.ns(Side::Right), &dir, "right", &rc)?;
             let l = Ykd::start(opts, topo.ns(Side::Left), &dir, "left", &lc)?;
             if !wait_until(Duration::from_secs(20), || {
@@ -1094,14 +1072,8 @@ fn run_throughput(opts: &Opts, raw: &Path) -> anyhow::Result<Series<(f64, f64)>>
     let r = (|| {
         let topo = Topology::direct("bktys")?;
         let dir = raw.join("tp-ss-yk");
-        let _sw = StrongSwan::start(
-            topo.ns(Side::Left),
-            "left",
-            &swan_conf(&topo, Side::Left),
-            &charon_quiet(),
-        )?;
-        let mut rc = yk_head("info");
-        rc.push_str(&yk_tunnel(&topo, Side::Right, "yk", "initiate", true));
+        let _sw = swan(&topo, Side::Left)?;
+        let rc = yk_config(&topo, Side::Right, true, true);
         let y = Ykd::start(opts, topo.ns(Side::Right), &dir, "right", &rc)?;
         if !wait_until(Duration::from_secs(20), || {
             y.status().is_ok_and(|(_, c)| c >= 1)
@@ -1121,18 +1093,8 @@ fn run_throughput(opts: &Opts, raw: &Path) -> anyhow::Result<Series<(f64, f64)>>
     say("== throughput: strongSwan ⇄ strongSwan");
     let r = (|| {
         let topo = Topology::direct("bktss")?;
-        let l = StrongSwan::start(
-            topo.ns(Side::Left),
-            "left",
-            &swan_conf(&topo, Side::Left),
-            &charon_quiet(),
-        )?;
-        let _r = StrongSwan::start(
-            topo.ns(Side::Right),
-            "right",
-            &swan_conf(&topo, Side::Right),
-            &charon_quiet(),
-        )?;
+        let l = swan(&topo, Side::Left)?;
+        let _r = swan(&topo, Side::Right)?;
         l.initiate("site4")?;
         ping_through(&topo)?;
         iperf(

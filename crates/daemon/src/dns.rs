@@ -114,7 +114,7 @@ pub struct Names {
 
 impl Names {
     /// The addresses, for translating the configuration.
-    pub fn addresses(&self) -> crate::translate::Names {
+    pub fn addresses(&self) -> crate::translate::Resolved {
         self.answers
             .iter()
             .map(|(n, a)| (n.clone(), a.ip))

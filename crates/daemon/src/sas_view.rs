@@ -13,7 +13,13 @@ use crate::engine::Engine;
 pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
     let ep = engine.endpoint();
     let children = ep.child_sas();
-    let counters = engine.network().dataplane().ok().map(|d| d.counters());
+    // One lookup table, not a scan of every SA's counters per CHILD SA.
+    let counters: std::collections::HashMap<(Direction, u32), _> = engine
+        .network()
+        .dataplane()
+        .ok()
+        .map(|d| d.counters().sas.into_iter().collect())
+        .unwrap_or_default();
     ep.ike_sas()
         .into_iter()
         .map(|sa| {
@@ -28,12 +34,8 @@ pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
                 .iter()
                 .filter(|c| c.ike == sa.id)
                 .map(|c| {
-                    let inb = counters
-                        .as_ref()
-                        .and_then(|k| k.sa(Direction::Inbound, c.spi_in));
-                    let out = counters
-                        .as_ref()
-                        .and_then(|k| k.sa(Direction::Outbound, c.spi_out));
+                    let inb = counters.get(&(Direction::Inbound, c.spi_in));
+                    let out = counters.get(&(Direction::Outbound, c.spi_out));
                     ChildSaInfo {
                         name: name.clone(),
                         mode: match c.mode {

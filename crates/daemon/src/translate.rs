@@ -34,12 +34,12 @@ const ESN: u8 = 5;
 
 /// Host names already resolved by the daemon's DNS refresher (with their
 /// TTLs); names not in here are resolved by the system resolver.
-pub type Names = std::collections::HashMap<String, IpAddr>;
+pub type Resolved = std::collections::HashMap<String, IpAddr>;
 
 pub fn connections(
     config: &Config,
     ike_port: u16,
-    names: &Names,
+    names: &Resolved,
 ) -> anyhow::Result<Vec<Connection>> {
     let mut out = Vec::new();
     for (name, policy) in &config.policies {
@@ -65,7 +65,7 @@ fn connection(
     r: &cfg::Remote,
     tpl: &cfg::IpsecTemplate,
     ike_port: u16,
-    names: &Names,
+    names: &Resolved,
 ) -> anyhow::Result<ike::ConnConfig> {
     let remote_ip = resolve_peer(&r.address, names)?;
     let local_ip = match &r.local_address {
@@ -186,7 +186,7 @@ fn identity(id: &cfg::identity::Identity) -> anyhow::Result<ike::Identity> {
 }
 
 /// The peer's address; `None` (IP_ANY) means any peer may connect.
-fn resolve_peer(a: &Address, names: &Names) -> anyhow::Result<Option<IpAddr>> {
+fn resolve_peer(a: &Address, names: &Resolved) -> anyhow::Result<Option<IpAddr>> {
     match a {
         Address::Ip(ip) => Ok(Some(*ip)),
         Address::Fqdn(name) if names.contains_key(name) => Ok(names.get(name).copied()),
@@ -210,7 +210,7 @@ fn resolve_peer(a: &Address, names: &Names) -> anyhow::Result<Option<IpAddr>> {
 }
 
 /// One of our addresses; `None` means any.
-pub fn resolve_local(a: &Address, names: &Names) -> anyhow::Result<Option<IpAddr>> {
+pub fn resolve_local(a: &Address, names: &Resolved) -> anyhow::Result<Option<IpAddr>> {
     match a {
         Address::Ip(ip) => Ok(Some(*ip)),
         Address::Fqdn(_) => resolve_peer(a, names),
@@ -261,7 +261,7 @@ fn selector(
     proto: Option<u8>,
     ports: cfg::PortRange,
     host: Option<IpAddr>,
-    names: &Names,
+    names: &Resolved,
 ) -> anyhow::Result<TrafficSelector> {
     let addrs = match spec {
         AddressSpec::Prefix(ip, len) => {
