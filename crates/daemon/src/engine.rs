@@ -405,7 +405,7 @@ impl Engine {
                 let name = self.conn_name(conn).to_owned();
                 tracing::info!(conn = %name, spi_in = %format!("{:08x}", info.spi_in), spi_out = %format!("{:08x}", info.spi_out), "CHILD SA installed");
                 self.child_since.insert(info.spi_in, now);
-                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &info) {
+                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &info, None) {
                     crate::internal_error!(conn = %name, "cannot install the CHILD SA: {e:#}");
                 }
                 self.answer(conn, WaitFor::ChildUp, |_| Response::Done {
@@ -416,10 +416,12 @@ impl Engine {
                 old_spi_in,
                 old_spi_out,
                 new,
+                responder,
             } => {
                 tracing::info!(old_spi_in = %format!("{old_spi_in:08x}"), old_spi_out = %format!("{old_spi_out:08x}"), spi_in = %format!("{:08x}", new.spi_in), spi_out = %format!("{:08x}", new.spi_out), "CHILD SA rekeyed");
                 self.child_since.insert(new.spi_in, now);
-                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &new) {
+                let standby = responder.then_some(old_spi_out);
+                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &new, standby) {
                     crate::internal_error!("cannot install the rekeyed CHILD SA: {e:#}");
                 }
             }

@@ -125,7 +125,16 @@ fn transport_route(
     add_route(net, routes, key, Some(a.local))
 }
 
-pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Result<()> {
+/// Installs a CHILD SA pair. `standby_for`: the outbound SPI of the SA this
+/// one replaces when we answered the rekey; the new outbound SA then waits
+/// until the peer uses the new inbound one or deletes the old pair
+/// ([`dp::Standby`], RFC 7296 §2.8).
+pub fn install(
+    net: &Net,
+    routes: &mut Routes,
+    info: &ChildSaInfo,
+    standby_for: Option<u32>,
+) -> anyhow::Result<()> {
     let (mode, esp_mode) = match info.mode {
         yadokari_ike::Mode::Tunnel => (dp::SaMode::Tunnel, Mode::Tunnel),
         yadokari_ike::Mode::Transport => {
@@ -158,12 +167,17 @@ pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Re
     };
     let local_ts = dp_selectors(&info.ts_local);
     let remote_ts = dp_selectors(&info.ts_remote);
+    let standby = standby_for.map(|replaces| dp::Standby {
+        replaces,
+        ready: std::sync::Arc::default(),
+    });
     dpl.install_inbound(dp::InboundSa {
         spi: info.spi_in,
         local_ts: local_ts.clone(),
         remote_ts: remote_ts.clone(),
         mode,
         decap: Box::new(inbound),
+        activates: standby.as_ref().map(|s| s.ready.clone()),
     })?;
     dpl.install_outbound(dp::OutboundSa {
         spi: info.spi_out,
@@ -172,6 +186,7 @@ pub fn install(net: &Net, routes: &mut Routes, info: &ChildSaInfo) -> anyhow::Re
         remote_ts,
         mode,
         encap: Box::new(outbound),
+        standby,
     })?;
 
     if matches!(mode, dp::SaMode::Transport(_)) {

@@ -414,6 +414,11 @@ impl InboundWorker {
                 return;
             }
         };
+        // Authentic: the peer has this SA, so an outbound SA standing by for
+        // it may take over (sa::Standby). Once per SA.
+        if let Some(ready) = e.sa.activates.take() {
+            ready.store(true, std::sync::atomic::Ordering::Release);
+        }
         if nh == 59 {
             // RFC 4303 §2.6: dummy packets are discarded silently.
             self.count_drop(&mut st.logs, DropReason::Dummy, from, &"");

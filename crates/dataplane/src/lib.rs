@@ -30,7 +30,7 @@ pub use counters::{DropCounts, DropReason, GlobalCounts, SaCounts};
 pub use engine::{
     Channels, Config, CountersSnapshot, DataPlane, DataPlaneError, Direction, Event, IkeDatagram,
 };
-pub use sa::{tunnel_mtu, EspTransport, InboundSa, ManualSa, OutboundSa};
+pub use sa::{tunnel_mtu, EspTransport, InboundSa, ManualSa, OutboundSa, Standby};
 pub use selector::TrafficSelector;
 pub use transform::{AeadAlgorithm, EspDecap, EspEncap};
 pub use transport::{SaMode, TransportAddrs};

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
@@ -89,6 +90,26 @@ pub struct OutboundSa {
     pub mode: SaMode,
     /// The sealing transform.
     pub encap: Box<dyn EspEncap>,
+    /// Installed but not yet used: see [`Standby`].
+    pub standby: Option<Standby>,
+}
+
+/// An outbound SA that waits before it takes traffic over from the SA it
+/// replaces.
+///
+/// The responder of a CHILD SA rekey (RFC 7296 §2.8) installs both new
+/// halves when it sends its answer, but cannot know when the initiator has
+/// installed the matching inbound SA: sending on the new SA at once loses
+/// whatever arrives before that. So the new outbound SA stands by, and the
+/// old one keeps sealing, until the peer shows it is ready — its first
+/// authenticated packet on the new inbound SA (the `ready` flag, set by the
+/// inbound worker) — or deletes the old SA (its removal from the table).
+#[derive(Debug, Clone)]
+pub struct Standby {
+    /// Outbound SPI of the SA being replaced.
+    pub replaces: u32,
+    /// Set once the paired inbound SA has opened a packet.
+    pub ready: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for OutboundSa {
@@ -99,6 +120,7 @@ impl std::fmt::Debug for OutboundSa {
             .field("local_ts", &self.local_ts)
             .field("remote_ts", &self.remote_ts)
             .field("mode", &self.mode)
+            .field("standby", &self.standby)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +137,9 @@ pub struct InboundSa {
     pub mode: SaMode,
     /// The opening transform (with its replay window).
     pub decap: Box<dyn EspDecap>,
+    /// Raised on the first packet this SA opens: releases the outbound SA
+    /// that stands by for it (see [`Standby`]).
+    pub activates: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for InboundSa {
@@ -191,6 +216,7 @@ impl ManualSa {
                 remote_ts: self.remote_ts.clone(),
                 mode: SaMode::Tunnel,
                 decap: Box::new(decap),
+                activates: None,
             },
             OutboundSa {
                 spi: self.spi_out,
@@ -199,6 +225,7 @@ impl ManualSa {
                 remote_ts: self.remote_ts.clone(),
                 mode: SaMode::Tunnel,
                 encap: Box::new(encap),
+                standby: None,
             },
         ))
     }
@@ -246,6 +273,9 @@ pub(crate) struct OutTable {
     /// Last (src, dst) looked up and the entry it found: segments of one
     /// super-packet share it, so most lookups are one comparison.
     cache: Option<(FiveTuple, usize)>,
+    /// Entries standing by (see [`Standby`]): only while this is non-zero
+    /// does a lookup look at their flags, so the usual path pays nothing.
+    standing_by: usize,
 }
 
 impl OutTable {
@@ -266,6 +296,14 @@ impl OutTable {
         // the newer wins ties, which is the make-before-break of a rekey.
         self.entries
             .retain(|e| !(e.sa.spi == sa.spi && e.sa.peer == sa.peer));
+        // A standby for an SA that is not (or no longer) here has nothing to
+        // wait for.
+        let mut sa = sa;
+        if let Some(s) = &sa.standby {
+            if !self.entries.iter().any(|e| e.sa.spi == s.replaces) {
+                sa.standby = None;
+            }
+        }
         self.entries.push(OutEntry {
             sa,
             counters,
@@ -276,6 +314,7 @@ impl OutTable {
         });
         self.entries
             .sort_by(|a, b| a.width.cmp(&b.width).then(b.order.cmp(&a.order)));
+        self.recount();
         self.cache = None;
     }
 
@@ -283,8 +322,43 @@ impl OutTable {
         let before = self.entries.len();
         self.entries
             .retain(|e| !(e.sa.spi == spi && peer.is_none_or(|p| e.sa.peer.matches(p))));
+        // The replaced SA is gone (the peer deleted it, or it expired): its
+        // successor takes over now whether or not the peer has used it yet.
+        for e in &mut self.entries {
+            if e.sa.standby.as_ref().is_some_and(|s| s.replaces == spi) {
+                e.sa.standby = None;
+            }
+        }
+        self.recount();
         self.cache = None;
         before != self.entries.len()
+    }
+
+    fn recount(&mut self) {
+        self.standing_by = self
+            .entries
+            .iter()
+            .filter(|e| e.sa.standby.is_some())
+            .count();
+    }
+
+    /// Releases the standing-by entries whose peer has shown it is ready.
+    fn release_ready(&mut self) {
+        let mut released = false;
+        for e in &mut self.entries {
+            if e.sa
+                .standby
+                .as_ref()
+                .is_some_and(|s| s.ready.load(Ordering::Acquire))
+            {
+                e.sa.standby = None;
+                released = true;
+            }
+        }
+        if released {
+            self.recount();
+            self.cache = None;
+        }
     }
 
     pub fn update_peer(&mut self, old: SocketAddr, new: SocketAddr) {
@@ -298,15 +372,17 @@ impl OutTable {
     }
 
     pub fn lookup(&mut self, t: &FiveTuple) -> Option<usize> {
+        if self.standing_by != 0 {
+            self.release_ready();
+        }
         if let Some((ct, i)) = &self.cache {
             if ct == t {
                 return Some(*i);
             }
         }
-        let i = self
-            .entries
-            .iter()
-            .position(|e| tuple_matches(t, &e.sa.local_ts, &e.sa.remote_ts))?;
+        let i = self.entries.iter().position(|e| {
+            e.sa.standby.is_none() && tuple_matches(t, &e.sa.local_ts, &e.sa.remote_ts)
+        })?;
         self.cache = Some((*t, i));
         Some(i)
     }
@@ -359,7 +435,55 @@ mod tests {
             remote_ts: vec![TrafficSelector::prefix(remote.parse().expect("a"), len)],
             mode: SaMode::Tunnel,
             encap: Box::new(aead_outbound(AeadAlgorithm::AesGcm128, spi, &[7u8; 20]).expect("key")),
+            standby: None,
         }
+    }
+
+    fn spi_for(t: &mut OutTable, dst: &str) -> u32 {
+        let i = t.lookup(&tuple(dst)).expect("hit");
+        t.get(i).expect("e").sa.spi
+    }
+
+    #[test]
+    fn a_standby_sa_waits_for_the_peers_first_packet() {
+        let mut t = OutTable::default();
+        t.install(out(1, "203.0.113.0", 24), Arc::default(), 1500);
+        let ready = Arc::new(AtomicBool::new(false));
+        let mut new = out(2, "203.0.113.0", 24);
+        new.standby = Some(Standby {
+            replaces: 1,
+            ready: ready.clone(),
+        });
+        t.install(new, Arc::default(), 1500);
+        // Newer and as narrow, but the peer may not have its inbound half
+        // yet: the old SA keeps sealing.
+        assert_eq!(spi_for(&mut t, "203.0.113.5"), 1);
+        assert_eq!(spi_for(&mut t, "203.0.113.5"), 1);
+        ready.store(true, Ordering::Release);
+        assert_eq!(spi_for(&mut t, "203.0.113.5"), 2);
+    }
+
+    #[test]
+    fn a_standby_sa_takes_over_when_the_old_one_goes() {
+        let mut t = OutTable::default();
+        t.install(out(1, "203.0.113.0", 24), Arc::default(), 1500);
+        let mut new = out(2, "203.0.113.0", 24);
+        new.standby = Some(Standby {
+            replaces: 1,
+            ready: Arc::default(),
+        });
+        t.install(new, Arc::default(), 1500);
+        assert_eq!(spi_for(&mut t, "203.0.113.5"), 1);
+        assert!(t.remove(1, None));
+        assert_eq!(spi_for(&mut t, "203.0.113.5"), 2);
+        // Standing by for an SA that is not installed means nothing.
+        let mut orphan = out(3, "198.51.100.0", 24);
+        orphan.standby = Some(Standby {
+            replaces: 99,
+            ready: Arc::default(),
+        });
+        t.install(orphan, Arc::default(), 1500);
+        assert_eq!(spi_for(&mut t, "198.51.100.7"), 3);
     }
 
     fn tuple(dst: &str) -> FiveTuple {

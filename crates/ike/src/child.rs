@@ -191,8 +191,15 @@ pub fn alloc_spi(cx: &mut Cx<'_>) -> u32 {
 }
 
 /// Installs a new child, arms its lifetimes and emits the event
-/// (`ChildSaReplaced` when it replaces `replaces`).
-pub fn install(cx: &mut Cx<'_>, info: ChildSaInfo, lifetime: &Lifetime, replaces: Option<u32>) {
+/// (`ChildSaReplaced` when it replaces `replaces`; `responder`: we answered
+/// that rekey).
+pub fn install(
+    cx: &mut Cx<'_>,
+    info: ChildSaInfo,
+    lifetime: &Lifetime,
+    replaces: Option<u32>,
+    responder: bool,
+) {
     let jitter = Duration::from_nanos(
         cx.rng
             .below(u64::try_from(lifetime.jitter.as_nanos()).unwrap_or(u64::MAX)),
@@ -211,6 +218,7 @@ pub fn install(cx: &mut Cx<'_>, info: ChildSaInfo, lifetime: &Lifetime, replaces
             old_spi_in: old.info.spi_in,
             old_spi_out: old.info.spi_out,
             new: info.clone(),
+            responder,
         },
         None => Event::ChildSaInstalled(info.clone()),
     };

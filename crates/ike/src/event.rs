@@ -139,10 +139,17 @@ pub enum Event {
     ChildSaInstalled(ChildSaInfo),
     /// A rekey produced `new`; the pair (`old_spi_in`, `old_spi_out`) stays
     /// installed until its own `ChildSaRemoved`, so in-flight packets decrypt.
+    ///
+    /// `responder`: we answered the rekey. The initiator installs its new
+    /// inbound SA only when our answer arrives, so the driver should keep
+    /// sending on the old SA until the peer is seen using the new one or
+    /// deletes the old one (RFC 7296 §2.8); the initiator of a rekey can
+    /// switch at once.
     ChildSaReplaced {
         old_spi_in: u32,
         old_spi_out: u32,
         new: ChildSaInfo,
+        responder: bool,
     },
     ChildSaRemoved {
         ike: IkeSaId,

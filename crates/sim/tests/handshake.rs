@@ -62,7 +62,16 @@ fn child_rekey_replaces_the_pair() {
         .a
         .events
         .iter()
-        .any(|e| matches!(e, Event::ChildSaReplaced { old_spi_in, .. } if *old_spi_in == old)));
+        .any(|e| matches!(e, Event::ChildSaReplaced { old_spi_in, responder: false, .. } if *old_spi_in == old)));
+    // The side that answered is told so: it must keep sending on the old SA
+    // until the initiator uses the new one (RFC 7296 §2.8).
+    assert!(p.b.events.iter().any(|e| matches!(
+        e,
+        Event::ChildSaReplaced {
+            responder: true,
+            ..
+        }
+    )));
 }
 
 #[test]

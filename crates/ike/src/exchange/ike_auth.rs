@@ -249,7 +249,7 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
     }
     if let Some((info, idx)) = install {
         if let Some(cc) = conn.children.get(idx) {
-            child::install(cx, info, &cc.lifetime, None);
+            child::install(cx, info, &cc.lifetime, None, false);
         }
     }
     exchange::kick(cx, sa);
@@ -349,7 +349,7 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
     match (outcome, first_child) {
         (Some(Ok(info)), _) => {
             if let Some(cc) = conn.children.get(info.child) {
-                child::install(cx, info, &cc.lifetime, None);
+                child::install(cx, info, &cc.lifetime, None, false);
             }
         }
         (Some(Err((n, installed_by_peer))), Some(fc)) => {
