@@ -21,6 +21,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "IANA transform numbers in one place"
+scripts/check-catalogue.sh
+
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -2,10 +2,20 @@
 //! `aes256gcm16-prfsha256-x25519` for IKE or `aes128-sha256-modp2048` for
 //! ESP, so that a configuration can be carried over from strongSwan as is.
 //!
-//! The numbers are the IANA "IKEv2 Transform Type" registries (RFC 7296
-//! §3.3.2). Algorithms that are no longer safe (MODP groups below 2048 bits,
-//! SHA-1 integrity and PRF, NULL encryption) parse, but are reported as
-//! unsafe unless the configuration opts in with `allow_legacy = true`.
+//! This is yadokari's one proposal parser: the daemon, the simulator and the
+//! benchmarks all build their proposals here, and [`IkeProposal::to_core`] /
+//! [`EspProposal::to_core`] hand them to the IKE core. The numbers are the
+//! IANA "IKEv2 Transform Type" registries (RFC 7296 §3.3.2), taken from the
+//! wire crate's registry; what can run is asked of the crates that run it
+//! (`yadokari_crypto::ids::ike_can_run` for the IKE SA and key exchanges,
+//! `yadokari_esp::can_run` for ESP), so a name that parses but cannot be
+//! negotiated and installed is an error here, at load. Algorithms that are
+//! no longer safe (MODP groups below 2048 bits, SHA-1 integrity and PRF,
+//! NULL encryption) parse, but are reported as unsafe unless the
+//! configuration opts in with `allow_legacy = true`.
+
+use yadokari_ike::proposal::{ChildProposal, ProposalConfig, Transform};
+use yadokari_wire::registry::{EncrId, IntegId, KeMethod, PrfId, TransformType};
 
 /// An encryption transform: IANA ENCR id and key length in bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,27 +51,27 @@ pub struct EspProposal {
     pub esn: Vec<bool>,
 }
 
-pub const ENCR_NULL: u16 = 11;
-pub const ENCR_AES_CBC: u16 = 12;
-pub const ENCR_AES_CTR: u16 = 13;
-pub const ENCR_AES_GCM_8: u16 = 18;
-pub const ENCR_AES_GCM_12: u16 = 19;
-pub const ENCR_AES_GCM_16: u16 = 20;
-pub const ENCR_CHACHA20_POLY1305: u16 = 28;
+const ENCR_NULL: u16 = EncrId::ENCR_NULL.0;
+const ENCR_AES_CBC: u16 = EncrId::ENCR_AES_CBC.0;
+const ENCR_AES_CTR: u16 = EncrId::ENCR_AES_CTR.0;
+const ENCR_AES_GCM_8: u16 = EncrId::ENCR_AES_GCM_8.0;
+const ENCR_AES_GCM_12: u16 = EncrId::ENCR_AES_GCM_12.0;
+const ENCR_AES_GCM_16: u16 = EncrId::ENCR_AES_GCM_16.0;
+const ENCR_CHACHA20_POLY1305: u16 = EncrId::ENCR_CHACHA20_POLY1305.0;
 
-pub const PRF_HMAC_SHA1: u16 = 2;
-pub const PRF_AES128_XCBC: u16 = 4;
-pub const PRF_HMAC_SHA2_256: u16 = 5;
-pub const PRF_HMAC_SHA2_384: u16 = 6;
-pub const PRF_HMAC_SHA2_512: u16 = 7;
-pub const PRF_AES128_CMAC: u16 = 8;
+const PRF_HMAC_SHA1: u16 = PrfId::PRF_HMAC_SHA1.0;
+const PRF_AES128_XCBC: u16 = PrfId::PRF_AES128_XCBC.0;
+const PRF_HMAC_SHA2_256: u16 = PrfId::PRF_HMAC_SHA2_256.0;
+const PRF_HMAC_SHA2_384: u16 = PrfId::PRF_HMAC_SHA2_384.0;
+const PRF_HMAC_SHA2_512: u16 = PrfId::PRF_HMAC_SHA2_512.0;
+const PRF_AES128_CMAC: u16 = PrfId::PRF_AES128_CMAC.0;
 
-pub const AUTH_HMAC_SHA1_96: u16 = 2;
-pub const AUTH_AES_XCBC_96: u16 = 5;
-pub const AUTH_AES_CMAC_96: u16 = 8;
-pub const AUTH_HMAC_SHA2_256_128: u16 = 12;
-pub const AUTH_HMAC_SHA2_384_192: u16 = 13;
-pub const AUTH_HMAC_SHA2_512_256: u16 = 14;
+const AUTH_HMAC_SHA1_96: u16 = IntegId::AUTH_HMAC_SHA1_96.0;
+const AUTH_AES_XCBC_96: u16 = IntegId::AUTH_AES_XCBC_96.0;
+const AUTH_AES_CMAC_96: u16 = IntegId::AUTH_AES_CMAC_96.0;
+const AUTH_HMAC_SHA2_256_128: u16 = IntegId::AUTH_HMAC_SHA2_256_128.0;
+const AUTH_HMAC_SHA2_384_192: u16 = IntegId::AUTH_HMAC_SHA2_384_192.0;
+const AUTH_HMAC_SHA2_512_256: u16 = IntegId::AUTH_HMAC_SHA2_512_256.0;
 
 enum Token {
     Encr(Encr),
@@ -128,22 +138,22 @@ fn token(tok: &str) -> Option<Token> {
         "prfsha512" => Some(Token::Prf(PRF_HMAC_SHA2_512)),
         "prfaesxcbc" => Some(Token::Prf(PRF_AES128_XCBC)),
         "prfaescmac" => Some(Token::Prf(PRF_AES128_CMAC)),
-        "modp768" => Some(Token::Ke(1)),
-        "modp1024" => Some(Token::Ke(2)),
-        "modp1536" => Some(Token::Ke(5)),
-        "modp2048" => Some(Token::Ke(14)),
-        "modp3072" => Some(Token::Ke(15)),
-        "modp4096" => Some(Token::Ke(16)),
-        "modp6144" => Some(Token::Ke(17)),
-        "modp8192" => Some(Token::Ke(18)),
-        "ecp256" => Some(Token::Ke(19)),
-        "ecp384" => Some(Token::Ke(20)),
-        "ecp521" => Some(Token::Ke(21)),
-        "x25519" | "curve25519" => Some(Token::Ke(31)),
-        "x448" | "curve448" => Some(Token::Ke(32)),
-        "mlkem512" => Some(Token::Ke(35)),
-        "mlkem768" => Some(Token::Ke(36)),
-        "mlkem1024" => Some(Token::Ke(37)),
+        "modp768" => Some(Token::Ke(KeMethod::MODP_768.0)),
+        "modp1024" => Some(Token::Ke(KeMethod::MODP_1024.0)),
+        "modp1536" => Some(Token::Ke(KeMethod::MODP_1536.0)),
+        "modp2048" => Some(Token::Ke(KeMethod::MODP_2048.0)),
+        "modp3072" => Some(Token::Ke(KeMethod::MODP_3072.0)),
+        "modp4096" => Some(Token::Ke(KeMethod::MODP_4096.0)),
+        "modp6144" => Some(Token::Ke(KeMethod::MODP_6144.0)),
+        "modp8192" => Some(Token::Ke(KeMethod::MODP_8192.0)),
+        "ecp256" => Some(Token::Ke(KeMethod::ECP_256.0)),
+        "ecp384" => Some(Token::Ke(KeMethod::ECP_384.0)),
+        "ecp521" => Some(Token::Ke(KeMethod::ECP_521.0)),
+        "x25519" | "curve25519" => Some(Token::Ke(KeMethod::CURVE25519.0)),
+        "x448" | "curve448" => Some(Token::Ke(KeMethod::CURVE448.0)),
+        "mlkem512" => Some(Token::Ke(KeMethod::ML_KEM_512.0)),
+        "mlkem768" => Some(Token::Ke(KeMethod::ML_KEM_768.0)),
+        "mlkem1024" => Some(Token::Ke(KeMethod::ML_KEM_1024.0)),
         "esn" => Some(Token::Esn(true)),
         "noesn" => Some(Token::Esn(false)),
         _ => None,
@@ -170,7 +180,39 @@ struct Parts {
     esn: Vec<bool>,
 }
 
-fn split(text: &str) -> Result<Parts, String> {
+/// What a proposal is for: the IKE SA, or ESP (whose key exchanges, for
+/// PFS, are still computed by IKE).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Ike,
+    Esp,
+}
+
+impl Token {
+    /// The transform as the registry numbers it.
+    fn transform(&self) -> (TransformType, u16, Option<u16>) {
+        match *self {
+            Token::Encr(e) => (TransformType::ENCR, e.id, e.key_bits),
+            Token::Integ(i) => (TransformType::INTEG, i, None),
+            Token::Prf(i) => (TransformType::PRF, i, None),
+            Token::Ke(i) => (TransformType::KE, i, None),
+            Token::Esn(b) => (TransformType::ESN, u16::from(b), None),
+        }
+    }
+
+    /// Whether yadokari can negotiate and run it for `u`.
+    fn can_run(&self, u: Use) -> bool {
+        let (ty, id, bits) = self.transform();
+        match (u, ty) {
+            (Use::Ike, _) | (Use::Esp, TransformType::KE) => {
+                yadokari_crypto::ids::ike_can_run(ty, id, bits)
+            }
+            (Use::Esp, _) => yadokari_esp::can_run(ty, id, bits),
+        }
+    }
+}
+
+fn split(text: &str, u: Use) -> Result<Parts, String> {
     let mut p = Parts {
         encryption: vec![],
         integrity: vec![],
@@ -183,7 +225,21 @@ fn split(text: &str) -> Result<Parts, String> {
         return Err("an empty proposal".into());
     }
     for tok in lower.split('-') {
-        match token(tok) {
+        let t = token(tok);
+        if let Some(t) = t.as_ref().filter(|t| !t.can_run(u)) {
+            let (ty, id, _) = t.transform();
+            let what = match u {
+                Use::Ike => "for IKE",
+                Use::Esp if ty == TransformType::KE => "for PFS",
+                Use::Esp => "for ESP",
+            };
+            let iana = ty.id_name(id).unwrap_or("?");
+            return Err(format!(
+                "`{tok}` ({iana}) is not supported {what} by yadokari yet; `{text}` could \
+                 not be negotiated and installed"
+            ));
+        }
+        match t {
             Some(Token::Encr(e)) => p.encryption.push(e),
             Some(Token::Integ(i)) => p.integrity.push(i),
             Some(Token::Prf(i)) => p.prf.push(i),
@@ -215,7 +271,7 @@ fn split(text: &str) -> Result<Parts, String> {
 }
 
 pub fn parse_ike_proposal(text: &str) -> Result<IkeProposal, String> {
-    let mut p = split(text)?;
+    let mut p = split(text, Use::Ike)?;
     if !p.esn.is_empty() {
         return Err(format!("`{text}`: esn/noesn apply to ESP, not IKE"));
     }
@@ -243,7 +299,7 @@ pub fn parse_ike_proposal(text: &str) -> Result<IkeProposal, String> {
 }
 
 pub fn parse_esp_proposal(text: &str) -> Result<EspProposal, String> {
-    let p = split(text)?;
+    let p = split(text, Use::Esp)?;
     if !p.prf.is_empty() {
         return Err(format!("`{text}`: ESP proposals take no PRF"));
     }
@@ -254,6 +310,43 @@ pub fn parse_esp_proposal(text: &str) -> Result<EspProposal, String> {
         ke: p.ke,
         esn,
     })
+}
+
+fn encr(e: &Encr) -> Transform {
+    Transform::new(TransformType::ENCR.0, e.id, e.key_bits)
+}
+
+fn plain(ty: TransformType, ids: &[u16]) -> impl Iterator<Item = Transform> + '_ {
+    ids.iter().map(move |id| Transform::new(ty.0, *id, None))
+}
+
+impl IkeProposal {
+    /// The proposal as the IKE core offers and selects it, transforms in
+    /// preference order within each type.
+    #[must_use]
+    pub fn to_core(&self) -> yadokari_ike::IkeProposal {
+        let mut t: Vec<Transform> = self.encryption.iter().map(encr).collect();
+        t.extend(plain(TransformType::PRF, &self.prf));
+        t.extend(plain(TransformType::INTEG, &self.integrity));
+        t.extend(plain(TransformType::KE, &self.ke));
+        yadokari_ike::IkeProposal(ProposalConfig { transforms: t })
+    }
+}
+
+impl EspProposal {
+    /// The proposal as the IKE core offers and selects it for a CHILD SA.
+    #[must_use]
+    pub fn to_core(&self) -> ChildProposal {
+        let mut t: Vec<Transform> = self.encryption.iter().map(encr).collect();
+        t.extend(plain(TransformType::INTEG, &self.integrity));
+        t.extend(plain(TransformType::KE, &self.ke));
+        t.extend(
+            self.esn
+                .iter()
+                .map(|on| Transform::new(TransformType::ESN.0, u16::from(*on), None)),
+        );
+        ChildProposal(ProposalConfig { transforms: t })
+    }
 }
 
 /// The default IKE proposals: AEAD first, modern groups, no legacy.
@@ -317,6 +410,29 @@ mod tests {
             .contains("SHA-1"));
         assert_eq!(legacy_reason("aes256gcm16-x25519"), None);
         assert_eq!(default_ike().len(), 2);
+        // Known names that nothing here can run are refused, with the IANA
+        // name, instead of failing after the peer agreed.
+        let e = parse_ike_proposal("aes256gcm16-prfsha256-mlkem768").unwrap_err();
+        assert!(
+            e.contains("ml-kem-768") && e.contains("not supported"),
+            "{e}"
+        );
+        for esp in [
+            "aes128ctr",
+            "aes128gcm8",
+            "aes192gcm16",
+            "aes192-sha256",
+            "aes128-aesxcbc",
+        ] {
+            let e = parse_esp_proposal(esp).unwrap_err();
+            assert!(e.contains("for ESP"), "{esp}: {e}");
+        }
+        assert!(parse_esp_proposal("aes128gcm16-mlkem768")
+            .unwrap_err()
+            .contains("for PFS"));
+        // What IKE can run, ESP may not, and the other way round.
+        assert!(parse_ike_proposal("aes128gcm8-prfsha256-x25519").is_err());
+        assert!(parse_ike_proposal("aes192ctr-sha256-x25519").is_ok());
         assert_eq!(default_esp().len(), 2);
     }
 }

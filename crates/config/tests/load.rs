@@ -395,3 +395,28 @@ proposals = ["aes256gcm16"]
     let c = parse_str("linked.toml", &ok, &opts()).unwrap();
     assert_eq!(c.ipsec["host"].mode, Mode::Transport);
 }
+
+/// A name the parser knows but nothing in yadokari can run is refused at
+/// load, where it is written, instead of being negotiated with the peer and
+/// failing when the SA is installed.
+#[test]
+fn algorithms_that_cannot_run_are_refused_at_load() {
+    let text = r#"
+[tunnel.pq]
+remote = "192.0.2.1"
+local_id = "pq.example.org"
+psk = "a-long-enough-pre-shared-key-for-tests"
+ike = "aes256gcm16-prfsha384-x25519-mlkem768"
+esp = "aes128ctr-sha256"
+"#;
+    let err = parse_str("pq.toml", text, &opts()).unwrap_err().to_string();
+    assert!(
+        err.contains("pq.toml:6:7: error:") && err.contains("`mlkem768` (ml-kem-768)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pq.toml:7:7: error:") && err.contains("`aes128ctr` (ENCR_AES_CTR)"),
+        "{err}"
+    );
+    assert!(err.contains("not supported for ESP"), "{err}");
+}

@@ -2,17 +2,21 @@
 //! numbers (IKEv2 "Transform Type Values" registries, RFC 7296 §3.3.2 and
 //! updates: RFC 4434, 4615, 5282, 5903, 5930, 7634, 8031).
 //!
-//! These are closed enums of what we *support*: unknown wire values stay in
-//! the wire crate's registry newtypes, and `from_iana` returning `None` means
-//! "not offered / not acceptable".
+//! These are closed enums of what we *support*: the numbers and IANA names
+//! live in one place, the wire crate's registry newtypes, and each variant
+//! here takes its value from there; `from_iana` returning `None` means "not
+//! implemented here, so neither offered nor acceptable".
 
 use crate::error::{CryptoError, Result};
+use yadokari_wire::registry::{
+    AuthMethod as WireAuth, EncrId, IntegId, KeMethod, PrfId, TransformType,
+};
 
 macro_rules! iana_enum {
     (
         $(#[$meta:meta])*
         $name:ident, $kind:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )+
+            $( $(#[$vmeta:meta])* $variant:ident = $value:expr, )+
         }
     ) => {
         $(#[$meta])*
@@ -29,10 +33,8 @@ macro_rules! iana_enum {
             /// The variant with this IANA transform ID, if we implement it.
             #[must_use]
             pub const fn from_iana(id: u16) -> Option<Self> {
-                match id {
-                    $( $value => Some($name::$variant), )+
-                    _ => None,
-                }
+                $( if id == $value { return Some($name::$variant); } )+
+                None
             }
 
             /// Like [`Self::from_iana`], with an error naming the transform type.
@@ -56,13 +58,13 @@ iana_enum! {
     /// Transform Type 1, Encryption Algorithm (ENCR).
     EncrAlgorithm, "ENCR" {
         /// ENCR_AES_CBC (RFC 3602), Key Length 128/192/256.
-        AesCbc = 12,
+        AesCbc = EncrId::ENCR_AES_CBC.0,
         /// ENCR_AES_CTR (RFC 5930), Key Length 128/192/256; keymat has a 4-byte nonce.
-        AesCtr = 13,
+        AesCtr = EncrId::ENCR_AES_CTR.0,
         /// ENCR_AES_GCM_16 (RFC 5282), Key Length 128/192/256; keymat has a 4-byte salt.
-        AesGcm16 = 20,
+        AesGcm16 = EncrId::ENCR_AES_GCM_16.0,
         /// ENCR_CHACHA20_POLY1305 (RFC 7634), no Key Length; keymat has a 4-byte salt.
-        ChaCha20Poly1305 = 28,
+        ChaCha20Poly1305 = EncrId::ENCR_CHACHA20_POLY1305.0,
     }
 }
 
@@ -70,17 +72,17 @@ iana_enum! {
     /// Transform Type 2, Pseudorandom Function (PRF).
     PrfAlgorithm, "PRF" {
         /// PRF_HMAC_SHA1 (RFC 2104).
-        HmacSha1 = 2,
+        HmacSha1 = PrfId::PRF_HMAC_SHA1.0,
         /// PRF_AES128_XCBC (RFC 4434).
-        Aes128Xcbc = 4,
+        Aes128Xcbc = PrfId::PRF_AES128_XCBC.0,
         /// PRF_HMAC_SHA2_256 (RFC 4868).
-        HmacSha2_256 = 5,
+        HmacSha2_256 = PrfId::PRF_HMAC_SHA2_256.0,
         /// PRF_HMAC_SHA2_384 (RFC 4868).
-        HmacSha2_384 = 6,
+        HmacSha2_384 = PrfId::PRF_HMAC_SHA2_384.0,
         /// PRF_HMAC_SHA2_512 (RFC 4868).
-        HmacSha2_512 = 7,
+        HmacSha2_512 = PrfId::PRF_HMAC_SHA2_512.0,
         /// PRF_AES128_CMAC (RFC 4615).
-        Aes128Cmac = 8,
+        Aes128Cmac = PrfId::PRF_AES128_CMAC.0,
     }
 }
 
@@ -89,17 +91,17 @@ iana_enum! {
     /// member: an AEAD suite has `Option::None` instead.
     IntegAlgorithm, "INTEG" {
         /// AUTH_HMAC_SHA1_96 (RFC 2404).
-        HmacSha1_96 = 2,
+        HmacSha1_96 = IntegId::AUTH_HMAC_SHA1_96.0,
         /// AUTH_AES_XCBC_96 (RFC 3566).
-        AesXcbc96 = 5,
+        AesXcbc96 = IntegId::AUTH_AES_XCBC_96.0,
         /// AUTH_AES_CMAC_96 (RFC 4494).
-        AesCmac96 = 8,
+        AesCmac96 = IntegId::AUTH_AES_CMAC_96.0,
         /// AUTH_HMAC_SHA2_256_128 (RFC 4868).
-        HmacSha2_256_128 = 12,
+        HmacSha2_256_128 = IntegId::AUTH_HMAC_SHA2_256_128.0,
         /// AUTH_HMAC_SHA2_384_192 (RFC 4868).
-        HmacSha2_384_192 = 13,
+        HmacSha2_384_192 = IntegId::AUTH_HMAC_SHA2_384_192.0,
         /// AUTH_HMAC_SHA2_512_256 (RFC 4868).
-        HmacSha2_512_256 = 14,
+        HmacSha2_512_256 = IntegId::AUTH_HMAC_SHA2_512_256.0,
     }
 }
 
@@ -107,29 +109,29 @@ iana_enum! {
     /// Transform Type 4, Key Exchange Method (KE; "Diffie-Hellman Group" in RFC 7296).
     KeGroup, "KE" {
         /// 1024-bit MODP Group (RFC 2409 §6.2). Legacy; off by default in policy.
-        Modp1024 = 2,
+        Modp1024 = KeMethod::MODP_1024.0,
         /// 1536-bit MODP Group (RFC 3526 §2). Legacy.
-        Modp1536 = 5,
+        Modp1536 = KeMethod::MODP_1536.0,
         /// 2048-bit MODP Group (RFC 3526 §3).
-        Modp2048 = 14,
+        Modp2048 = KeMethod::MODP_2048.0,
         /// 3072-bit MODP Group (RFC 3526 §4).
-        Modp3072 = 15,
+        Modp3072 = KeMethod::MODP_3072.0,
         /// 4096-bit MODP Group (RFC 3526 §5).
-        Modp4096 = 16,
+        Modp4096 = KeMethod::MODP_4096.0,
         /// 6144-bit MODP Group (RFC 3526 §6).
-        Modp6144 = 17,
+        Modp6144 = KeMethod::MODP_6144.0,
         /// 8192-bit MODP Group (RFC 3526 §7).
-        Modp8192 = 18,
+        Modp8192 = KeMethod::MODP_8192.0,
         /// 256-bit random ECP group (RFC 5903).
-        Ecp256 = 19,
+        Ecp256 = KeMethod::ECP_256.0,
         /// 384-bit random ECP group (RFC 5903).
-        Ecp384 = 20,
+        Ecp384 = KeMethod::ECP_384.0,
         /// 521-bit random ECP group (RFC 5903).
-        Ecp521 = 21,
+        Ecp521 = KeMethod::ECP_521.0,
         /// Curve25519 (RFC 8031).
-        Curve25519 = 31,
+        Curve25519 = KeMethod::CURVE25519.0,
         /// Curve448 (RFC 8031).
-        Curve448 = 32,
+        Curve448 = KeMethod::CURVE448.0,
     }
 }
 
@@ -195,20 +197,75 @@ iana_enum! {
     /// IKEv2 Authentication Method (RFC 7296 §3.8 and the IANA registry).
     AuthMethod, "AUTH" {
         /// RSA Digital Signature (PKCS#1 v1.5 over SHA-1).
-        RsaSig = 1,
+        RsaSig = WireAuth::RSA_DIGITAL_SIGNATURE.0 as u16,
         /// Shared Key Message Integrity Code (RFC 7296 §2.15).
-        SharedKeyMic = 2,
+        SharedKeyMic = WireAuth::SHARED_KEY_MIC.0 as u16,
         /// DSS Digital Signature.
-        DssSig = 3,
+        DssSig = WireAuth::DSS_DIGITAL_SIGNATURE.0 as u16,
         /// ECDSA with SHA-256 on the P-256 curve (RFC 4754).
-        EcdsaSha256P256 = 9,
+        EcdsaSha256P256 = WireAuth::ECDSA_SHA256_P256.0 as u16,
         /// ECDSA with SHA-384 on the P-384 curve (RFC 4754).
-        EcdsaSha384P384 = 10,
+        EcdsaSha384P384 = WireAuth::ECDSA_SHA384_P384.0 as u16,
         /// ECDSA with SHA-512 on the P-521 curve (RFC 4754).
-        EcdsaSha512P521 = 11,
+        EcdsaSha512P521 = WireAuth::ECDSA_SHA512_P521.0 as u16,
         /// NULL Authentication (RFC 7619).
-        NullAuth = 13,
+        NullAuth = WireAuth::NULL_AUTHENTICATION.0 as u16,
         /// Digital Signature (RFC 7427).
-        DigitalSignature = 14,
+        DigitalSignature = WireAuth::DIGITAL_SIGNATURE.0 as u16,
+    }
+}
+
+/// Whether this build can run the transform for an IKE SA — SK payload
+/// encryption with its key length, integrity, PRF, key exchange method: the
+/// IKE half of the one capability table (`yadokari_esp::can_run` is the ESP
+/// half). The configuration asks this at load.
+#[must_use]
+pub fn ike_can_run(ty: TransformType, id: u16, key_bits: Option<u16>) -> bool {
+    match ty {
+        TransformType::ENCR => EncrAlgorithm::from_iana(id)
+            .is_some_and(|a| crate::sk::EncrTransform::new(a, key_bits).is_ok()),
+        TransformType::PRF => key_bits.is_none() && PrfAlgorithm::from_iana(id).is_some(),
+        TransformType::INTEG => key_bits.is_none() && IntegAlgorithm::from_iana(id).is_some(),
+        TransformType::KE => {
+            key_bits.is_none() && KeGroup::from_iana(id).is_some_and(KeGroup::is_supported)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod capability_tests {
+    use super::*;
+
+    #[test]
+    fn what_the_ike_side_can_run() {
+        assert!(ike_can_run(
+            TransformType::ENCR,
+            EncrId::ENCR_AES_GCM_16.0,
+            Some(256)
+        ));
+        assert!(!ike_can_run(
+            TransformType::ENCR,
+            EncrId::ENCR_AES_GCM_16.0,
+            None
+        ));
+        assert!(!ike_can_run(
+            TransformType::ENCR,
+            EncrId::ENCR_AES_GCM_8.0,
+            Some(128)
+        ));
+        assert!(ike_can_run(TransformType::KE, KeMethod::CURVE25519.0, None));
+        // ML-KEM has a number but nothing here runs it yet.
+        assert!(!ike_can_run(
+            TransformType::KE,
+            KeMethod::ML_KEM_768.0,
+            None
+        ));
+        assert!(ike_can_run(
+            TransformType::PRF,
+            PrfId::PRF_AES128_CMAC.0,
+            None
+        ));
+        assert!(!ike_can_run(TransformType::ESN, 0, None));
     }
 }

@@ -13,7 +13,6 @@ use anyhow::{anyhow, bail, Context as _};
 use yadokari_config::address::{AddrMacro, Address, AddressSpec};
 use yadokari_config::{self as cfg, Auth, Config, Policy};
 use yadokari_ike as ike;
-use yadokari_ike::proposal::{ChildProposal, IkeProposal, ProposalConfig, Transform};
 use yadokari_policy::{AddrRange, IpProtocol, PortRange, TrafficSelector};
 use zeroize::Zeroizing;
 
@@ -24,13 +23,6 @@ pub struct Connection {
     pub start: cfg::StartAction,
     pub conn: ike::ConnConfig,
 }
-
-/// IANA transform types (RFC 7296 §3.3.2).
-const ENCR: u8 = 1;
-const PRF: u8 = 2;
-const INTEG: u8 = 3;
-const KE: u8 = 4;
-const ESN: u8 = 5;
 
 /// Host names already resolved by the daemon's DNS refresher (with their
 /// TTLs); names not in here are resolved by the system resolver.
@@ -103,7 +95,12 @@ fn connection(
     }
     let mut esp = Vec::new();
     for sa in &tpl.sa {
-        esp.extend(config.sa[sa].proposals.iter().map(child_proposal));
+        esp.extend(
+            config.sa[sa]
+                .proposals
+                .iter()
+                .map(cfg::proposal::EspProposal::to_core),
+        );
     }
     let child = ike::ChildConfig {
         name: name.to_owned(),
@@ -124,7 +121,11 @@ fn connection(
         remote_id,
         local_auth: ike::AuthConfig::Psk(psk.clone()),
         remote_auth: ike::AuthConfig::Psk(psk),
-        ike_proposals: r.ike_proposals.iter().map(ike_proposal).collect(),
+        ike_proposals: r
+            .ike_proposals
+            .iter()
+            .map(cfg::proposal::IkeProposal::to_core)
+            .collect(),
         children: vec![child],
         ike_lifetime: lifetime(&r.ike_lifetime),
         dpd_delay: r.dpd.map(|d| d.delay),
@@ -140,38 +141,6 @@ fn connection(
 
 fn lifetime(l: &cfg::Lifetime) -> ike::Lifetime {
     ike::Lifetime::new(l.rekey, l.jitter, l.rekey + l.margin)
-}
-
-fn encr(e: &cfg::proposal::Encr) -> Transform {
-    Transform::new(ENCR, e.id, e.key_bits)
-}
-
-fn ike_proposal(p: &cfg::proposal::IkeProposal) -> IkeProposal {
-    let mut t: Vec<Transform> = p.encryption.iter().map(encr).collect();
-    t.extend(p.prf.iter().map(|id| Transform::new(PRF, *id, None)));
-    t.extend(
-        p.integrity
-            .iter()
-            .map(|id| Transform::new(INTEG, *id, None)),
-    );
-    t.extend(p.ke.iter().map(|id| Transform::new(KE, *id, None)));
-    IkeProposal(ProposalConfig { transforms: t })
-}
-
-fn child_proposal(p: &cfg::proposal::EspProposal) -> ChildProposal {
-    let mut t: Vec<Transform> = p.encryption.iter().map(encr).collect();
-    t.extend(
-        p.integrity
-            .iter()
-            .map(|id| Transform::new(INTEG, *id, None)),
-    );
-    t.extend(p.ke.iter().map(|id| Transform::new(KE, *id, None)));
-    t.extend(
-        p.esn
-            .iter()
-            .map(|on| Transform::new(ESN, u16::from(*on), None)),
-    );
-    ChildProposal(ProposalConfig { transforms: t })
 }
 
 fn identity(id: &cfg::identity::Identity) -> anyhow::Result<ike::Identity> {

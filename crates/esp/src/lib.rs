@@ -33,7 +33,7 @@ pub use error::{DecapError, DropReason, EncapError, SaError};
 pub use inbound::{Decapsulated, InboundConfig, InboundCounters, InboundSa};
 pub use outbound::{Encapsulated, OutboundConfig, OutboundCounters, OutboundSa};
 pub use replay::ReplayWindow;
-pub use suite::{auth_id, encr_id, Encryption, Integrity, Suite};
+pub use suite::{auth_id, can_run, encr_id, Encryption, Integrity, Suite};
 
 /// ESP mode (RFC 4303 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -35,30 +35,50 @@ pub enum Encryption {
     Null,
 }
 
-/// IKEv2 transform IDs of Transform Type 1 used here.
+/// IKEv2 transform IDs of Transform Type 1 used here (the numbers live in
+/// the wire crate's registry; these are the `match`-able integers).
 pub mod encr_id {
+    use yadokari_wire::registry::EncrId;
     /// ENCR_NULL.
-    pub const ENCR_NULL: u16 = 11;
+    pub const ENCR_NULL: u16 = EncrId::ENCR_NULL.0;
     /// ENCR_AES_CBC.
-    pub const ENCR_AES_CBC: u16 = 12;
+    pub const ENCR_AES_CBC: u16 = EncrId::ENCR_AES_CBC.0;
     /// ENCR_AES_GCM_16.
-    pub const ENCR_AES_GCM_16: u16 = 20;
+    pub const ENCR_AES_GCM_16: u16 = EncrId::ENCR_AES_GCM_16.0;
     /// ENCR_CHACHA20_POLY1305.
-    pub const ENCR_CHACHA20_POLY1305: u16 = 28;
+    pub const ENCR_CHACHA20_POLY1305: u16 = EncrId::ENCR_CHACHA20_POLY1305.0;
 }
 
 /// IKEv2 transform IDs of Transform Type 3 used here.
 pub mod auth_id {
+    use yadokari_wire::registry::IntegId;
     /// NONE (AEAD ciphers).
-    pub const NONE: u16 = 0;
+    pub const NONE: u16 = IntegId::NONE.0;
     /// AUTH_HMAC_SHA1_96.
-    pub const AUTH_HMAC_SHA1_96: u16 = 2;
+    pub const AUTH_HMAC_SHA1_96: u16 = IntegId::AUTH_HMAC_SHA1_96.0;
     /// AUTH_HMAC_SHA2_256_128.
-    pub const AUTH_HMAC_SHA2_256_128: u16 = 12;
+    pub const AUTH_HMAC_SHA2_256_128: u16 = IntegId::AUTH_HMAC_SHA2_256_128.0;
     /// AUTH_HMAC_SHA2_384_192.
-    pub const AUTH_HMAC_SHA2_384_192: u16 = 13;
+    pub const AUTH_HMAC_SHA2_384_192: u16 = IntegId::AUTH_HMAC_SHA2_384_192.0;
     /// AUTH_HMAC_SHA2_512_256.
-    pub const AUTH_HMAC_SHA2_512_256: u16 = 14;
+    pub const AUTH_HMAC_SHA2_512_256: u16 = IntegId::AUTH_HMAC_SHA2_512_256.0;
+}
+
+/// Whether an ESP SA can run this transform: the ESP half of the one
+/// capability table (`yadokari_crypto::ids::ike_can_run` is the IKE half).
+/// The configuration asks this at load, so a proposal that names something
+/// the data plane cannot install is refused there, never after the peer
+/// believes the CHILD SA is up. Key exchange methods (PFS) are IKE's
+/// business and answer `false` here.
+#[must_use]
+pub fn can_run(ty: yadokari_wire::registry::TransformType, id: u16, key_bits: Option<u16>) -> bool {
+    use yadokari_wire::registry::{EsnId, TransformType};
+    match ty {
+        TransformType::ENCR => Encryption::from_transform(id, key_bits).is_some(),
+        TransformType::INTEG => key_bits.is_none() && Integrity::from_transform(id).is_some(),
+        TransformType::ESN => key_bits.is_none() && (id == EsnId::NO_ESN.0 || id == EsnId::ESN.0),
+        _ => false,
+    }
 }
 
 impl Encryption {

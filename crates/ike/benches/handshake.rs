@@ -11,13 +11,20 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use yadokari_ike::msg::{Header, Message, Payload};
 use yadokari_ike::proposal::Proposal;
 use yadokari_ike::{
-    AuthConfig, ChildConfig, ChildProposal, Command, Config, ConnConfig, ConnId, DpdAction, Event,
-    Identity, IkeEndpoint, IkeProposal, Lifetime, Mode, Path, Rng,
+    AuthConfig, ChildConfig, Command, Config, ConnConfig, ConnId, DpdAction, Event, Identity,
+    IkeEndpoint, Lifetime, Mode, Path, Rng,
 };
 use zeroize::Zeroizing;
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
+
+/// Through the one proposal parser, as the daemon does.
+fn ike_proposal(text: &str) -> yadokari_ike::IkeProposal {
+    yadokari_config::proposal::parse_ike_proposal(text)
+        .expect("proposal")
+        .to_core()
+}
 
 fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnConfig {
     let psk = AuthConfig::Psk(Zeroizing::new(b"benchmark pre-shared key".to_vec()));
@@ -29,12 +36,14 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         remote_id: Some(Identity::Fqdn(format!("{peer}.example"))),
         local_auth: psk.clone(),
         remote_auth: psk,
-        ike_proposals: vec![IkeProposal::parse(ike).expect("proposal")],
+        ike_proposals: vec![ike_proposal(ike)],
         children: vec![ChildConfig {
             name: "net".into(),
             ts_local: vec!["10.1.0.0/16".parse().expect("ts")],
             ts_remote: vec!["10.2.0.0/16".parse().expect("ts")],
-            proposals: vec![ChildProposal::parse("aes128gcm16").expect("proposal")],
+            proposals: vec![yadokari_config::proposal::parse_esp_proposal("aes128gcm16")
+                .expect("proposal")
+                .to_core()],
             mode: Mode::Tunnel,
             lifetime: Lifetime::NEVER,
         }],
@@ -96,7 +105,7 @@ fn handshake(ca: &Config, cb: &Config, seed: u64, now: Instant) -> usize {
 fn crypto_only(ike: &str, rng: &mut Rng) {
     use yadokari_ike::auth::{self, Signer};
     use yadokari_ike::suite;
-    let p = IkeProposal::parse(ike).expect("proposal");
+    let p = ike_proposal(ike);
     let prop = Proposal {
         number: 1,
         protocol: 1,

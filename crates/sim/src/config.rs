@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use yadokari_ike::{
-    AuthConfig, ChildConfig, ChildProposal, Config, ConnConfig, DpdAction, Identity, IkeProposal,
-    Lifetime, Mode, RetransmitConfig, TrafficSelector,
+    AuthConfig, ChildConfig, Config, ConnConfig, DpdAction, Identity, Lifetime, Mode,
+    RetransmitConfig, TrafficSelector,
 };
 use zeroize::Zeroizing;
 
@@ -105,7 +105,11 @@ fn conn(
         remote_auth: AuthConfig::Psk(Zeroizing::new(psk.to_vec())),
         ike_proposals: ike
             .iter()
-            .map(|p| IkeProposal::parse(p).unwrap_or_else(|e| panic!("{e}")))
+            .map(|p| {
+                yadokari_config::proposal::parse_ike_proposal(p)
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .to_core()
+            })
             .collect(),
         children: vec![ChildConfig {
             name: "net".into(),
@@ -113,7 +117,11 @@ fn conn(
             ts_remote: ts(tsr),
             proposals: esp
                 .iter()
-                .map(|p| ChildProposal::parse(p).unwrap_or_else(|e| panic!("{e}")))
+                .map(|p| {
+                    yadokari_config::proposal::parse_esp_proposal(p)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .to_core()
+                })
                 .collect(),
             mode,
             lifetime: o.child_lifetime,

@@ -701,3 +701,59 @@ fn reauthentication_makes_before_it_breaks() {
         && p.a.ep.ike_sas().len() == 1));
     p.check_consistent().unwrap();
 }
+
+/// The proposals a configuration file names are the ones the simulated
+/// peers negotiate: the simulator builds them with the daemon's parser.
+#[test]
+fn proposals_from_a_config_file_reach_the_handshake() {
+    let text = "[tunnel.branch]\n\
+                remote = \"192.0.2.1\"\n\
+                local_id = \"branch.example.org\"\n\
+                psk = \"a-long-enough-pre-shared-key-for-the-test\"\n\
+                local_ts = \"203.0.113.0/24\"\n\
+                remote_ts = \"198.51.100.0/24\"\n\
+                ike = \"aes128gcm16-prfsha384-ecp384\"\n\
+                esp = \"chacha20poly1305-esn\"\n";
+    let opts = yadokari_config::LoadOptions {
+        base_dir: std::path::PathBuf::new(),
+    };
+    let file =
+        yadokari_config::parse_str("branch.toml", text, &opts).unwrap_or_else(|d| panic!("{d}"));
+    let ike: Vec<_> = file
+        .remotes
+        .values()
+        .flat_map(|r| r.ike_proposals.iter().map(|p| p.to_core()))
+        .collect();
+    let esp: Vec<_> = file
+        .sa
+        .values()
+        .flat_map(|s| s.proposals.iter().map(|p| p.to_core()))
+        .collect();
+    let (mut a, mut b) = pair(&PairOptions::default());
+    for c in [&mut a.connections[0], &mut b.connections[0]] {
+        c.ike_proposals = ike.clone();
+        c.children[0].proposals = esp.clone();
+    }
+    let mut p = Pair::new(a, b, 7, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, established),
+        "a={:?}\nb={:?}",
+        p.a.events,
+        p.b.events
+    );
+    let sa = p.a.live_ike_sas()[0].algorithms.expect("established");
+    use yadokari_wire::registry::{EncrId, KeMethod, PrfId};
+    assert_eq!(
+        (sa.encr, sa.encr_key_bits, sa.prf, sa.ke),
+        (
+            EncrId::ENCR_AES_GCM_16.0,
+            Some(128),
+            PrfId::PRF_HMAC_SHA2_384.0,
+            KeMethod::ECP_384.0
+        )
+    );
+    let child = p.a.installed.values().next().expect("a child");
+    assert_eq!(child.algorithms.encr.id, EncrId::ENCR_CHACHA20_POLY1305.0);
+    assert!(child.algorithms.esn);
+}
