@@ -82,6 +82,14 @@ impl DeterministicRandom {
     }
 }
 
+impl Drop for DeterministicRandom {
+    // Seeded from the OS it is the IKE core's fallback stream: a secret.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.seed);
+        zeroize::Zeroize::zeroize(&mut self.block);
+    }
+}
+
 impl core::fmt::Debug for DeterministicRandom {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DeterministicRandom")
