@@ -50,5 +50,5 @@ pub use event::{
     ChildKeys, ChildSaInfo, Command, DownReason, Event, IkeSaId, Path, Transmit, UdpEncap,
 };
 pub use proposal::{ChildAlgorithms, ChildProposal, IkeProposal, Transform};
-pub use rng::{Rng, SecureRandom, SeededRng};
+pub use rng::{DeterministicRandom, Rng, SecureRandom};
 pub use ts::TrafficSelector;
