@@ -117,6 +117,8 @@ impl std::fmt::Display for IkeSaLifecycle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildSaView {
     pub info: crate::event::ChildSaInfo,
+    /// Replaced by a rekey; stays installed only until its Delete (§2.8).
+    pub replaced: bool,
     /// When the soft lifetime starts a rekey (§2.8), if scheduled.
     pub rekey_at: Option<Instant>,
     /// When the hard lifetime deletes it, if scheduled.
@@ -206,6 +208,7 @@ impl IkeEndpoint {
             .iter()
             .map(|c: &ChildSa| ChildSaView {
                 info: c.info.clone(),
+                replaced: matches!(c.state, crate::child::ChildState::Rekeyed { .. }),
                 rekey_at: c.timers.get(ChildTimer::Rekey.idx()),
                 expire_at: c.timers.get(ChildTimer::Expire.idx()),
             })
