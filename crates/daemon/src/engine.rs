@@ -459,9 +459,7 @@ impl Engine {
             }
             Event::Failure { conn, reason, .. } => {
                 crate::proto_error!(
-                    conn = conn
-                        .map(|c| self.conn_name(c).to_owned())
-                        .unwrap_or_default(),
+                    conn = %conn.map_or("-", |c| self.conn_name(c)),
                     "negotiation failed: {reason}"
                 );
                 if let Some(conn) = conn {
