@@ -286,3 +286,59 @@ fn tun_name_taken_by_a_veth_says_so() {
     );
     assert!(!err.contains("Invalid argument"), "{err}");
 }
+
+fn check(config: &str) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("y.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("--check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| {
+        String::from_utf8_lossy(b).replace(&path.display().to_string(), "y.toml")
+    };
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+const TUNNEL: &str = "[tunnel.a]\nremote = \"192.0.2.1\"\nlocal_id = \"a.example.org\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"\nlocal_ts = \"203.0.113.0/24\"\nremote_ts = \"198.51.100.0/24\"\n";
+
+/// Item 18 of issue 18: `--check` fails on what would fail at start, each
+/// error located, and says which peer wins where selectors nest.
+#[test]
+fn check_fails_on_what_fails_at_start() {
+    let (code, _, err) = check(&format!(
+        "[daemon]\ncontrol_socket = \"/nonexistent/y.sock\"\ncontrol_group = \"yk-no-such-group\"\n{TUNNEL}"
+    ));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("y.toml:3:17: error: no such group `yk-no-such-group` (daemon.control_group)"),
+        "{err}"
+    );
+
+    let (code, _, err) = check(&format!("[daemon]\nike_port = 4500\n{TUNNEL}"));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("y.toml:2:12: error: `daemon.ike_port` and `daemon.nat_port` are both 4500"),
+        "{err}"
+    );
+
+    let second = "[tunnel.b]\nremote = \"192.0.2.9\"\nlocal_id = \"a.example.org\"\npsk = \"another-long-enough-pre-shared-key\"\nlocal_ts = \"203.0.113.0/24\"\n";
+    let (code, out, err) = check(&format!(
+        "{TUNNEL}{second}remote_ts = \"198.51.100.0/24\"\n"
+    ));
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("nothing decides which peer gets the traffic"), "{err}");
+
+    let (code, out, err) = check(&format!(
+        "{TUNNEL}{second}remote_ts = \"198.51.100.0/25\"\n"
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("warning: selector `a/1`")
+            && out.contains("traffic in the overlap goes to peer `b`"),
+        "{out}"
+    );
+}
