@@ -293,8 +293,9 @@ fn control_answers_print_in_words() {
                 }],
             }),
             Response::Error {
-                error: "negotiation failed: the peer refused our traffic selectors (TS_UNACCEPTABLE)"
-                    .into(),
+                error:
+                    "negotiation failed: the peer refused our traffic selectors (TS_UNACCEPTABLE)"
+                        .into(),
             },
         ],
     );

@@ -938,8 +938,12 @@ fn interval(a: &AddressSpec) -> Option<(bool, u128, u128)> {
         AddressSpec::Prefix(ip, len) => {
             let (v6, x) = wide(ip);
             let bits = if v6 { 128 } else { 32 };
-            let host = u32::from(bits - (*len).min(bits as u8));
-            let mask = if host == 0 { 0 } else { u128::MAX >> (128 - host) };
+            let host = u32::from(bits - (*len).min(bits));
+            let mask = if host == 0 {
+                0
+            } else {
+                u128::MAX >> (128 - host)
+            };
             Some((v6, x & !mask, x | mask))
         }
         AddressSpec::Range(a, b) => {
@@ -991,7 +995,8 @@ fn overlaps(
             else {
                 continue;
             };
-            let same_protocol = a.protocol.is_none() || b.protocol.is_none() || a.protocol == b.protocol;
+            let same_protocol =
+                a.protocol.is_none() || b.protocol.is_none() || a.protocol == b.protocol;
             if apeer == bpeer
                 || !meet(al, bl)
                 || !meet(ar, br)
@@ -1033,7 +1038,12 @@ fn overlaps(
 /// "control_group"]`) in the configuration file `path`, for checks that
 /// need the running system (does a group exist?) and so cannot run while
 /// the text is parsed; at 1:1 when the key is not written there.
-pub fn locate_key(path: &Path, keys: &[&str], message: String, hint: Option<String>) -> crate::Diagnostic {
+pub fn locate_key(
+    path: &Path,
+    keys: &[&str],
+    message: String,
+    hint: Option<String>,
+) -> crate::Diagnostic {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let source = Source::new(&name, &text);

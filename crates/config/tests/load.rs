@@ -415,16 +415,23 @@ remote_ts = "198.51.100.0/24"
 
 #[test]
 fn ike_port_and_nat_port_must_differ() {
-    let e = errors_of(&format!("[daemon]\nike_port = 4500\nnat_port = 4500\n{TUNNEL}"));
+    let e = errors_of(&format!(
+        "[daemon]\nike_port = 4500\nnat_port = 4500\n{TUNNEL}"
+    ));
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
-        e[0].starts_with("t.toml:3:12: error: `daemon.ike_port` and `daemon.nat_port` are both 4500"),
+        e[0].starts_with(
+            "t.toml:3:12: error: `daemon.ike_port` and `daemon.nat_port` are both 4500"
+        ),
         "{e:?}"
     );
     // The default NAT-T port counts too.
     let e = errors_of(&format!("[daemon]\nike_port = 4500\n{TUNNEL}"));
     assert!(e[0].contains("are both 4500"), "{e:?}");
-    assert!(errors_of(&format!("[daemon]\nike_port = 500\nnat_port = 4501\n{TUNNEL}")).is_empty());
+    assert!(errors_of(&format!(
+        "[daemon]\nike_port = 500\nnat_port = 4501\n{TUNNEL}"
+    ))
+    .is_empty());
 }
 
 #[test]
@@ -442,12 +449,18 @@ fn more_than_255_transforms_or_proposals_is_an_error() {
     assert!(e[0].starts_with("t.toml:8:"), "{e:?}");
     // 255 is fine.
     let groups = vec!["x25519"; 253].join("-");
-    assert!(errors_of(&format!("{TUNNEL}ike = \"aes256gcm16-prfsha256-{groups}\"\n")).is_empty());
+    assert!(errors_of(&format!(
+        "{TUNNEL}ike = \"aes256gcm16-prfsha256-{groups}\"\n"
+    ))
+    .is_empty());
 
     let list = vec!["\"aes256gcm16\""; 256].join(", ");
     let e = errors_of(&format!("{TUNNEL}esp = [{list}]\n"));
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].contains("256 proposals; an SA payload carries at most 255"), "{e:?}");
+    assert!(
+        e[0].contains("256 proposals; an SA payload carries at most 255"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -482,9 +495,8 @@ psk = "another-long-enough-pre-shared-key"
 
 #[test]
 fn equal_selectors_of_two_peers_are_refused_naming_both() {
-    let text = format!(
-        "{TUNNEL}{SECOND}local_ts = \"203.0.113.0/25\"\nremote_ts = \"198.51.100.0/24\"\n"
-    );
+    let text =
+        format!("{TUNNEL}{SECOND}local_ts = \"203.0.113.0/25\"\nremote_ts = \"198.51.100.0/24\"\n");
     let e = errors_of(&text);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
@@ -492,9 +504,8 @@ fn equal_selectors_of_two_peers_are_refused_naming_both() {
         "{e:?}"
     );
     // Disjoint remote selectors, or other ports, do not overlap.
-    let ok = format!(
-        "{TUNNEL}{SECOND}local_ts = \"203.0.113.0/24\"\nremote_ts = \"198.51.101.0/24\"\n"
-    );
+    let ok =
+        format!("{TUNNEL}{SECOND}local_ts = \"203.0.113.0/24\"\nremote_ts = \"198.51.101.0/24\"\n");
     let c = parse_str("t.toml", &ok, &opts()).unwrap();
     assert!(c.warnings.is_empty());
 }

@@ -120,7 +120,10 @@ fn main() -> ExitCode {
 
 /// Checks against the running system, each located in the file: the
 /// control socket's group must exist (the socket is chowned to it at start).
-fn system_checks(path: &std::path::Path, config: &yadokari_config::Config) -> Vec<yadokari_config::Diagnostic> {
+fn system_checks(
+    path: &std::path::Path,
+    config: &yadokari_config::Config,
+) -> Vec<yadokari_config::Diagnostic> {
     let mut found = Vec::new();
     if let Some(group) = &config.daemon.control_group {
         let exists = match nix::unistd::Group::from_name(group) {

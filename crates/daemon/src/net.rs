@@ -60,7 +60,9 @@ fn open_tun(ip: &IpTool, name: &str, mtu: u16) -> anyhow::Result<Tun> {
             "cannot open TUN device {name}: it exists already and is in use \
              (another yadokarid?), or was created with other flags"
         ),
-        None => format!("cannot create TUN device {name} (is /dev/net/tun there, and are we root?)"),
+        None => {
+            format!("cannot create TUN device {name} (is /dev/net/tun there, and are we root?)")
+        }
     })
 }
 

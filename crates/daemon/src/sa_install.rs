@@ -46,13 +46,12 @@ fn suite(info: &ChildSaInfo) -> anyhow::Result<Suite> {
     })?;
     let integ = match a.integ {
         None => Integrity::None,
-        Some(t) => Integrity::from_transform(t.id)
-            .ok_or_else(|| {
-                anyhow!(
-                    "ESP integrity {} is not supported",
-                    crate::sas_view::integ_name(t.id)
-                )
-            })?,
+        Some(t) => Integrity::from_transform(t.id).ok_or_else(|| {
+            anyhow!(
+                "ESP integrity {} is not supported",
+                crate::sas_view::integ_name(t.id)
+            )
+        })?,
     };
     if enc.is_aead() {
         Ok(Suite::new(enc, Integrity::None)?)
@@ -290,5 +289,8 @@ pub fn remove(
 
 /// Selectors as the operator writes them: `203.0.113.0/24, 198.51.100.7`.
 fn join(ts: &[TrafficSelector]) -> String {
-    ts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ts.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

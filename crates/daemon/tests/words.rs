@@ -160,7 +160,10 @@ fn list_sas_json_matches_the_documented_example() {
     // status counts the one live IKE SA and its CHILD SA.
     let (_, out, _) = cli(&l, true, &Command::Status);
     let status: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!((status["ike_sas"].as_u64(), status["child_sas"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (status["ike_sas"].as_u64(), status["child_sas"].as_u64()),
+        (Some(1), Some(1))
+    );
 
     // Item 6: encapsulation forced without a NAT is logged as such, not as
     // a NAT on both sides.
@@ -175,14 +178,28 @@ fn list_sas_json_matches_the_documented_example() {
 /// Lines an operator reads at the default level: info, warn, error.
 fn operator_lines(log: &str) -> Vec<&str> {
     log.lines()
-        .filter(|l| [" INFO ", " WARN ", " ERROR "].iter().any(|lv| l.contains(lv)))
+        .filter(|l| {
+            [" INFO ", " WARN ", " ERROR "]
+                .iter()
+                .any(|lv| l.contains(lv))
+        })
         .collect()
 }
 
 fn no_debug_text(who: &str, lines: &[&str]) {
     for l in lines {
-        for debug in ["Some(", "None", "ConnId(", "IkeSaId(", "PeerError(", "Protocol("] {
-            assert!(!l.contains(debug), "{who} logged Rust Debug text `{debug}`: {l}");
+        for debug in [
+            "Some(",
+            "None",
+            "ConnId(",
+            "IkeSaId(",
+            "PeerError(",
+            "Protocol(",
+        ] {
+            assert!(
+                !l.contains(debug),
+                "{who} logged Rust Debug text `{debug}`: {l}"
+            );
         }
     }
 }
@@ -238,9 +255,9 @@ fn refused_selectors_read_in_words() {
         "{ll}"
     );
     assert!(
-        operator_lines(&rl).iter().any(|line| line
-            .contains("negotiation failed: the peer's traffic selectors match none of ours (TS_UNACCEPTABLE)")
-            && line.contains("conn=t")),
+        operator_lines(&rl).iter().any(|line| line.contains(
+            "negotiation failed: the peer's traffic selectors match none of ours (TS_UNACCEPTABLE)"
+        ) && line.contains("conn=t")),
         "{rl}"
     );
     no_debug_text("left", &operator_lines(&ll));
@@ -256,8 +273,17 @@ fn tun_name_taken_by_a_veth_says_so() {
     }
     let topo = Topology::direct("ykwtun").unwrap();
     let ns = topo.ns(Side::Left);
-    ns.ip(&["link", "add", "ykwclash", "type", "veth", "peer", "name", "ykwclash1"])
-        .unwrap();
+    ns.ip(&[
+        "link",
+        "add",
+        "ykwclash",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "ykwclash1",
+    ])
+    .unwrap();
     let cfg = pair_config(
         &topo,
         Side::Left,
@@ -297,9 +323,7 @@ fn check(config: &str) -> (Option<i32>, String, String) {
         .arg(&path)
         .output()
         .unwrap();
-    let text = |b: &[u8]| {
-        String::from_utf8_lossy(b).replace(&path.display().to_string(), "y.toml")
-    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).replace(&path.display().to_string(), "y.toml");
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
 
@@ -330,7 +354,10 @@ fn check_fails_on_what_fails_at_start() {
         "{TUNNEL}{second}remote_ts = \"198.51.100.0/24\"\n"
     ));
     assert_eq!(code, Some(1), "{out}{err}");
-    assert!(err.contains("nothing decides which peer gets the traffic"), "{err}");
+    assert!(
+        err.contains("nothing decides which peer gets the traffic"),
+        "{err}"
+    );
 
     let (code, out, err) = check(&format!(
         "{TUNNEL}{second}remote_ts = \"198.51.100.0/25\"\n"

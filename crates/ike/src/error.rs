@@ -134,7 +134,9 @@ pub fn notify_name(n: u16) -> String {
 /// in parentheses: what the operator reads when the peer refused.
 pub fn peer_error_words(n: u16) -> String {
     let what = match n {
-        notify::UNSUPPORTED_CRITICAL_PAYLOAD => "the peer does not support a critical payload we sent",
+        notify::UNSUPPORTED_CRITICAL_PAYLOAD => {
+            "the peer does not support a critical payload we sent"
+        }
         notify::INVALID_IKE_SPI => "the peer does not know this IKE SA",
         notify::INVALID_MAJOR_VERSION => "the peer does not speak IKE version 2",
         notify::INVALID_SYNTAX => "the peer found our message malformed",
@@ -170,7 +172,10 @@ impl std::fmt::Display for PeerMisbehaved {
                 yadokari_wire::registry::ExchangeType(*x)
             ),
             PeerMisbehaved::InvalidMessageId(id) => {
-                write!(f, "message ID {id} is outside the window (INVALID_MESSAGE_ID)")
+                write!(
+                    f,
+                    "message ID {id} is outside the window (INVALID_MESSAGE_ID)"
+                )
             }
             PeerMisbehaved::ChoseUnofferedProposal => {
                 f.write_str("the peer chose a proposal we did not offer")
@@ -369,7 +374,14 @@ mod tests {
     /// Operators read these: words, the IANA name in parentheses, and no
     /// Rust `Debug` spelling anywhere.
     fn words(s: &str) {
-        for debug in ["Some(", "None", "PeerError(", "Protocol(", "ConnId(", "IkeSaId("] {
+        for debug in [
+            "Some(",
+            "None",
+            "PeerError(",
+            "Protocol(",
+            "ConnId(",
+            "IkeSaId(",
+        ] {
             assert!(!s.contains(debug), "`{s}` contains `{debug}`");
         }
     }
@@ -398,7 +410,9 @@ mod tests {
                 "the peer's traffic selectors match none of ours (TS_UNACCEPTABLE)",
             ),
             (
-                FailureReason::Protocol(PeerIncompatible::PeerRefused(notify::TS_UNACCEPTABLE).into()),
+                FailureReason::Protocol(
+                    PeerIncompatible::PeerRefused(notify::TS_UNACCEPTABLE).into(),
+                ),
                 "the peer refused our traffic selectors (TS_UNACCEPTABLE)",
             ),
             (
@@ -440,7 +454,10 @@ mod tests {
         for e in errors {
             let s = e.to_string();
             words(&s);
-            assert!(!s.contains("Incompatible") && !s.contains("Misbehaved"), "{s}");
+            assert!(
+                !s.contains("Incompatible") && !s.contains("Misbehaved"),
+                "{s}"
+            );
         }
         assert_eq!(
             IkeError::from(PeerMisbehaved::WrongExchange(37)).to_string(),

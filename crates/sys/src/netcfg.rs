@@ -152,7 +152,8 @@ mod tests {
 
     #[test]
     fn link_kind_from_ip_json() {
-        let veth = r#"[{"ifindex":3,"ifname":"yk0","link_type":"ether","linkinfo":{"info_kind":"veth"}}]"#;
+        let veth =
+            r#"[{"ifindex":3,"ifname":"yk0","link_type":"ether","linkinfo":{"info_kind":"veth"}}]"#;
         assert_eq!(json_str(veth, "info_kind").as_deref(), Some("veth"));
         let lo = r#"[{"ifindex":1,"ifname":"lo","link_type":"loopback"}]"#;
         assert_eq!(json_str(lo, "info_kind"), None);
