@@ -583,6 +583,9 @@ impl Engine {
                 return Err(format!("configuration not reloaded:\n{d}"));
             }
         };
+        for w in &new.warnings {
+            tracing::warn!("{w}");
+        }
         let report = diff(&self.config, &new);
         let conns = match translate::connections(&new, new.daemon.ike_port, &self.dns.addresses()) {
             Ok(c) => c,
