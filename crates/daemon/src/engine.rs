@@ -678,27 +678,16 @@ impl Engine {
     fn status(&self) -> Status {
         let sas = self.ike.ike_sas();
         let children = self.ike.child_sas();
-        // Count what carries traffic: authenticated IKE SAs (not half-open
-        // ones, nor the old SA of a rekey that waits for its Delete), and
-        // CHILD SAs of those that are not replaced by a rekey.
-        let live: Vec<ike::IkeSaId> = sas
-            .iter()
-            .filter(|s| s.lifecycle != ike::IkeSaLifecycle::Connecting && !s.rekeyed)
-            .map(|s| s.id)
-            .collect();
-        let live_children = self
-            .ike
-            .child_sa_views()
-            .iter()
-            .filter(|c| !c.replaced && live.contains(&c.info.ike))
-            .count();
+        // Only what carries traffic: not half-open SAs, nor what a rekey
+        // replaced (docs/control-api.md, "status counts").
+        let counts = self.ike.sa_counts();
         Status {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
             uptime_secs: self.started.elapsed().as_secs(),
             config_file: self.config_path.display().to_string(),
-            ike_sas: live.len(),
-            child_sas: live_children,
+            ike_sas: counts.ike_sas,
+            child_sas: counts.child_sas,
             connections: self
                 .conns
                 .iter()

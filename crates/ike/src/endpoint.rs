@@ -113,6 +113,15 @@ impl std::fmt::Display for IkeSaLifecycle {
     }
 }
 
+/// See [`IkeEndpoint::sa_counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SaCounts {
+    pub ike_sas: usize,
+    pub child_sas: usize,
+    /// IKE SAs still in IKE_SA_INIT or IKE_AUTH, either role.
+    pub connecting: usize,
+}
+
 /// A read-only view of one CHILD SA: what was installed, plus its timers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildSaView {
@@ -213,6 +222,38 @@ impl IkeEndpoint {
                 expire_at: c.timers.get(ChildTimer::Expire.idx()),
             })
             .collect()
+    }
+
+    /// The SAs that carry traffic, as an operator counts them: IKE SAs past
+    /// IKE_AUTH that are not replaced by a rekey (§2.18; the old one only
+    /// waits for its Delete), and their CHILD SAs that are not replaced by
+    /// a rekey (§2.8). Half-open and other unauthenticated SAs, which a
+    /// flood of IKE_SA_INITs can create by the thousand, count apart.
+    pub fn sa_counts(&self) -> SaCounts {
+        let live: std::collections::HashSet<IkeSaId> = self
+            .sas
+            .values()
+            .filter(|s| {
+                matches!(s.phase, crate::sa::Phase::Established(_)) && s.successor.is_none()
+            })
+            .map(|s| s.id)
+            .collect();
+        SaCounts {
+            ike_sas: live.len(),
+            child_sas: self
+                .children
+                .iter()
+                .filter(|c| {
+                    live.contains(&c.info.ike)
+                        && !matches!(c.state, crate::child::ChildState::Rekeyed { .. })
+                })
+                .count(),
+            connecting: self
+                .sas
+                .values()
+                .filter(|s| !matches!(s.phase, crate::sa::Phase::Established(_)))
+                .count(),
+        }
     }
 
     /// Number of half-open (responder, pre-IKE_AUTH) SAs.

@@ -692,3 +692,24 @@ fn reauthentication_makes_before_it_breaks() {
         && p.a.ep.ike_sas().len() == 1));
     p.check_consistent().unwrap();
 }
+
+/// Issue 18: `status` does not count half-open SAs as SAs; `ike_sas()`
+/// still lists them.
+#[test]
+fn sa_counts_leave_out_half_open_sas() {
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 19, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    p.drive_until(Duration::from_secs(1), 100, |p| {
+        p.b.ep.half_open_count() == 1
+    });
+    assert_eq!(p.b.ep.ike_sas().len(), 1);
+    let c = p.b.ep.sa_counts();
+    assert_eq!((c.ike_sas, c.child_sas, c.connecting), (0, 0, 1));
+    p.drive_until(Duration::from_secs(5), 1_000, |p| {
+        !p.a.installed.is_empty() && !p.b.installed.is_empty()
+    });
+    let c = p.b.ep.sa_counts();
+    assert_eq!((c.ike_sas, c.child_sas, c.connecting), (1, 1, 0));
+    assert_eq!(p.a.ep.sa_counts(), c);
+}
