@@ -311,6 +311,17 @@ fn force_encap_without_nat() {
     p.check_consistent().unwrap();
     let ca = p.a.installed.values().next().expect("child");
     assert_eq!(ca.encap.map(|e| e.local_port), Some(4500));
+    // Issue 18: the event says encapsulation was forced, not that A sits
+    // behind a NAT (there is none); B sees A's unmatched hash as a NAT.
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::NatDetected {
+            local_behind_nat: false,
+            remote_behind_nat: false,
+            forced_by_config: true,
+            ..
+        }
+    )));
     assert!(p
         .b
         .installed
