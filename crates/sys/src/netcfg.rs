@@ -74,6 +74,8 @@ impl IpTool {
     /// `bridge`, `tun`, `wireguard`…), or the link type (`ether`,
     /// `loopback`…) for a device without one — or `None` when no interface
     /// has that name. Used to explain a name clash before creating a TUN.
+    /// Asked of `ip` (netlink, in our own namespace) rather than read from
+    /// `/sys/class/net`, which shows the namespace sysfs was mounted in.
     pub fn link_kind(&self, dev: &str) -> io::Result<Option<String>> {
         let mut cmd = Command::new("ip");
         if let Some(ns) = &self.netns {
