@@ -5,7 +5,7 @@
 # `yadokari list-sas`, and tears everything down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $EUID -eq 0 ]] || { echo "demo.sh: run as root (it creates network namespaces and a TUN device)"; exit 2; }
+[[ $EUID -eq 0 ]] || { echo "demo.sh: run as root (it creates network namespaces and a TUN device): scripts/demo.sh as root, or sudo scripts/demo.sh"; exit 2; }
 scripts/install-deps.sh
 echo "==> building (release)"
 cargo build --release --locked -p yadokarid -p yadokari --bins --examples

@@ -4,7 +4,8 @@
 # interop tests, which need root), and a short bounded run of every fuzz
 # target. This is what CI runs (`.ci/run`).
 #
-#   sudo scripts/test.sh              # everything
+#   scripts/test.sh                   # everything, as root
+#   sudo scripts/test.sh              # everything, from a normal user
 #   YK_FUZZ_SECONDS=0 scripts/test.sh # skip the fuzz smoke runs
 set -euo pipefail
 cd "$(dirname "$0")/.."

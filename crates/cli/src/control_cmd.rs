@@ -141,7 +141,11 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
                 "yadokarid {} (pid {}), up {}s, config {}",
                 s.version, s.pid, s.uptime_secs, s.config_file
             )?;
-            writeln!(out, "{} IKE SA(s), {} CHILD SA(s)", s.ike_sas, s.child_sas)?;
+            writeln!(
+                out,
+                "{} IKE SA(s) established, {} CHILD SA(s) installed",
+                s.ike_sas, s.child_sas
+            )?;
             for c in &s.connections {
                 writeln!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
             }
@@ -157,8 +161,11 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
         Response::Reloaded(r) => {
             writeln!(
                 out,
-                "reloaded: added {:?}, removed {:?}, changed {:?}, unchanged {:?}",
-                r.added, r.removed, r.changed, r.unchanged
+                "reloaded: added {}; removed {}; changed {}; unchanged {}",
+                names(&r.added),
+                names(&r.removed),
+                names(&r.changed),
+                names(&r.unchanged)
             )?;
         }
         Response::Done { message } => writeln!(out, "{message}")?,
@@ -166,6 +173,15 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
         Response::Error { error } => writeln!(out, "error: {error}")?,
     }
     Ok(())
+}
+
+/// Connection names for people: `a, b`, or `none`.
+fn names(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
 }
 
 fn ike_sa(sa: &IkeSaInfo, out: &mut dyn Write) -> std::io::Result<()> {
@@ -189,10 +205,20 @@ fn ike_sa(sa: &IkeSaInfo, out: &mut dyn Write) -> std::io::Result<()> {
             .as_deref()
             .map(|i| format!("/{i}"))
             .unwrap_or_default();
+        let rekey = c
+            .rekey_in_secs
+            .map(|r| format!(", rekey in {r}s"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "  {}: {} {}, {}{}, up {}s",
-            c.name, c.mode, c.encapsulation, c.algorithms.encryption, integ, c.established_secs
+            "  {}: {} {}, {}{}, up {}s{}",
+            c.name,
+            c.mode,
+            c.encapsulation,
+            c.algorithms.encryption,
+            integ,
+            c.established_secs,
+            rekey
         )?;
         writeln!(
             out,

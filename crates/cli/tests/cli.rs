@@ -242,3 +242,81 @@ fn bad_key_table_exits_2() {
     assert_eq!(o.status.code(), Some(2));
     one_line(&o.stderr);
 }
+
+/// A stand-in daemon: answers each request line on `socket` with the next
+/// of `answers`, then stops listening.
+fn fake_daemon(
+    socket: &std::path::Path,
+    answers: Vec<yadokari_control::Response>,
+) -> std::thread::JoinHandle<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    std::thread::spawn(move || {
+        for answer in answers {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut line = String::new();
+            let _ = BufReader::new(&stream).read_line(&mut line);
+            let _ = (&stream).write_all(answer.to_line().as_bytes());
+        }
+    })
+}
+
+/// Issue 18, item 5: what the CLI prints for people is in words, never
+/// Rust `Debug` text (lists in brackets and quotes).
+#[test]
+fn control_answers_print_in_words() {
+    use yadokari_control::{ConnectionStatus, ReloadReport, Response, Status};
+    let dir = TempDir::new("words");
+    let socket = dir.0.join("control.sock");
+    let daemon = fake_daemon(
+        &socket,
+        vec![
+            Response::Reloaded(ReloadReport {
+                added: vec![],
+                removed: vec!["old".into()],
+                changed: vec!["site".into(), "branch".into()],
+                unchanged: vec![],
+            }),
+            Response::Status(Status {
+                version: "0.1.0".into(),
+                pid: 7,
+                uptime_secs: 3,
+                config_file: "/etc/yadokari/yadokari.toml".into(),
+                ike_sas: 1,
+                child_sas: 2,
+                connections: vec![ConnectionStatus {
+                    name: "site".into(),
+                    state: "up".into(),
+                    remote: "192.0.2.1".into(),
+                }],
+            }),
+            Response::Error {
+                error:
+                    "negotiation failed: the peer refused our traffic selectors (TS_UNACCEPTABLE)"
+                        .into(),
+            },
+        ],
+    );
+    let s = socket.to_str().unwrap();
+    let out = run(&["--socket", s, "reload"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "reloaded: added none; removed old; changed site, branch; unchanged none\n"
+    );
+    let out = run(&["--socket", s, "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 IKE SA(s) established, 2 CHILD SA(s) installed"),
+        "{text}"
+    );
+    let out = run(&["--socket", s, "up", "site"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        one_line(&out.stderr).trim_end(),
+        "yadokari: negotiation failed: the peer refused our traffic selectors (TS_UNACCEPTABLE)"
+    );
+    daemon.join().unwrap();
+}

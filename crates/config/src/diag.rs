@@ -33,6 +33,26 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Something that loads but deserves the operator's attention; printed
+/// like an error, with `warning:` in its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning(pub Diagnostic);
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        write!(
+            f,
+            "{}:{}:{}: warning: {}",
+            d.file, d.line, d.column, d.message
+        )?;
+        if let Some(hint) = &d.hint {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
 /// Every problem found in one load, sorted by position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -125,6 +145,18 @@ impl<'s> Sink<'s> {
 
     pub fn is_empty(&self) -> bool {
         self.diags.is_empty()
+    }
+
+    /// A located warning (not collected: the caller keeps it).
+    pub fn warning(&self, span: Range<usize>, message: String, hint: Option<String>) -> Warning {
+        let (line, column) = self.source.locate(span.start);
+        Warning(Diagnostic {
+            file: self.source.name.to_owned(),
+            line,
+            column,
+            message,
+            hint,
+        })
     }
 
     pub fn finish(mut self) -> Diagnostics {

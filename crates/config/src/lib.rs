@@ -20,6 +20,6 @@ pub mod proposal;
 mod reader;
 pub mod secret;
 
-pub use diag::{Diagnostic, Diagnostics};
-pub use load::{load_file, parse_str, LoadOptions};
+pub use diag::{Diagnostic, Diagnostics, Warning};
+pub use load::{load_file, locate_key, parse_str, LoadOptions};
 pub use model::*;

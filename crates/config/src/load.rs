@@ -92,6 +92,10 @@ struct Loader<'s, 'o> {
     raw: Raw,
 }
 
+/// Counts the wire keeps in one octet: transforms per proposal, proposals
+/// per SA payload (RFC 7296 §3.3.1), selectors per TS payload (§3.13).
+const MAX_ON_THE_WIRE: usize = 255;
+
 const DEFAULT_SOCKET: &str = "/run/yadokari/yadokari.sock";
 const DEFAULT_STATE: &str = "/var/lib/yadokari";
 const CHILD_REKEY: Duration = Duration::from_secs(3600);
@@ -218,6 +222,23 @@ impl<'s> Loader<'s, '_> {
         }
         if let Some(p) = port(sink, t, "nat_port") {
             d.nat_port = p;
+        }
+        if d.ike_port == d.nat_port {
+            // Both sockets would bind the same port: the second bind fails
+            // at start, and IKE on the NAT-T port needs the non-ESP marker
+            // (RFC 3948 §2.2) that plain IKE does not carry.
+            let span = t
+                .value("nat_port")
+                .or_else(|| t.value("ike_port"))
+                .map_or(t.span.clone(), |v| v.span());
+            sink.error_hint(
+                span,
+                format!(
+                    "`daemon.ike_port` and `daemon.nat_port` are both {}",
+                    d.ike_port
+                ),
+                "IKE and NAT-T need two different ports (default 500 and 4500)",
+            );
         }
         if let Some(timeout) = duration(sink, t, "retransmit_timeout") {
             d.retransmit_timeout = timeout;
@@ -617,10 +638,13 @@ impl<'s> Loader<'s, '_> {
 
     fn ike_proposals(&mut self, list: &[(&str, Range<usize>)], legacy: bool) -> Vec<IkeProposal> {
         let mut out = Vec::new();
+        self.check_proposal_count(list);
         for (text, span) in list {
             match proposal::parse_ike_proposal(text) {
                 Ok(p) => {
                     self.check_legacy(text, span, legacy);
+                    let n = p.encryption.len() + p.integrity.len() + p.prf.len() + p.ke.len();
+                    self.check_transform_count(text, span, n);
                     out.push(p)
                 }
                 Err(e) => self.sink.error(span.clone(), e),
@@ -631,16 +655,47 @@ impl<'s> Loader<'s, '_> {
 
     fn esp_proposals(&mut self, list: &[(&str, Range<usize>)], legacy: bool) -> Vec<EspProposal> {
         let mut out = Vec::new();
+        self.check_proposal_count(list);
         for (text, span) in list {
             match proposal::parse_esp_proposal(text) {
                 Ok(p) => {
                     self.check_legacy(text, span, legacy);
+                    let n = p.encryption.len() + p.integrity.len() + p.ke.len() + p.esn.len();
+                    self.check_transform_count(text, span, n);
                     out.push(p)
                 }
                 Err(e) => self.sink.error(span.clone(), e),
             }
         }
         out
+    }
+
+    /// RFC 7296 §3.3.1: "Num Transforms" is one octet, so a proposal holds
+    /// at most 255 transforms; more cannot be put on the wire.
+    fn check_transform_count(&mut self, text: &str, span: &Range<usize>, n: usize) {
+        if n > MAX_ON_THE_WIRE {
+            self.sink.error_hint(
+                span.clone(),
+                format!(
+                    "`{}…` has {n} transforms; a proposal carries at most {MAX_ON_THE_WIRE}",
+                    text.chars().take(40).collect::<String>()
+                ),
+                "split it into several proposals",
+            );
+        }
+    }
+
+    /// RFC 7296 §3.3.1: "Proposal Num" is one octet: at most 255 proposals.
+    fn check_proposal_count(&mut self, list: &[(&str, Range<usize>)]) {
+        if let Some((_, span)) = list.get(MAX_ON_THE_WIRE) {
+            self.sink.error(
+                span.clone(),
+                format!(
+                    "{} proposals; an SA payload carries at most {MAX_ON_THE_WIRE}",
+                    list.len()
+                ),
+            );
+        }
     }
 
     fn check_legacy(&mut self, text: &str, span: &Range<usize>, legacy: bool) {
@@ -824,6 +879,24 @@ impl<'s> Loader<'s, '_> {
             }
         }
         let mut selectors = BTreeMap::new();
+        let mut per_policy: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, span, sel, _) in &raw.selectors {
+            let n = per_policy.entry(sel.policy.as_str()).or_default();
+            *n += 1;
+            if *n == MAX_ON_THE_WIRE + 1 {
+                // Each selector is one TS in TSi and one in TSr; "Number of
+                // TSs" is one octet (RFC 7296 §3.13).
+                sink.error_hint(
+                    span.clone(),
+                    format!(
+                        "policy `{}` has more than {MAX_ON_THE_WIRE} selectors; a TS payload carries at most {MAX_ON_THE_WIRE}",
+                        sel.policy
+                    ),
+                    "use wider prefixes, or split the traffic over several policies",
+                );
+            }
+        }
+        let warnings = overlaps(sink, &raw.selectors, &policies);
         for (name, span, sel, pspan) in raw.selectors {
             match policies.get(&sel.policy) {
                 None => dangling(sink, pspan, "policy", &sel.policy, policies.keys()),
@@ -848,7 +921,152 @@ impl<'s> Loader<'s, '_> {
             policies,
             ipsec,
             sa,
+            warnings,
         }
+    }
+}
+
+/// A selector's addresses as an inclusive interval of one family, when
+/// it is written as literal addresses (host names and macros are not
+/// known until run time and are left out of the overlap check).
+fn interval(a: &AddressSpec) -> Option<(bool, u128, u128)> {
+    let wide = |ip: &std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v) => (false, u128::from(u32::from(*v))),
+        std::net::IpAddr::V6(v) => (true, u128::from(*v)),
+    };
+    match a {
+        AddressSpec::Prefix(ip, len) => {
+            let (v6, x) = wide(ip);
+            let bits = if v6 { 128 } else { 32 };
+            let host = u32::from(bits - (*len).min(bits));
+            let mask = if host == 0 {
+                0
+            } else {
+                u128::MAX >> (128 - host)
+            };
+            Some((v6, x & !mask, x | mask))
+        }
+        AddressSpec::Range(a, b) => {
+            let ((v6, x), (_, y)) = (wide(a), wide(b));
+            Some((v6, x, y))
+        }
+        AddressSpec::Host(Address::Ip(ip)) => {
+            let (v6, x) = wide(ip);
+            Some((v6, x, x))
+        }
+        AddressSpec::Host(_) => None,
+    }
+}
+
+type Interval = (bool, u128, u128);
+
+fn meet(a: Interval, b: Interval) -> bool {
+    a.0 == b.0 && a.1 <= b.2 && b.1 <= a.2
+}
+
+fn within(inner: Interval, outer: Interval) -> bool {
+    inner.0 == outer.0 && outer.1 <= inner.1 && inner.2 <= outer.2
+}
+
+/// Selectors of policies with different peers (`remote` sections) whose
+/// traffic overlaps. Nothing decides between two equal (or crossing)
+/// remote selectors, so that is an error naming both. When one remote
+/// selector lies inside the other, outbound traffic in the overlap goes to
+/// the more specific one (the data plane routes by longest prefix on the
+/// remote selector): that loads, with a warning that says so.
+fn overlaps(
+    sink: &mut Sink<'_>,
+    sels: &[(String, Range<usize>, Selector, Range<usize>)],
+    policies: &BTreeMap<String, Policy>,
+) -> Vec<crate::Warning> {
+    let peer = |s: &Selector| match policies.get(&s.policy) {
+        Some(Policy::Protect { remote, .. }) => Some(remote.clone()),
+        _ => None,
+    };
+    let ports = |a: PortRange, b: PortRange| a.start <= b.end && b.start <= a.end;
+    let mut warnings = Vec::new();
+    for (i, (an, aspan, a, _)) in sels.iter().enumerate() {
+        let (Some(apeer), Some(al), Some(ar)) = (peer(a), interval(&a.src), interval(&a.dst))
+        else {
+            continue;
+        };
+        for (bn, _, b, _) in &sels[i + 1..] {
+            let (Some(bpeer), Some(bl), Some(br)) = (peer(b), interval(&b.src), interval(&b.dst))
+            else {
+                continue;
+            };
+            let same_protocol =
+                a.protocol.is_none() || b.protocol.is_none() || a.protocol == b.protocol;
+            if apeer == bpeer
+                || !meet(al, bl)
+                || !meet(ar, br)
+                || !same_protocol
+                || !ports(a.src_ports, b.src_ports)
+                || !ports(a.dst_ports, b.dst_ports)
+            {
+                continue;
+            }
+            let what = format!(
+                "selector `{an}` ({} === {}, peer `{apeer}`) and selector `{bn}` ({} === {}, peer `{bpeer}`) overlap",
+                a.src, a.dst, b.src, b.dst
+            );
+            let winner = match (within(ar, br) && ar != br, within(br, ar) && ar != br) {
+                (true, _) => Some((an, &apeer)),
+                (_, true) => Some((bn, &bpeer)),
+                _ => None,
+            };
+            match winner {
+                Some((w, wpeer)) => warnings.push(sink.warning(
+                    aspan.clone(),
+                    format!(
+                        "{what}: traffic in the overlap goes to peer `{wpeer}`, whose remote selector (in `{w}`) is the more specific"
+                    ),
+                    Some("make the selectors disjoint if that is not what you mean".into()),
+                )),
+                None => sink.error_hint(
+                    aspan.clone(),
+                    format!("{what}, and neither remote selector is more specific: nothing decides which peer gets the traffic"),
+                    "make them disjoint, or one narrower than the other",
+                ),
+            }
+        }
+    }
+    warnings
+}
+
+/// A diagnostic located at the value of `keys` (e.g. `["daemon",
+/// "control_group"]`) in the configuration file `path`, for checks that
+/// need the running system (does a group exist?) and so cannot run while
+/// the text is parsed; at 1:1 when the key is not written there.
+pub fn locate_key(
+    path: &Path,
+    keys: &[&str],
+    message: String,
+    hint: Option<String>,
+) -> crate::Diagnostic {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let source = Source::new(&name, &text);
+    let (root, _) = DeTable::parse_recoverable(&text);
+    let mut table: &DeTable<'_> = root.get_ref();
+    let mut offset = 0;
+    for (i, key) in keys.iter().enumerate() {
+        let Some((_, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *key) else {
+            break;
+        };
+        offset = v.span().start;
+        match v.get_ref() {
+            DeValue::Table(t) if i + 1 < keys.len() => table = t,
+            _ => break,
+        }
+    }
+    let (line, column) = source.locate(offset);
+    crate::Diagnostic {
+        file: name,
+        line,
+        column,
+        message,
+        hint,
     }
 }
 

@@ -26,6 +26,10 @@ pub struct Config {
     pub policies: BTreeMap<String, Policy>,
     pub ipsec: BTreeMap<String, IpsecTemplate>,
     pub sa: BTreeMap<String, SaTemplate>,
+    /// What loads but may not do what was meant (selectors of different
+    /// peers that nest): `yadokarid --check` prints them, the daemon logs
+    /// them when it starts.
+    pub warnings: Vec<crate::Warning>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

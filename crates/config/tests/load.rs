@@ -420,3 +420,133 @@ esp = "aes128ctr-sha256"
     );
     assert!(err.contains("not supported for ESP"), "{err}");
 }
+
+/// Issue 18, item 18: what fails at run time fails the load.
+fn errors_of(text: &str) -> Vec<String> {
+    match parse_str("t.toml", text, &opts()) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+const TUNNEL: &str = r#"
+[tunnel.a]
+remote = "192.0.2.1"
+local_id = "a.example.org"
+psk = "a-long-enough-pre-shared-key-for-tests"
+local_ts = "203.0.113.0/24"
+remote_ts = "198.51.100.0/24"
+"#;
+
+#[test]
+fn ike_port_and_nat_port_must_differ() {
+    let e = errors_of(&format!(
+        "[daemon]\nike_port = 4500\nnat_port = 4500\n{TUNNEL}"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with(
+            "t.toml:3:12: error: `daemon.ike_port` and `daemon.nat_port` are both 4500"
+        ),
+        "{e:?}"
+    );
+    // The default NAT-T port counts too.
+    let e = errors_of(&format!("[daemon]\nike_port = 4500\n{TUNNEL}"));
+    assert!(e[0].contains("are both 4500"), "{e:?}");
+    assert!(errors_of(&format!(
+        "[daemon]\nike_port = 500\nnat_port = 4501\n{TUNNEL}"
+    ))
+    .is_empty());
+}
+
+#[test]
+fn more_than_255_transforms_or_proposals_is_an_error() {
+    // 256 transforms in one proposal (1 + 1 + 254 KE methods): "Num
+    // Transforms" is one octet.
+    let groups = vec!["x25519"; 254].join("-");
+    let text = format!("{TUNNEL}ike = \"aes256gcm16-prfsha256-{groups}\"\n");
+    let e = errors_of(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("has 256 transforms; a proposal carries at most 255"),
+        "{e:?}"
+    );
+    assert!(e[0].starts_with("t.toml:8:"), "{e:?}");
+    // 255 is fine.
+    let groups = vec!["x25519"; 253].join("-");
+    assert!(errors_of(&format!(
+        "{TUNNEL}ike = \"aes256gcm16-prfsha256-{groups}\"\n"
+    ))
+    .is_empty());
+
+    let list = vec!["\"aes256gcm16\""; 256].join(", ");
+    let e = errors_of(&format!("{TUNNEL}esp = [{list}]\n"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("256 proposals; an SA payload carries at most 255"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn more_than_255_selectors_per_policy_is_an_error() {
+    let prefixes = |n: usize| {
+        (0..n)
+            .map(|i| format!("\"2001:db8:{i:x}::/64\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = |n| {
+        format!(
+            "[tunnel.a]\nremote = \"192.0.2.1\"\nlocal_id = \"a.example.org\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"\nlocal_ts = \"2001:db8:ffff::/64\"\nremote_ts = [{}]\n",
+            prefixes(n)
+        )
+    };
+    let e = errors_of(&text(256));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("policy `a` has more than 255 selectors; a TS payload carries at most 255"),
+        "{e:?}"
+    );
+    assert!(errors_of(&text(255)).is_empty());
+}
+
+const SECOND: &str = r#"
+[tunnel.b]
+remote = "192.0.2.9"
+local_id = "a.example.org"
+psk = "another-long-enough-pre-shared-key"
+"#;
+
+#[test]
+fn equal_selectors_of_two_peers_are_refused_naming_both() {
+    let text =
+        format!("{TUNNEL}{SECOND}local_ts = \"203.0.113.0/25\"\nremote_ts = \"198.51.100.0/24\"\n");
+    let e = errors_of(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("selector `a/1` (203.0.113.0/24 === 198.51.100.0/24, peer `a`) and selector `b/1` (203.0.113.0/25 === 198.51.100.0/24, peer `b`) overlap, and neither remote selector is more specific"),
+        "{e:?}"
+    );
+    // Disjoint remote selectors, or other ports, do not overlap.
+    let ok =
+        format!("{TUNNEL}{SECOND}local_ts = \"203.0.113.0/24\"\nremote_ts = \"198.51.101.0/24\"\n");
+    let c = parse_str("t.toml", &ok, &opts()).unwrap();
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn nested_selectors_of_two_peers_load_with_a_warning_naming_the_winner() {
+    let text = format!(
+        "{TUNNEL}{SECOND}local_ts = \"203.0.113.0/24\"\nremote_ts = \"198.51.100.128/25\"\n"
+    );
+    let c = parse_str("t.toml", &text, &opts()).unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    let w = c.warnings[0].to_string();
+    assert!(w.starts_with("t.toml:2:"), "{w}");
+    assert!(w.contains(": warning: selector `a/1`"), "{w}");
+    assert!(
+        w.contains("traffic in the overlap goes to peer `b`, whose remote selector (in `b/1`) is the more specific"),
+        "{w}"
+    );
+}

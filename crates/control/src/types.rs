@@ -80,8 +80,12 @@ pub struct IkeSaInfo {
     pub algorithms: IkeAlgorithms,
     /// Seconds since the SA was established.
     pub established_secs: u64,
-    /// Seconds until it is rekeyed, if scheduled.
+    /// Seconds until it is rekeyed; `None` while none is scheduled (not
+    /// yet established, rekey under way, or no soft lifetime).
     pub rekey_in_secs: Option<u64>,
+    /// Seconds until the hard lifetime deletes it; `None` when it has none.
+    #[serde(default)]
+    pub expire_in_secs: Option<u64>,
     pub children: Vec<ChildSaInfo>,
 }
 
@@ -111,7 +115,10 @@ pub struct ChildSaInfo {
     pub packets_in: u64,
     pub packets_out: u64,
     pub established_secs: u64,
+    /// Seconds until it is rekeyed; `None` while none is scheduled (rekey
+    /// under way, replaced and waiting for its Delete, or no soft lifetime).
     pub rekey_in_secs: Option<u64>,
+    /// Seconds until the hard lifetime deletes it; `None` when it has none.
     pub expire_in_secs: Option<u64>,
 }
 

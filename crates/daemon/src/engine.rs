@@ -258,7 +258,7 @@ impl Engine {
             return;
         }
         for (name, old, new) in &changed {
-            tracing::info!(%name, old = ?old, %new, "host name now resolves to another address");
+            tracing::info!(%name, old = %old.map_or("none".into(), |a| a.to_string()), %new, "host name now resolves to another address");
         }
         let conns = match translate::connections(
             &self.config,
@@ -289,7 +289,7 @@ impl Engine {
         };
         let config = self.config.clone();
         self.apply(config, conns, &report).await;
-        tracing::info!(changed = ?report.changed, "connections follow the new addresses");
+        tracing::info!(changed = %report.changed.join(", "), "connections follow the new addresses");
     }
 
     /// Before timers fire: tell the core which CHILD SAs received ESP since
@@ -388,10 +388,10 @@ impl Engine {
                 self.ike_since.insert(new, now);
             }
             Event::IkeSaDown { ike, conn, reason } => {
-                tracing::info!(conn = %self.conn_name(conn), ?reason, "IKE SA down");
+                tracing::info!(conn = %self.conn_name(conn), "IKE SA down: {reason}");
                 self.ike_since.remove(&ike);
                 self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
-                    error: format!("the IKE SA went down: {reason:?}"),
+                    error: format!("the IKE SA went down: {reason}"),
                 });
                 if !self.ike.ike_sas().iter().any(|s| s.conn == conn) {
                     let name = self.conn_name(conn).to_owned();
@@ -431,7 +431,7 @@ impl Engine {
                 reason,
                 ..
             } => {
-                tracing::info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), ?reason, "CHILD SA removed");
+                tracing::info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), "CHILD SA removed: {reason}");
                 self.child_since.remove(&spi_in);
                 let still = self.ike.child_sas();
                 sa_install::remove(&self.net, &mut self.routes, spi_in, spi_out, &still);
@@ -439,10 +439,12 @@ impl Engine {
             Event::NatDetected {
                 local_behind_nat,
                 remote_behind_nat,
+                forced_by_config,
                 path,
                 ..
             } => {
-                tracing::info!(local_behind_nat, remote_behind_nat, %path.remote, "NAT detected: using UDP encapsulation on port {}", path.local.port());
+                let why = nat_words(local_behind_nat, remote_behind_nat, forced_by_config);
+                tracing::info!(remote = %path.remote, "{why}: using UDP encapsulation on port {}", path.local.port());
             }
             Event::MessageTrace {
                 outbound,
@@ -459,14 +461,12 @@ impl Engine {
             }
             Event::Failure { conn, reason, .. } => {
                 crate::proto_error!(
-                    conn = conn
-                        .map(|c| self.conn_name(c).to_owned())
-                        .unwrap_or_default(),
-                    "{reason:?}"
+                    conn = %conn.map_or("-", |c| self.conn_name(c)),
+                    "negotiation failed: {reason}"
                 );
                 if let Some(conn) = conn {
                     self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
-                        error: format!("negotiation failed: {reason:?}"),
+                        error: format!("negotiation failed: {reason}"),
                     });
                 }
             }
@@ -585,13 +585,16 @@ impl Engine {
                 return Err(format!("configuration not reloaded:\n{d}"));
             }
         };
+        for w in &new.warnings {
+            tracing::warn!("{w}");
+        }
         let report = diff(&self.config, &new);
         let conns = match translate::connections(&new, new.daemon.ike_port, &self.dns.addresses()) {
             Ok(c) => c,
             Err(e) => return Err(format!("configuration not reloaded: {e:#}")),
         };
         self.apply(new, conns, &report).await;
-        tracing::info!(?report, "configuration reloaded");
+        tracing::info!(added = %report.added.join(", "), removed = %report.removed.join(", "), changed = %report.changed.join(", "), unchanged = %report.unchanged.join(", "), "configuration reloaded");
         Ok(report)
     }
 
@@ -677,13 +680,16 @@ impl Engine {
     fn status(&self) -> Status {
         let sas = self.ike.ike_sas();
         let children = self.ike.child_sas();
+        // Only what carries traffic: not half-open SAs, nor what a rekey
+        // replaced (docs/control-api.md, "status counts").
+        let counts = self.ike.sa_counts();
         Status {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
             uptime_secs: self.started.elapsed().as_secs(),
             config_file: self.config_path.display().to_string(),
-            ike_sas: sas.len(),
-            child_sas: children.len(),
+            ike_sas: counts.ike_sas,
+            child_sas: counts.child_sas,
             connections: self
                 .conns
                 .iter()
@@ -710,6 +716,21 @@ impl Engine {
                 })
                 .collect(),
         }
+    }
+}
+
+/// Why IKE and ESP moved to the NAT-T port, in words: a NAT found by
+/// RFC 7296 §2.23 detection, or `encap = true` forcing it (RFC 3948) when
+/// there is none. Forcing makes the peer see us "behind a NAT", and a peer
+/// that forces too looks to us as if it were behind one.
+fn nat_words(local: bool, remote: bool, forced: bool) -> &'static str {
+    match (forced, local, remote) {
+        (true, false, false) => "UDP encapsulation forced by the configuration (encap = true), no NAT detected",
+        (true, false, true) => "UDP encapsulation forced by the configuration (encap = true); the peer is behind a NAT or forces it too",
+        (true, true, _) => "UDP encapsulation forced by the configuration (encap = true); we are behind a NAT as well",
+        (false, true, true) => "NAT detected on both sides",
+        (false, true, false) => "NAT detected: we are behind a NAT",
+        (false, false, _) => "NAT detected: the peer is behind a NAT",
     }
 }
 

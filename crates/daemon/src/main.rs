@@ -57,7 +57,16 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match yadokari_config::load_file(&args.config) {
+    let config = match yadokari_config::load_file(&args.config).and_then(|c| {
+        // What the text alone cannot tell: checked here so that --check
+        // fails on what would fail at start.
+        let found = system_checks(&args.config, &c);
+        if found.is_empty() {
+            Ok(c)
+        } else {
+            Err(yadokari_config::Diagnostics(found))
+        }
+    }) {
         Ok(c) => c,
         Err(diags) => {
             eprintln!("{diags}");
@@ -70,6 +79,9 @@ fn main() -> ExitCode {
         }
     };
     if args.check {
+        for w in &config.warnings {
+            println!("{w}");
+        }
         println!(
             "{}: configuration is valid ({} connection(s))",
             args.config.display(),
@@ -106,6 +118,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Checks against the running system, each located in the file: the
+/// control socket's group must exist (the socket is chowned to it at start).
+fn system_checks(
+    path: &std::path::Path,
+    config: &yadokari_config::Config,
+) -> Vec<yadokari_config::Diagnostic> {
+    let mut found = Vec::new();
+    if let Some(group) = &config.daemon.control_group {
+        let exists = match nix::unistd::Group::from_name(group) {
+            Ok(g) => g.is_some(),
+            // Cannot tell (NSS failure): leave it to the start to report.
+            Err(_) => true,
+        };
+        if !exists {
+            found.push(yadokari_config::locate_key(
+                path,
+                &["daemon", "control_group"],
+                format!("no such group `{group}` (daemon.control_group)"),
+                Some("create it (groupadd) or name an existing group".into()),
+            ));
+        }
+    }
+    found
+}
+
 async fn run(
     args: Args,
     config: yadokari_config::Config,
@@ -128,6 +165,7 @@ async fn run(
     let (calls_tx, calls_rx) = mpsc::channel(64);
     tokio::spawn(control::serve(listener, calls_tx, hub));
 
+    let config_warnings = config.warnings.clone();
     let mut engine = match engine::Engine::start(args.config.clone(), config).await {
         Ok(e) => e,
         Err(e) => {
@@ -136,6 +174,9 @@ async fn run(
         }
     };
     tracing::info!(socket = %socket.display(), "yadokarid {} running", env!("CARGO_PKG_VERSION"));
+    for w in &config_warnings {
+        tracing::warn!("{w}");
+    }
 
     let mut calls_rx = calls_rx;
     loop {

@@ -37,6 +37,35 @@ use crate::translate::Connection;
 /// Firewall mark of the daemon's IKE and ESP sockets once transport mode is
 /// in use ("yk").
 pub const FWMARK: u32 = 0x796b;
+/// Creates the TUN device, or says why not in words. The kernel answers a
+/// name taken by another kind of interface with a bare EINVAL, and one
+/// taken by a TUN another process holds with EBUSY; both are told apart
+/// here from what `ip` reports about the name.
+fn open_tun(ip: &IpTool, name: &str, mtu: u16) -> anyhow::Result<Tun> {
+    let kind = ip.link_kind(name).ok().flatten();
+    if let Some(k) = kind.as_deref().filter(|k| *k != "tun") {
+        anyhow::bail!(
+            "cannot create TUN device {name}: the name is taken by an existing {k} interface; \
+             set interface.name to a free name"
+        );
+    }
+    Tun::open(&TunConfig {
+        name: name.to_owned(),
+        mtu,
+        offload: true,
+        multi_queue: false,
+    })
+    .with_context(|| match kind {
+        Some(_) => format!(
+            "cannot open TUN device {name}: it exists already and is in use \
+             (another yadokarid?), or was created with other flags"
+        ),
+        None => {
+            format!("cannot create TUN device {name} (is /dev/net/tun there, and are we root?)")
+        }
+    })
+}
+
 /// Routing table holding transport-mode peers' host routes into the TUN.
 pub const TRANSPORT_TABLE: u32 = 0x796b;
 
@@ -131,19 +160,8 @@ impl Net {
             yadokari_config::Mtu::Fixed(m) => m,
             yadokari_config::Mtu::Auto => dp::tunnel_mtu(1500, v6),
         };
-        let tun = Tun::open(&TunConfig {
-            name: config.interface.name.clone(),
-            mtu,
-            offload: true,
-            multi_queue: false,
-        })
-        .with_context(|| {
-            format!(
-                "cannot create TUN device {} (is /dev/net/tun there, and are we root?)",
-                config.interface.name
-            )
-        })?;
         let ip = IpTool::current();
+        let tun = open_tun(&ip, &config.interface.name, mtu)?;
         ip.link_up(&config.interface.name, mtu)
             .context("cannot bring the TUN device up")?;
         let bind = if outer_v6 || (v4 && v6) {

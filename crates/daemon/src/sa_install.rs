@@ -40,15 +40,18 @@ fn suite(info: &ChildSaInfo) -> anyhow::Result<Suite> {
     let a = &info.algorithms;
     let enc = Encryption::from_transform(a.encr.id, a.encr.key_len).ok_or_else(|| {
         anyhow!(
-            "ESP encryption {} ({:?} bits) is not supported by the data plane",
-            a.encr.id,
-            a.encr.key_len
+            "ESP encryption {} is not supported by the data plane",
+            crate::sas_view::encr_name(a.encr.id, a.encr.key_len)
         )
     })?;
     let integ = match a.integ {
         None => Integrity::None,
-        Some(t) => Integrity::from_transform(t.id)
-            .ok_or_else(|| anyhow!("ESP integrity {} is not supported", t.id))?,
+        Some(t) => Integrity::from_transform(t.id).ok_or_else(|| {
+            anyhow!(
+                "ESP integrity {} is not supported",
+                crate::sas_view::integ_name(t.id)
+            )
+        })?,
     };
     if enc.is_aead() {
         Ok(Suite::new(enc, Integrity::None)?)
@@ -96,11 +99,11 @@ fn check_transport(info: &ChildSaInfo, a: &dp::TransportAddrs) -> anyhow::Result
     if !has(&info.ts_local, a.local) || !has(&info.ts_remote, a.remote) {
         bail!(
             "transport mode needs selectors covering the two hosts {} and {}; negotiated \
-             {:?} <-> {:?}. Traffic to {} is dropped, not sent in clear",
+             {} <-> {}. Traffic to {} is dropped, not sent in clear",
             a.local,
             a.remote,
-            info.ts_local,
-            info.ts_remote,
+            join(&info.ts_local),
+            join(&info.ts_remote),
             a.remote
         );
     }
@@ -297,4 +300,12 @@ pub fn remove(
             net.disable_transport_routing(v6);
         }
     }
+}
+
+/// Selectors as the operator writes them: `203.0.113.0/24, 198.51.100.7`.
+fn join(ts: &[TrafficSelector]) -> String {
+    ts.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

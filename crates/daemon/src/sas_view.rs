@@ -7,12 +7,13 @@ use std::time::Instant;
 use yadokari_control::{ChildAlgorithms, ChildSaInfo, IkeAlgorithms, IkeSaInfo};
 use yadokari_dataplane::Direction;
 use yadokari_ike::{Identity, TrafficSelector};
+use yadokari_wire::registry::{EncrId, IntegId, KeMethod, PrfId};
 
 use crate::engine::Engine;
 
 pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
     let ep = engine.endpoint();
-    let children = ep.child_sas();
+    let children = ep.child_sa_views();
     // One lookup table, not a scan of every SA's counters per CHILD SA.
     let counters: std::collections::HashMap<(Direction, u32), _> = engine
         .network()
@@ -32,8 +33,9 @@ pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
                 .unwrap_or_default();
             let kids = children
                 .iter()
-                .filter(|c| c.ike == sa.id)
-                .map(|c| {
+                .filter(|v| v.info.ike == sa.id)
+                .map(|v| {
+                    let c = &v.info;
                     let inb = counters.get(&(Direction::Inbound, c.spi_in));
                     let out = counters.get(&(Direction::Outbound, c.spi_out));
                     ChildSaInfo {
@@ -65,14 +67,14 @@ pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
                             .child_since
                             .get(&c.spi_in)
                             .map_or(0, |t| now.duration_since(*t).as_secs()),
-                        rekey_in_secs: None,
-                        expire_in_secs: None,
+                        rekey_in_secs: secs_until(now, v.rekey_at),
+                        expire_in_secs: secs_until(now, v.expire_at),
                     }
                 })
                 .collect();
             IkeSaInfo {
                 name,
-                state: sa.state.to_owned(),
+                state: sa.lifecycle.as_str().to_owned(),
                 initiator: sa.initiator,
                 local: sa.path.local.to_string(),
                 remote: sa.path.remote.to_string(),
@@ -99,7 +101,8 @@ pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
                     .ike_since
                     .get(&sa.id)
                     .map_or(0, |t| now.duration_since(*t).as_secs()),
-                rekey_in_secs: None,
+                rekey_in_secs: secs_until(now, sa.rekey_at),
+                expire_in_secs: secs_until(now, sa.expire_at),
                 children: kids,
             }
         })
@@ -123,60 +126,61 @@ fn identity(id: &Identity) -> String {
     }
 }
 
-/// IANA names (RFC 7296 §3.3.2 registries).
+/// Whole seconds from `now` to a deadline (0 once it is due).
+fn secs_until(now: Instant, at: Option<Instant>) -> Option<u64> {
+    at.map(|t| t.saturating_duration_since(now).as_secs())
+}
+
+/// Algorithm names come from the wire crate's IANA registries (RFC 7296
+/// §3.3.2, "IKEv2 Parameters"), the one catalogue every other part of
+/// yadokari prints from; an unassigned number prints as itself.
+fn iana(name: Option<&'static str>, id: u16) -> String {
+    name.map_or_else(|| id.to_string(), str::to_owned)
+}
+
+/// The IANA name, then `_` and the key length in bits for ciphers that take
+/// a Key Length attribute (§3.3.5): `ENCR_AES_GCM_16_256`.
 pub fn encr_name(id: u16, bits: Option<u16>) -> String {
-    let base = match id {
-        11 => "ENCR_NULL",
-        12 => "ENCR_AES_CBC",
-        13 => "ENCR_AES_CTR",
-        18 => "ENCR_AES_GCM_8",
-        19 => "ENCR_AES_GCM_12",
-        20 => "ENCR_AES_GCM_16",
-        28 => "ENCR_CHACHA20_POLY1305",
-        _ => return format!("ENCR_{id}"),
-    };
+    let base = iana(EncrId(id).name(), id);
     match bits {
         Some(b) => format!("{base}_{b}"),
-        None => base.to_owned(),
+        None => base,
     }
 }
 
 pub fn integ_name(id: u16) -> String {
-    match id {
-        2 => "AUTH_HMAC_SHA1_96".into(),
-        5 => "AUTH_AES_XCBC_96".into(),
-        8 => "AUTH_AES_CMAC_96".into(),
-        12 => "AUTH_HMAC_SHA2_256_128".into(),
-        13 => "AUTH_HMAC_SHA2_384_192".into(),
-        14 => "AUTH_HMAC_SHA2_512_256".into(),
-        _ => format!("AUTH_{id}"),
-    }
+    iana(IntegId(id).name(), id)
 }
 
 pub fn prf_name(id: u16) -> String {
-    match id {
-        2 => "PRF_HMAC_SHA1".into(),
-        4 => "PRF_AES128_XCBC".into(),
-        5 => "PRF_HMAC_SHA2_256".into(),
-        6 => "PRF_HMAC_SHA2_384".into(),
-        7 => "PRF_HMAC_SHA2_512".into(),
-        8 => "PRF_AES128_CMAC".into(),
-        _ => format!("PRF_{id}"),
-    }
+    iana(PrfId(id).name(), id)
 }
 
 pub fn ke_name(id: u16) -> String {
-    match id {
-        2 => "MODP_1024".into(),
-        5 => "MODP_1536".into(),
-        14 => "MODP_2048".into(),
-        15 => "MODP_3072".into(),
-        16 => "MODP_4096".into(),
-        19 => "ECP_256".into(),
-        20 => "ECP_384".into(),
-        21 => "ECP_521".into(),
-        31 => "Curve25519".into(),
-        32 => "Curve448".into(),
-        _ => format!("KE_{id}"),
+    iana(KeMethod(id).name(), id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_registry_names() {
+        assert_eq!(encr_name(20, Some(256)), "ENCR_AES_GCM_16_256");
+        assert_eq!(encr_name(28, None), "ENCR_CHACHA20_POLY1305");
+        assert_eq!(integ_name(12), "AUTH_HMAC_SHA2_256_128");
+        assert_eq!(prf_name(5), "PRF_HMAC_SHA2_256");
+        assert_eq!(ke_name(31), "Curve25519");
+        assert_eq!(ke_name(20), "384-bit random ECP group");
+        assert_eq!(ke_name(60000), "60000");
+    }
+
+    #[test]
+    fn seconds_until_a_deadline() {
+        let now = Instant::now();
+        let at = now + std::time::Duration::from_millis(13_911_400);
+        assert_eq!(secs_until(now, Some(at)), Some(13_911));
+        assert_eq!(secs_until(at, Some(now)), Some(0));
+        assert_eq!(secs_until(now, None), None);
     }
 }

@@ -132,7 +132,7 @@ fn establish(topo: &Topology, s: &Scenario, extra: &str) -> (StrongSwan, Yadokar
         if s.ike.contains("x25519") {
             "Curve25519"
         } else {
-            "MODP_2048"
+            "2048-bit MODP Group"
         }
     );
     assert_eq!(t.initiator, !s.yk_initiates);

@@ -61,7 +61,16 @@ impl Cx<'_> {
     }
 
     pub fn failure(&mut self, ike: Option<IkeSaId>, conn: Option<ConnId>, reason: FailureReason) {
-        tracing::warn!(?ike, ?conn, ?reason, "failure");
+        // The driver reports failures to the operator (with connection
+        // names); this is the core's own trace of it.
+        let name = conn
+            .and_then(|c| self.cfg.connection(c))
+            .map(|c| c.name.as_str());
+        tracing::debug!(
+            ike = ike.map_or(0, |i| i.0),
+            conn = name.unwrap_or("-"),
+            "negotiation failed: {reason}"
+        );
         self.events.push_back(Event::Failure { ike, conn, reason });
     }
 

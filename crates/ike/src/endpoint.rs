@@ -75,6 +75,63 @@ pub struct IkeSaView {
     pub rekeyed: bool,
     /// Known once the SA is established.
     pub algorithms: Option<crate::suite::IkeSaAlgorithms>,
+    /// Where the SA stands, in the words of `docs/control-api.md`.
+    pub lifecycle: IkeSaLifecycle,
+    /// When the soft lifetime starts a rekey (§2.18), if scheduled.
+    pub rekey_at: Option<Instant>,
+    /// When the hard lifetime deletes the SA, if scheduled.
+    pub expire_at: Option<Instant>,
+}
+
+/// The lifecycle of an IKE SA as an operator sees it; the phases of the
+/// core's own state machine collapse into these four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IkeSaLifecycle {
+    /// IKE_SA_INIT or IKE_AUTH still under way (half-open on the responder).
+    Connecting,
+    Established,
+    /// Our rekey of it is outstanding, or it was replaced and waits for its Delete.
+    Rekeying,
+    /// Our Delete for it is outstanding.
+    Deleting,
+}
+
+impl IkeSaLifecycle {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IkeSaLifecycle::Connecting => "connecting",
+            IkeSaLifecycle::Established => "established",
+            IkeSaLifecycle::Rekeying => "rekeying",
+            IkeSaLifecycle::Deleting => "deleting",
+        }
+    }
+}
+
+impl std::fmt::Display for IkeSaLifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// See [`IkeEndpoint::sa_counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SaCounts {
+    pub ike_sas: usize,
+    pub child_sas: usize,
+    /// IKE SAs still in IKE_SA_INIT or IKE_AUTH, either role.
+    pub connecting: usize,
+}
+
+/// A read-only view of one CHILD SA: what was installed, plus its timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSaView {
+    pub info: crate::event::ChildSaInfo,
+    /// Replaced by a rekey; stays installed only until its Delete (§2.8).
+    pub replaced: bool,
+    /// When the soft lifetime starts a rekey (§2.8), if scheduled.
+    pub rekey_at: Option<Instant>,
+    /// When the hard lifetime deletes it, if scheduled.
+    pub expire_at: Option<Instant>,
 }
 
 impl IkeEndpoint {
@@ -129,6 +186,17 @@ impl IkeEndpoint {
                     crate::sa::Phase::Established(e) => Some(e.keys.algorithms()),
                     _ => None,
                 },
+                lifecycle: match &s.phase {
+                    crate::sa::Phase::Established(e) if e.deleting => IkeSaLifecycle::Deleting,
+                    crate::sa::Phase::Established(e) => match e.rekey {
+                        crate::sa::IkeRekey::None => IkeSaLifecycle::Established,
+                        _ => IkeSaLifecycle::Rekeying,
+                    },
+                    crate::sa::Phase::Gone => IkeSaLifecycle::Deleting,
+                    _ => IkeSaLifecycle::Connecting,
+                },
+                rekey_at: s.timers.get(crate::timer::IkeTimer::Rekey.idx()),
+                expire_at: s.timers.get(crate::timer::IkeTimer::Expire.idx()),
             })
             .collect();
         v.sort_by_key(|s| s.id);
@@ -141,6 +209,51 @@ impl IkeEndpoint {
             .iter()
             .map(|c: &ChildSa| c.info.clone())
             .collect()
+    }
+
+    /// Every CHILD SA with its rekey and expiry deadlines.
+    pub fn child_sa_views(&self) -> Vec<ChildSaView> {
+        self.children
+            .iter()
+            .map(|c: &ChildSa| ChildSaView {
+                info: c.info.clone(),
+                replaced: matches!(c.state, crate::child::ChildState::Rekeyed { .. }),
+                rekey_at: c.timers.get(ChildTimer::Rekey.idx()),
+                expire_at: c.timers.get(ChildTimer::Expire.idx()),
+            })
+            .collect()
+    }
+
+    /// The SAs that carry traffic, as an operator counts them: IKE SAs past
+    /// IKE_AUTH that are not replaced by a rekey (§2.18; the old one only
+    /// waits for its Delete), and their CHILD SAs that are not replaced by
+    /// a rekey (§2.8). Half-open and other unauthenticated SAs, which a
+    /// flood of IKE_SA_INITs can create by the thousand, count apart.
+    pub fn sa_counts(&self) -> SaCounts {
+        let live: std::collections::HashSet<IkeSaId> = self
+            .sas
+            .values()
+            .filter(|s| {
+                matches!(s.phase, crate::sa::Phase::Established(_)) && s.successor.is_none()
+            })
+            .map(|s| s.id)
+            .collect();
+        SaCounts {
+            ike_sas: live.len(),
+            child_sas: self
+                .children
+                .iter()
+                .filter(|c| {
+                    live.contains(&c.info.ike)
+                        && !matches!(c.state, crate::child::ChildState::Rekeyed { .. })
+                })
+                .count(),
+            connecting: self
+                .sas
+                .values()
+                .filter(|s| !matches!(s.phase, crate::sa::Phase::Established(_)))
+                .count(),
+        }
     }
 
     /// Number of half-open (responder, pre-IKE_AUTH) SAs.

@@ -12,16 +12,16 @@ pub enum IkeError {
     #[error("malformed message: {0}")]
     Malformed(Malformed),
     /// Parsed, but breaks the protocol rules.
-    #[error("peer misbehaved: {0:?}")]
+    #[error("the peer broke the protocol: {0}")]
     PeerMisbehaved(PeerMisbehaved),
     /// Well-formed and legal, but we cannot agree.
-    #[error("peer incompatible: {0:?}")]
+    #[error("{0}")]
     PeerIncompatible(PeerIncompatible),
     /// AUTH payload did not verify, or the identity is not acceptable.
-    #[error("authentication failed")]
+    #[error("the peer's authentication did not verify, or its identity is not accepted (AUTHENTICATION_FAILED)")]
     AuthenticationFailed,
     /// Our caller's bug; never sent.
-    #[error("API misuse: {0}")]
+    #[error("internal error (API misuse): {0}")]
     ApiMisuse(&'static str),
     /// A crypto primitive failed on our side (RNG, key generation).
     #[error("internal crypto failure: {0}")]
@@ -124,6 +124,109 @@ impl From<PeerIncompatible> for IkeError {
     }
 }
 
+/// The IANA name of an error or status notify (RFC 7296 §3.10.1), or its
+/// number when the registry does not know it.
+pub fn notify_name(n: u16) -> String {
+    yadokari_wire::registry::NotifyType(n).to_string()
+}
+
+/// What an error notify from the peer means, in words, with the IANA name
+/// in parentheses: what the operator reads when the peer refused.
+pub fn peer_error_words(n: u16) -> String {
+    let what = match n {
+        notify::UNSUPPORTED_CRITICAL_PAYLOAD => {
+            "the peer does not support a critical payload we sent"
+        }
+        notify::INVALID_IKE_SPI => "the peer does not know this IKE SA",
+        notify::INVALID_MAJOR_VERSION => "the peer does not speak IKE version 2",
+        notify::INVALID_SYNTAX => "the peer found our message malformed",
+        notify::INVALID_MESSAGE_ID => "the peer rejected our message ID",
+        notify::INVALID_SPI => "the peer does not know the SPI we used",
+        notify::NO_PROPOSAL_CHOSEN => "the peer accepted none of our proposals",
+        notify::INVALID_KE_PAYLOAD => "the peer wants another key exchange group",
+        notify::AUTHENTICATION_FAILED => "the peer rejected our authentication",
+        notify::SINGLE_PAIR_REQUIRED => "the peer accepts only one pair of traffic selectors",
+        notify::NO_ADDITIONAL_SAS => "the peer accepts no more CHILD SAs on this IKE SA",
+        notify::INTERNAL_ADDRESS_FAILURE => "the peer could not assign an internal address",
+        notify::FAILED_CP_REQUIRED => "the peer requires a configuration payload",
+        notify::TS_UNACCEPTABLE => "the peer refused our traffic selectors",
+        notify::INVALID_SELECTORS => "the peer received ESP that does not match the SA's selectors",
+        notify::TEMPORARY_FAILURE => "the peer is busy (temporary failure), try again later",
+        notify::CHILD_SA_NOT_FOUND => "the peer does not know the CHILD SA",
+        _ if notify::is_error(n) => "the peer refused with an error notify",
+        _ => "the peer answered with a status notify",
+    };
+    format!("{what} ({})", notify_name(n))
+}
+
+impl std::fmt::Display for PeerMisbehaved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerMisbehaved::MissingPayload(p) => write!(f, "a required {p} payload is missing"),
+            PeerMisbehaved::UnexpectedPayload(p) => {
+                write!(f, "a {p} payload is not allowed in this message")
+            }
+            PeerMisbehaved::WrongExchange(x) => write!(
+                f,
+                "exchange {} is not allowed in this state",
+                yadokari_wire::registry::ExchangeType(*x)
+            ),
+            PeerMisbehaved::InvalidMessageId(id) => {
+                write!(
+                    f,
+                    "message ID {id} is outside the window (INVALID_MESSAGE_ID)"
+                )
+            }
+            PeerMisbehaved::ChoseUnofferedProposal => {
+                f.write_str("the peer chose a proposal we did not offer")
+            }
+            PeerMisbehaved::TsNotNarrowed => {
+                f.write_str("the peer's traffic selectors are not a subset of those we proposed")
+            }
+            PeerMisbehaved::InvalidKe => {
+                f.write_str("a key exchange payload of the wrong size or group")
+            }
+            PeerMisbehaved::BadNonce => {
+                f.write_str("a nonce shorter than 16 or longer than 256 bytes")
+            }
+            PeerMisbehaved::BadSpi => f.write_str("an SPI of the wrong size, or zero"),
+            PeerMisbehaved::BadResponse => {
+                f.write_str("the peer's response does not answer our request")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PeerIncompatible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerIncompatible::NoProposalChosen => {
+                f.write_str("no proposal in common with the peer (NO_PROPOSAL_CHOSEN)")
+            }
+            PeerIncompatible::InvalidKePayload { wanted_group } => write!(
+                f,
+                "the peer used another key exchange group than {} (INVALID_KE_PAYLOAD)",
+                yadokari_wire::registry::KeMethod(*wanted_group)
+            ),
+            PeerIncompatible::TsUnacceptable => f.write_str(
+                "the peer's traffic selectors match none of ours (TS_UNACCEPTABLE)",
+            ),
+            PeerIncompatible::NoMatchingConnection => f.write_str(
+                "no configured connection matches the peer's address or identity (NO_PROPOSAL_CHOSEN)",
+            ),
+            PeerIncompatible::ModeMismatch => f.write_str(
+                "one side wants transport mode and the other tunnel mode (NO_PROPOSAL_CHOSEN)",
+            ),
+            PeerIncompatible::PeerRefused(n) => f.write_str(&peer_error_words(*n)),
+            PeerIncompatible::UnsupportedCriticalPayload(t) => write!(
+                f,
+                "the peer sent a critical payload we do not support: {} (UNSUPPORTED_CRITICAL_PAYLOAD)",
+                yadokari_wire::registry::PayloadType(*t)
+            ),
+        }
+    }
+}
+
 /// What an [`crate::Event::Failure`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailureReason {
@@ -137,6 +240,22 @@ pub enum FailureReason {
     PeerDead,
     /// A command could not be executed.
     Command(&'static str),
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailureReason::Protocol(e) => write!(f, "{e}"),
+            FailureReason::PeerError(n) => f.write_str(&peer_error_words(*n)),
+            FailureReason::Timeout => {
+                f.write_str("no answer from the peer after all retransmissions")
+            }
+            FailureReason::PeerDead => {
+                f.write_str("the peer stopped answering (dead peer detection)")
+            }
+            FailureReason::Command(what) => write!(f, "cannot do that: {what}"),
+        }
+    }
 }
 
 macro_rules! drop_reasons {
@@ -195,6 +314,33 @@ drop_reasons! {
     NoNonEspMarker,
 }
 
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DropReason::Malformed => "malformed message",
+            DropReason::NotIke => "not an IKEv2 message",
+            DropReason::BadVersion => "unsupported IKE major version",
+            DropReason::UnknownSpi => "no IKE SA with this SPI",
+            DropReason::BadMessageId => "message ID outside the window",
+            DropReason::UnexpectedResponse => "a response to no request of ours",
+            DropReason::BadIcv => "integrity check failed",
+            DropReason::WrongExchange => "exchange not allowed in this state",
+            DropReason::MissingPayload => "a required payload is missing",
+            DropReason::TooManyHalfOpen => "too many half-open IKE SAs",
+            DropReason::CookieRequired => "answered with a COOKIE demand",
+            DropReason::BadCookie => "a COOKIE that does not verify",
+            DropReason::Retransmit => "a retransmitted request, answered from the cache",
+            DropReason::StaleRetransmit => "a retransmitted request whose answer is gone",
+            DropReason::RateLimited => "error answers rate-limited",
+            DropReason::NoConnection => "no configured connection accepts this peer",
+            DropReason::Unprotected => "not encrypted although it must be",
+            DropReason::UnauthenticatedNotify => "an unauthenticated error notify, ignored",
+            DropReason::BadInitResponse => "an IKE_SA_INIT response we cannot use",
+            DropReason::NoNonEspMarker => "no non-ESP marker on the NAT-T port",
+        })
+    }
+}
+
 /// Per-reason drop counters plus a few totals.
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
@@ -217,5 +363,120 @@ impl Counters {
 
     pub(crate) fn count_drop(&mut self, r: DropReason) {
         *self.drops.entry(r).or_insert(0) += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::DownReason;
+
+    /// Operators read these: words, the IANA name in parentheses, and no
+    /// Rust `Debug` spelling anywhere.
+    fn words(s: &str) {
+        for debug in [
+            "Some(",
+            "None",
+            "PeerError(",
+            "Protocol(",
+            "ConnId(",
+            "IkeSaId(",
+        ] {
+            assert!(!s.contains(debug), "`{s}` contains `{debug}`");
+        }
+    }
+
+    #[test]
+    fn failure_reasons_in_words() {
+        let cases = [
+            (
+                FailureReason::PeerError(notify::TS_UNACCEPTABLE),
+                "the peer refused our traffic selectors (TS_UNACCEPTABLE)",
+            ),
+            (
+                FailureReason::PeerError(notify::NO_PROPOSAL_CHOSEN),
+                "the peer accepted none of our proposals (NO_PROPOSAL_CHOSEN)",
+            ),
+            (
+                FailureReason::PeerError(notify::AUTHENTICATION_FAILED),
+                "the peer rejected our authentication (AUTHENTICATION_FAILED)",
+            ),
+            (
+                FailureReason::PeerError(9000),
+                "the peer refused with an error notify (9000)",
+            ),
+            (
+                FailureReason::Protocol(PeerIncompatible::TsUnacceptable.into()),
+                "the peer's traffic selectors match none of ours (TS_UNACCEPTABLE)",
+            ),
+            (
+                FailureReason::Protocol(
+                    PeerIncompatible::PeerRefused(notify::TS_UNACCEPTABLE).into(),
+                ),
+                "the peer refused our traffic selectors (TS_UNACCEPTABLE)",
+            ),
+            (
+                FailureReason::Protocol(PeerMisbehaved::MissingPayload("AUTH").into()),
+                "the peer broke the protocol: a required AUTH payload is missing",
+            ),
+            (
+                FailureReason::Protocol(
+                    PeerIncompatible::InvalidKePayload { wanted_group: 31 }.into(),
+                ),
+                "the peer used another key exchange group than Curve25519 (INVALID_KE_PAYLOAD)",
+            ),
+            (
+                FailureReason::Timeout,
+                "no answer from the peer after all retransmissions",
+            ),
+            (
+                FailureReason::Command("no such IKE SA"),
+                "cannot do that: no such IKE SA",
+            ),
+        ];
+        for (reason, text) in cases {
+            assert_eq!(reason.to_string(), text);
+            words(text);
+        }
+    }
+
+    #[test]
+    fn every_error_kind_and_drop_reason_in_words() {
+        let errors: Vec<IkeError> = vec![
+            PeerMisbehaved::WrongExchange(37).into(),
+            PeerMisbehaved::InvalidMessageId(7).into(),
+            PeerMisbehaved::TsNotNarrowed.into(),
+            PeerIncompatible::NoMatchingConnection.into(),
+            PeerIncompatible::ModeMismatch.into(),
+            PeerIncompatible::UnsupportedCriticalPayload(46).into(),
+            IkeError::AuthenticationFailed,
+        ];
+        for e in errors {
+            let s = e.to_string();
+            words(&s);
+            assert!(
+                !s.contains("Incompatible") && !s.contains("Misbehaved"),
+                "{s}"
+            );
+        }
+        assert_eq!(
+            IkeError::from(PeerMisbehaved::WrongExchange(37)).to_string(),
+            "the peer broke the protocol: exchange INFORMATIONAL is not allowed in this state"
+        );
+        for r in DropReason::ALL {
+            let s = r.to_string();
+            words(&s);
+            assert!(s.contains(' '), "{r:?} reads `{s}`");
+        }
+        for r in [
+            DownReason::Local,
+            DownReason::PeerDeleted,
+            DownReason::Rekeyed,
+            DownReason::Expired,
+            DownReason::PeerDead,
+            DownReason::Failed,
+        ] {
+            assert!(r.to_string().contains(' '), "{r:?}");
+        }
     }
 }

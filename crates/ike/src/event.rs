@@ -161,8 +161,15 @@ pub enum Event {
     /// IKE and ESP move to `path`, whose ports are the NAT-T port.
     NatDetected {
         ike: IkeSaId,
+        /// Our NAT_DETECTION_DESTINATION_IP hash did not match: a NAT
+        /// rewrote our address. Never set by our own forcing alone.
         local_behind_nat: bool,
+        /// The peer's source hash did not match: a NAT in front of the
+        /// peer, or a peer that forces encapsulation the same way we do.
         remote_behind_nat: bool,
+        /// Our configuration forces UDP encapsulation (`encap = true`):
+        /// we sent a source hash that cannot match.
+        forced_by_config: bool,
         path: Path,
     },
     /// With [`crate::Config::trace_messages`]: one IKE message we sent or
@@ -196,4 +203,17 @@ pub enum DownReason {
     PeerDead,
     /// The negotiation failed.
     Failed,
+}
+
+impl std::fmt::Display for DownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DownReason::Local => "deleted on our side",
+            DownReason::PeerDeleted => "deleted by the peer",
+            DownReason::Rekeyed => "replaced by a rekey",
+            DownReason::Expired => "its hard lifetime ran out",
+            DownReason::PeerDead => "the peer stopped answering",
+            DownReason::Failed => "the negotiation failed",
+        })
+    }
 }

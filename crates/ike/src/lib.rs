@@ -42,7 +42,7 @@ pub use config::{
     AuthConfig, ChildConfig, Config, ConnConfig, ConnId, DpdAction, Identity, Lifetime, Mode,
     RetransmitConfig,
 };
-pub use endpoint::{IkeEndpoint, IkeSaView};
+pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{
     Counters, DropReason, FailureReason, IkeError, Malformed, PeerIncompatible, PeerMisbehaved,
 };

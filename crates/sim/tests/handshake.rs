@@ -320,6 +320,17 @@ fn force_encap_without_nat() {
     p.check_consistent().unwrap();
     let ca = p.a.installed.values().next().expect("child");
     assert_eq!(ca.encap.map(|e| e.local_port), Some(4500));
+    // Issue 18: the event says encapsulation was forced, not that A sits
+    // behind a NAT (there is none); B sees A's unmatched hash as a NAT.
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::NatDetected {
+            local_behind_nat: false,
+            remote_behind_nat: false,
+            forced_by_config: true,
+            ..
+        }
+    )));
     assert!(p
         .b
         .installed
@@ -765,4 +776,25 @@ fn proposals_from_a_config_file_reach_the_handshake() {
     let child = p.a.installed.values().next().expect("a child");
     assert_eq!(child.algorithms.encr.id, EncrId::ENCR_CHACHA20_POLY1305.0);
     assert!(child.algorithms.esn);
+}
+
+/// Issue 18: `status` does not count half-open SAs as SAs; `ike_sas()`
+/// still lists them.
+#[test]
+fn sa_counts_leave_out_half_open_sas() {
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 19, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    p.drive_until(Duration::from_secs(1), 100, |p| {
+        p.b.ep.half_open_count() == 1
+    });
+    assert_eq!(p.b.ep.ike_sas().len(), 1);
+    let c = p.b.ep.sa_counts();
+    assert_eq!((c.ike_sas, c.child_sas, c.connecting), (0, 0, 1));
+    p.drive_until(Duration::from_secs(5), 1_000, |p| {
+        !p.a.installed.is_empty() && !p.b.installed.is_empty()
+    });
+    let c = p.b.ep.sa_counts();
+    assert_eq!((c.ike_sas, c.child_sas, c.connecting), (1, 1, 0));
+    assert_eq!(p.a.ep.sa_counts(), c);
 }

@@ -28,6 +28,15 @@ impl std::fmt::Display for Prefix {
     }
 }
 
+/// The string value of the first `"key":"value"` in `ip -json` output
+/// (plain names, no escapes: enough for link kinds and types).
+fn json_str(json: &str, key: &str) -> Option<String> {
+    let pat = format!("\"{key}\":\"");
+    let start = json.find(&pat)? + pat.len();
+    let len = json[start..].find('"')?;
+    Some(json[start..start + len].to_owned())
+}
+
 impl IpTool {
     /// `ip` in the caller's namespace.
     #[must_use]
@@ -59,6 +68,38 @@ impl IpTool {
                 String::from_utf8_lossy(&out.stderr).trim()
             )))
         }
+    }
+
+    /// What kind of interface `dev` is — the kernel's link kind (`veth`,
+    /// `bridge`, `tun`, `wireguard`…), or the link type (`ether`,
+    /// `loopback`…) for a device without one — or `None` when no interface
+    /// has that name. Used to explain a name clash before creating a TUN.
+    /// Asked of `ip` (netlink, in our own namespace) rather than read from
+    /// `/sys/class/net`, which shows the namespace sysfs was mounted in.
+    pub fn link_kind(&self, dev: &str) -> io::Result<Option<String>> {
+        let mut cmd = Command::new("ip");
+        if let Some(ns) = &self.netns {
+            cmd.arg("-n").arg(ns);
+        }
+        let out = cmd
+            .args(["-details", "-json", "link", "show", "dev", dev])
+            .output()?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            if err.contains("does not exist") {
+                return Ok(None);
+            }
+            return Err(io::Error::other(format!(
+                "ip link show dev {dev}: {}",
+                err.trim()
+            )));
+        }
+        let json = String::from_utf8_lossy(&out.stdout);
+        Ok(Some(
+            json_str(&json, "info_kind")
+                .or_else(|| json_str(&json, "link_type"))
+                .unwrap_or_else(|| "unknown".to_owned()),
+        ))
     }
 
     /// Sets the MTU and brings the link up.
@@ -104,5 +145,20 @@ impl IpTool {
             Err(e) if e.to_string().contains("No such process") => Ok(()),
             r => r,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_str;
+
+    #[test]
+    fn link_kind_from_ip_json() {
+        let veth =
+            r#"[{"ifindex":3,"ifname":"yk0","link_type":"ether","linkinfo":{"info_kind":"veth"}}]"#;
+        assert_eq!(json_str(veth, "info_kind").as_deref(), Some("veth"));
+        let lo = r#"[{"ifindex":1,"ifname":"lo","link_type":"loopback"}]"#;
+        assert_eq!(json_str(lo, "info_kind"), None);
+        assert_eq!(json_str(lo, "link_type").as_deref(), Some("loopback"));
     }
 }

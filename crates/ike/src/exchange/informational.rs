@@ -183,7 +183,11 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
     }
     for n in msg.notifies().filter(|n| notify::is_error(n.ty)) {
         // Authenticated error notifies in a request are logged, not acted on (§2.21.2).
-        tracing::warn!(ike = sa.id.0, notify = n.ty, "peer reported an error");
+        tracing::warn!(
+            ike = sa.id.0,
+            "the peer reported an error: {}",
+            crate::error::peer_error_words(n.ty)
+        );
     }
     let payloads = if ours.is_empty() {
         Vec::new()

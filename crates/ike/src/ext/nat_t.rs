@@ -143,8 +143,9 @@ impl Extension for NatT {
                     sa.nat.reported = true;
                     cx.event(Event::NatDetected {
                         ike: sa.id,
-                        local_behind_nat: sa.nat.local_behind || sa.nat.forced,
+                        local_behind_nat: sa.nat.local_behind,
                         remote_behind_nat: sa.nat.remote_behind,
+                        forced_by_config: sa.nat.forced,
                         path: sa.path,
                     });
                 }
@@ -158,8 +159,9 @@ impl Extension for NatT {
                         sa.nat.reported = true;
                         cx.event(Event::NatDetected {
                             ike: sa.id,
-                            local_behind_nat: sa.nat.local_behind || sa.nat.forced,
+                            local_behind_nat: sa.nat.local_behind,
                             remote_behind_nat: sa.nat.remote_behind,
+                            forced_by_config: sa.nat.forced,
                             path: sa.path,
                         });
                     }
