@@ -171,8 +171,12 @@ drop_reasons! {
     WrongExchange,
     /// A required payload is missing (unauthenticated message, dropped silently).
     MissingPayload,
-    /// Half-open limit reached.
+    /// Half-open limit reached (or a half-open SA gave way to a source
+    /// holding fewer, when the table was full).
     TooManyHalfOpen,
+    /// A source at its half-open quota: a COOKIE demanded, or its oldest
+    /// half-open SA replaced.
+    HalfOpenPerSource,
     /// Answered with a COOKIE demand instead of creating state.
     CookieRequired,
     /// A COOKIE that did not verify.

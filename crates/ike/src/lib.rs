@@ -39,7 +39,7 @@ pub mod ts;
 pub mod window;
 
 pub use config::{
-    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, DpdAction, Identity, Lifetime, Mode,
+    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity, Lifetime, Mode,
     RetransmitConfig,
 };
 pub use endpoint::{IkeEndpoint, IkeSaView};
