@@ -922,6 +922,20 @@ impl IkeEndpoint {
         Ok(())
     }
 
+    /// Changes the admission settings of new IKE_SA_INITs (a reload):
+    /// [`Config::cookie_threshold`], [`Config::max_half_open`],
+    /// [`Config::half_open_per_source`]. Half-open SAs already admitted stay.
+    pub fn set_admission(
+        &mut self,
+        cookie_threshold: usize,
+        max_half_open: usize,
+        half_open_per_source: usize,
+    ) {
+        self.cfg.cookie_threshold = cookie_threshold;
+        self.cfg.max_half_open = max_half_open;
+        self.cfg.half_open_per_source = half_open_per_source;
+    }
+
     /// Ends every SA that still depends on a removed connection.
     fn close_retired(&mut self, now: Instant) {
         let mut ids: Vec<IkeSaId> = self.sas.keys().copied().collect();
