@@ -441,5 +441,8 @@ fn admission_keepalive_and_window_settings() {
         "{err}"
     );
     assert!(err.contains("`daemon.nat_keepalive`"), "{err}");
-    assert!(err.contains("`tunnel.site.window` must be 1 to 64"), "{err}");
+    assert!(
+        err.contains("`tunnel.site.window` must be 1 to 64"),
+        "{err}"
+    );
 }

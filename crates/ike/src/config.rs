@@ -241,7 +241,11 @@ impl std::fmt::Display for ConnTableError {
                 "the connection table would shrink from {old} to {new} entries"
             ),
             ConnTableError::Revived(c) => {
-                write!(f, "connection slot {} was removed and cannot be reused", c.0)
+                write!(
+                    f,
+                    "connection slot {} was removed and cannot be reused",
+                    c.0
+                )
             }
             ConnTableError::ChangedInPlace(c) => write!(
                 f,

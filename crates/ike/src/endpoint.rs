@@ -434,7 +434,10 @@ impl IkeEndpoint {
             Err(_) => return self.drop_input(DropReason::Malformed),
         };
         let source = source_of(path.remote.ip());
-        let held = self.half_open_by_source.get(&source).map_or(0, BTreeSet::len);
+        let held = self
+            .half_open_by_source
+            .get(&source)
+            .map_or(0, BTreeSet::len);
         let at_quota = self.cfg.half_open_per_source > 0 && held >= self.cfg.half_open_per_source;
         // A full table admits only a source holding fewer than the largest
         // holder, which gives up its oldest (checked before any work).

@@ -39,8 +39,8 @@ pub mod ts;
 pub mod window;
 
 pub use config::{
-    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity, Lifetime, Mode,
-    RetransmitConfig,
+    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
+    Lifetime, Mode, RetransmitConfig,
 };
 pub use endpoint::{IkeEndpoint, IkeSaView};
 pub use error::{

@@ -195,8 +195,8 @@ pub enum Queued {
     RekeyChild { spi_in: u32 },
     RekeyIke,
     DeleteChild { spi_in: u32 },
-    /// Delete of a CHILD SA already removed at its hard lifetime: the peer
-    /// must still be told, though the table no longer has it.
+    // A Delete for a CHILD SA already removed at its hard lifetime: the
+    // peer must still be told, though the table no longer has it.
     DeleteExpired { spi_in: u32 },
     DeleteIke,
     Dpd,

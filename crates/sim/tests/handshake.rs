@@ -388,8 +388,10 @@ fn refused_first_child_deletes_the_ike_sa(o: PairOptions, seed: u64, notify: u16
         };
         events.iter().any(|e| matches!(e, Event::IkeSaUp { .. }))
     };
-    assert!(p.drive_until(Duration::from_secs(5), 1000, |p| up(p, Side::A)
-        && up(p, Side::B)));
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| up(p, Side::A)
+            && up(p, Side::B))
+    );
     assert!(p.drive_until(Duration::from_secs(10), 1000, |p| p
         .a
         .ep

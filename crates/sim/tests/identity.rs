@@ -104,11 +104,13 @@ fn removed_connection_authenticates_nothing() {
     assert!(up_g(&mut p, 1));
     let ike = p.a.live_ike_sas()[0].id;
     p.command(Side::A, Command::DeleteIke { ike });
-    assert!(p.drive_until(p.elapsed() + Duration::from_secs(5), 1000, |p| p
-        .b
-        .ep
-        .ike_sas()
-        .is_empty()));
+    assert!(
+        p.drive_until(p.elapsed() + Duration::from_secs(5), 1000, |p| p
+            .b
+            .ep
+            .ike_sas()
+            .is_empty())
+    );
     let t = table(&p.b.ep, &[1], vec![]);
     let now = p.now;
     p.b.ep.set_connections(now, t).unwrap();
@@ -136,9 +138,11 @@ fn removing_a_connection_deletes_its_established_sas() {
     let t = table(&p.b.ep, &[1], vec![]);
     let now = p.now;
     p.b.ep.set_connections(now, t).unwrap();
-    assert!(p.drive_until(p.elapsed() + Duration::from_secs(5), 1000, |p| {
-        live(p, Side::A, 1) == 0 && live(p, Side::B, 1) == 0
-    }));
+    assert!(
+        p.drive_until(p.elapsed() + Duration::from_secs(5), 1000, |p| {
+            live(p, Side::A, 1) == 0 && live(p, Side::B, 1) == 0
+        })
+    );
     assert_eq!((live(&p, Side::A, 0), live(&p, Side::B, 0)), (1, 1));
     assert_eq!((p.a.installed.len(), p.b.installed.len()), (1, 1));
     assert!(p.a.events.iter().any(|e| matches!(
@@ -191,17 +195,20 @@ fn changed_key_under_the_same_identity_works_at_once() {
 fn half_open_and_mid_auth_sas_of_a_removed_connection_do_not_complete() {
     let mut p = two_tunnels(34);
     p.command(Side::A, Command::Initiate { conn: ConnId(1) });
-    assert!(p.drive_until(Duration::from_secs(5), 1000, |p| p
-        .b
-        .ep
-        .half_open_count()
-        == 1));
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.b.ep.half_open_count()
+            == 1)
+    );
     let t = table(&p.b.ep, &[1], vec![]);
     let now = p.now;
     p.b.ep.set_connections(now, t).unwrap();
     p.drive_bounded(p.elapsed() + Duration::from_secs(10), 5000);
     assert!(auth_failed_since(&p, 0), "{:?}", p.a.events);
-    assert!(!p.b.events.iter().any(|e| matches!(e, Event::IkeSaUp { .. })));
+    assert!(!p
+        .b
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::IkeSaUp { .. })));
     assert!(p.b.ep.ike_sas().is_empty());
 
     // Initiator side: A's IKE_AUTH for slot 0 is in flight when A drops it.
@@ -227,7 +234,11 @@ fn half_open_and_mid_auth_sas_of_a_removed_connection_do_not_complete() {
         }
     )));
     p.drive_bounded(p.elapsed() + Duration::from_secs(5), 1000);
-    assert!(!p.a.events.iter().any(|e| matches!(e, Event::IkeSaUp { .. })));
+    assert!(!p
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::IkeSaUp { .. })));
     assert!(p.a.installed.is_empty());
 }
 
@@ -332,7 +343,8 @@ impl Flooder {
     fn round(&mut self, p: &mut Pair, n: usize) {
         let now = p.now;
         for _ in 0..n {
-            self.ep.handle_command(now, Command::Initiate { conn: ConnId(0) });
+            self.ep
+                .handle_command(now, Command::Initiate { conn: ConnId(0) });
         }
         let b = SocketAddr::new(ADDR_B, 500);
         while let Some(t) = self.ep.poll_transmit() {
@@ -469,8 +481,10 @@ fn hard_lifetime_removes_the_child_with_an_exchange_outstanding() {
     let (a, b) = pair(&o);
     let mut p = Pair::new(a, b, 44, Faults::none());
     p.command(Side::A, Command::Initiate { conn: ConnId(0) });
-    assert!(p.drive_until(Duration::from_secs(1), 1000, |p| p.a.installed.len() == 1
-        && p.b.installed.len() == 1));
+    assert!(
+        p.drive_until(Duration::from_secs(1), 1000, |p| p.a.installed.len() == 1
+            && p.b.installed.len() == 1)
+    );
     let t0 = p.elapsed();
     // The peer stops answering: the rekey at 8 s stays outstanding.
     p.net.faults = Faults::lossy(1.0, 0.0);
@@ -514,10 +528,7 @@ fn expired_child_is_deleted_with_the_peer() {
     let mut p = Pair::new(a, b, 45, Faults::none());
     p.command(Side::A, Command::Initiate { conn: ConnId(0) });
     assert!(p.drive_until(Duration::from_secs(1), 1000, |p| p.b.installed.len() == 1));
-    assert!(p.drive_until(Duration::from_secs(12), 1000, |p| p
-        .b
-        .installed
-        .is_empty()));
+    assert!(p.drive_until(Duration::from_secs(12), 1000, |p| p.b.installed.is_empty()));
     assert!(p.b.events.iter().any(|e| matches!(
         e,
         Event::ChildSaRemoved {

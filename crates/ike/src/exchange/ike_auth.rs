@@ -2,7 +2,9 @@
 //!
 //! The IKE SA is established when AUTH verifies, whatever happens to the
 //! CHILD SA riding in the same exchange: NO_PROPOSAL_CHOSEN or
-//! TS_UNACCEPTABLE for the child leave the IKE SA up (§1.2, §2.21.3).
+//! TS_UNACCEPTABLE for the child leave the IKE SA up (§1.2, §2.21.3) for
+//! the exchange; both sides then delete it, since it carries nothing
+//! ([`delete_childless`]).
 
 use zeroize::Zeroizing;
 
