@@ -188,6 +188,7 @@ impl IkeEndpoint {
         };
         self.file(sa);
         for n in new_sas {
+            retired_successor(&self.cfg, &n, &mut follow);
             self.file(n);
         }
         self.follow_ups(now, follow);
@@ -322,6 +323,7 @@ impl IkeEndpoint {
         }
         self.file(sa);
         for n in new_sas {
+            retired_successor(&self.cfg, &n, &mut follow);
             self.file(n);
         }
         follow_out.extend(follow);
@@ -939,8 +941,23 @@ impl IkeEndpoint {
         self.cfg.half_open_per_source = half_open_per_source;
     }
 
-    /// Ends every SA that still depends on a removed connection.
+    /// Ends every SA that still depends on a removed connection. Its CHILD
+    /// SAs leave the data plane at once: a removed tunnel carries nothing,
+    /// even while the Delete of its IKE SA waits for an answer.
     fn close_retired(&mut self, now: Instant) {
+        let dead: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|c| self.cfg.retired.contains(&c.info.conn))
+            .map(|c| c.info.spi_in)
+            .collect();
+        {
+            let (mut ns, mut fu) = (Vec::new(), Vec::new());
+            let mut cx = self.cx(now, &mut ns, &mut fu);
+            for spi in dead {
+                crate::child::remove(&mut cx, spi, crate::event::DownReason::Local);
+            }
+        }
         let mut ids: Vec<IkeSaId> = self.sas.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
@@ -982,6 +999,14 @@ impl IkeEndpoint {
                 }
             });
         }
+    }
+}
+
+/// An IKE rekey that completes on a removed connection's SA (it was under
+/// way when the connection went) makes a successor that must go too.
+fn retired_successor(cfg: &Config, n: &IkeSa, follow: &mut Vec<FollowUp>) {
+    if cfg.retired.contains(&n.conn) {
+        follow.push(FollowUp::DeleteIke(n.id));
     }
 }
 

@@ -138,6 +138,10 @@ fn removing_a_connection_deletes_its_established_sas() {
     let t = table(&p.b.ep, &[1], vec![]);
     let now = p.now;
     p.b.ep.set_connections(now, t).unwrap();
+    p.flush();
+    // Its CHILD SA leaves B's data plane at once, before the peer answers.
+    assert!(!p.b.installed.values().any(|c| c.conn == ConnId(1)));
+    assert_eq!(p.b.installed.len(), 1);
     assert!(
         p.drive_until(p.elapsed() + Duration::from_secs(5), 1000, |p| {
             live(p, Side::A, 1) == 0 && live(p, Side::B, 1) == 0
@@ -153,6 +157,26 @@ fn removing_a_connection_deletes_its_established_sas() {
             ..
         }
     )));
+    p.check_consistent().unwrap();
+}
+
+/// An IKE rekey under way when its connection goes: the successor it makes
+/// is deleted too, and nothing of the connection is left on either side.
+#[test]
+fn ike_rekey_in_flight_does_not_outlive_its_connection() {
+    let mut p = two_tunnels(38);
+    assert!(up_g(&mut p, 1));
+    let ike = p.a.live_ike_sas()[0].id;
+    p.command(Side::A, Command::RekeyIke { ike });
+    let t = table(&p.a.ep, &[1], vec![]);
+    let now = p.now;
+    p.a.ep.set_connections(now, t).unwrap();
+    assert!(
+        p.drive_until(p.elapsed() + Duration::from_secs(10), 2000, |p| {
+            p.a.ep.ike_sas().is_empty() && p.b.ep.ike_sas().is_empty()
+        })
+    );
+    assert!(p.a.installed.is_empty() && p.b.installed.is_empty());
     p.check_consistent().unwrap();
 }
 
