@@ -29,10 +29,7 @@ fn config(topo: &Topology, side: Side) -> String {
         initiate: side == Side::Left,
         // Retransmissions would give up only after a minute.
         daemon: "retransmit_timeout = \"60s\"",
-        tunnel: &format!(
-            "{}\nrekey = \"8s\"",
-            site_selectors(topo, side, Family::V4)
-        ),
+        tunnel: &format!("{}\nrekey = \"8s\"", site_selectors(topo, side, Family::V4)),
     }
     .render(topo)
 }
@@ -85,9 +82,5 @@ fn child_sa_past_its_hard_lifetime_is_gone_with_its_rekey_outstanding() {
     // the removal did not wait for the exchange.
     let sas = left.sas().unwrap();
     assert_eq!(sas.len(), 1, "{sas:?}");
-    assert!(
-        left.log().contains("CHILD SA removed"),
-        "{}",
-        left.log()
-    );
+    assert!(left.log().contains("CHILD SA removed"), "{}", left.log());
 }
