@@ -277,7 +277,7 @@ impl Engine {
             .filter(|n| {
                 self.conns
                     .iter()
-                    .find(|c| c.name == n.name)
+                    .find(|c| c.name == n.name && !c.retired)
                     .is_some_and(|c| !same_addresses(&c.conn, &n.conn))
             })
             .map(|n| n.name.clone())
