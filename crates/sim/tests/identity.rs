@@ -562,3 +562,43 @@ fn expired_child_is_deleted_with_the_peer() {
     )));
     p.check_consistent().unwrap();
 }
+
+/// The IKE SA's hard lifetime takes its CHILD SAs out of the data plane at
+/// once too, though its rekey is outstanding with a silent peer.
+#[test]
+fn ike_hard_lifetime_removes_its_children_at_once() {
+    let o = PairOptions {
+        ike_lifetime: Lifetime::new(
+            Duration::from_secs(8),
+            Duration::ZERO,
+            Duration::from_secs(10),
+        ),
+        ..Default::default()
+    };
+    let (a, b) = pair(&o);
+    let mut p = Pair::new(a, b, 46, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(
+        p.drive_until(Duration::from_secs(1), 1000, |p| p.a.installed.len() == 1
+            && p.b.installed.len() == 1)
+    );
+    let t0 = p.elapsed();
+    p.net.faults = Faults::lossy(1.0, 0.0);
+    p.drive_until(Duration::from_secs(60), 10_000, |p| {
+        p.a.installed.is_empty() && p.b.installed.is_empty()
+    });
+    assert!(p.a.installed.is_empty() && p.b.installed.is_empty());
+    assert!(
+        p.elapsed() - t0 <= Duration::from_secs(11),
+        "children lived {:?}",
+        p.elapsed() - t0
+    );
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::ChildSaRemoved {
+            reason: DownReason::Expired,
+            ..
+        }
+    )));
+    p.check_consistent().unwrap();
+}
