@@ -598,6 +598,11 @@ impl Engine {
         let d = &new.daemon;
         self.ike
             .set_admission(d.cookie_threshold, d.max_half_open, d.half_open_per_source);
+        if d.nat_keepalive != self.config.daemon.nat_keepalive {
+            crate::internal_warn!(
+                "daemon.nat_keepalive changed: the new interval takes effect at the next start"
+            );
+        }
         self.apply(new, conns, &report)
             .await
             .map_err(|e| format!("configuration not reloaded: {e}"))?;
