@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 use crate::proposal::{ChildProposal, IkeProposal};
 use crate::ts::TrafficSelector;
 
-/// Index of a connection in [`Config::connections`].
+/// Index of a connection in [`Config::connections`]. A slot is never reused
+/// for another connection ([`crate::IkeEndpoint::set_connections`]), so an
+/// SA's `ConnId` always names the connection it was authenticated with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub usize);
 

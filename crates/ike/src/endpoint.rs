@@ -907,6 +907,9 @@ impl IkeEndpoint {
         for (i, new) in table.into_iter().enumerate() {
             match (new, self.cfg.connections.get(i)) {
                 (Some(c), _) => connections.push(c),
+                (None, Some(cur)) if self.cfg.retired.contains(&ConnId(i)) => {
+                    connections.push(cur.clone())
+                }
                 (None, Some(cur)) => {
                     // The slot keeps a placeholder whose keys nobody knows,
                     // in case a lookup ever bypasses `Config::connection`.
