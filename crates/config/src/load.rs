@@ -100,6 +100,8 @@ const DEFAULT_SOCKET: &str = "/run/yadokari/yadokari.sock";
 const DEFAULT_STATE: &str = "/var/lib/yadokari";
 const CHILD_REKEY: Duration = Duration::from_secs(3600);
 const IKE_REKEY: Duration = Duration::from_secs(4 * 3600);
+/// RFC 3948 §4 suggests 20 s: below the UDP mapping lifetime of most NATs.
+const NAT_KEEPALIVE: Duration = Duration::from_secs(20);
 
 fn lifetime(rekey: Duration) -> Lifetime {
     // Hard expiry 10 % after the rekey time, and up to 10 % of random jitter
@@ -182,6 +184,10 @@ impl<'s> Loader<'s, '_> {
             nat_port: 4500,
             listen: Vec::new(),
             retransmit_timeout: Duration::from_secs(90),
+            nat_keepalive: Some(NAT_KEEPALIVE),
+            cookie_threshold: 64,
+            max_half_open: 4096,
+            half_open_per_source: 16,
         }
     }
 
@@ -242,6 +248,26 @@ impl<'s> Loader<'s, '_> {
         }
         if let Some(timeout) = duration(sink, t, "retransmit_timeout") {
             d.retransmit_timeout = timeout;
+        }
+        // "off" (or 0) turns keepalives off; otherwise a duration.
+        match t.value("nat_keepalive").map(|v| v.get_ref()) {
+            Some(DeValue::String(s)) if s.as_ref() == "off" => d.nat_keepalive = None,
+            Some(DeValue::Integer(n)) if n.as_str() == "0" => d.nat_keepalive = None,
+            Some(_) => {
+                if let Some(k) = duration(sink, t, "nat_keepalive") {
+                    d.nat_keepalive = Some(k);
+                }
+            }
+            None => {}
+        }
+        if let Some(n) = count(sink, t, "cookie_threshold", 0, 1 << 20) {
+            d.cookie_threshold = n;
+        }
+        if let Some(n) = count(sink, t, "max_half_open", 1, 1 << 20) {
+            d.max_half_open = n;
+        }
+        if let Some(n) = count(sink, t, "half_open_per_source", 0, 1 << 20) {
+            d.half_open_per_source = n;
         }
         if let Some(list) = t.str_list(sink, "listen") {
             for (s, span) in list {
@@ -493,6 +519,7 @@ impl<'s> Loader<'s, '_> {
             }
         };
         let encap = t.bool(sink, "encap").unwrap_or(false);
+        let window = count(sink, t, "window", 1, 64).unwrap_or(1);
         let dpd_delay = duration(sink, t, "dpd");
         let dpd_action = match t.str(sink, "dpd_action") {
             None | Some(("restart", _)) => DpdAction::Restart,
@@ -581,6 +608,7 @@ impl<'s> Loader<'s, '_> {
             }),
             ike_lifetime: lifetime(reauth.or(ike_rekey).unwrap_or(IKE_REKEY)),
             reauth: reauth.is_some(),
+            window: u32::try_from(window).unwrap_or(1),
         })
     }
 
@@ -1214,6 +1242,27 @@ fn same_family(a: Option<Family>, b: Option<Family>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a == b,
         _ => true,
+    }
+}
+
+/// An integer setting within `min..=max`.
+fn count(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+    min: usize,
+    max: usize,
+) -> Option<usize> {
+    let (n, span) = t.u64(sink, key)?;
+    match usize::try_from(n) {
+        Ok(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            sink.error(
+                span,
+                format!("`{}` must be {min} to {max}", t.qualified(key)),
+            );
+            None
+        }
     }
 }
 

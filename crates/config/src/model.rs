@@ -50,6 +50,17 @@ pub struct DaemonSettings {
     /// How long an IKE request is retransmitted before the peer is given
     /// up as dead (RFC 7296 §2.4); also bounds dead-peer detection.
     pub retransmit_timeout: Duration,
+    /// Interval of RFC 3948 NAT keepalives on UDP-encapsulated paths;
+    /// `None` sends none.
+    pub nat_keepalive: Option<Duration>,
+    /// Half-open IKE SAs above which every new IKE_SA_INIT must carry a
+    /// COOKIE (RFC 7296 §2.6); 0 demands one always.
+    pub cookie_threshold: usize,
+    /// Half-open IKE SAs at most, all sources together.
+    pub max_half_open: usize,
+    /// Half-open IKE SAs one source (an IPv4 address, an IPv6 /64) may
+    /// hold; 0 means no per-source limit.
+    pub half_open_per_source: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +109,9 @@ pub struct Remote {
     /// At `ike_lifetime`'s rekey time, reauthenticate (a new IKE SA, RFC
     /// 7296 §2.8.3) instead of rekeying.
     pub reauth: bool,
+    /// Requests the peer may have outstanding with us at once (RFC 7296
+    /// §2.3 SET_WINDOW_SIZE), 1 to 64.
+    pub window: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -550,3 +550,54 @@ fn nested_selectors_of_two_peers_load_with_a_warning_naming_the_winner() {
         "{w}"
     );
 }
+
+#[test]
+fn admission_keepalive_and_window_settings() {
+    use std::time::Duration;
+    // Defaults.
+    let c = parse_str("d.toml", SITE, &opts()).unwrap();
+    assert_eq!(c.daemon.nat_keepalive, Some(Duration::from_secs(20)));
+    assert_eq!(c.daemon.cookie_threshold, 64);
+    assert_eq!(c.daemon.max_half_open, 4096);
+    assert_eq!(c.daemon.half_open_per_source, 16);
+    assert_eq!(c.remotes["site"].window, 1);
+    // Set.
+    let text = SITE
+        .replace(
+            "control_socket = \"/run/yk-test/right.sock\"",
+            "control_socket = \"/run/yk-test/right.sock\"\nnat_keepalive = \"45s\"\ncookie_threshold = 0\nmax_half_open = 512\nhalf_open_per_source = 4",
+        )
+        .replace("dpd = \"30s\"", "window = 8");
+    let c = parse_str("s.toml", &text, &opts()).unwrap();
+    assert_eq!(c.daemon.nat_keepalive, Some(Duration::from_secs(45)));
+    assert_eq!(c.daemon.cookie_threshold, 0);
+    assert_eq!(c.daemon.max_half_open, 512);
+    assert_eq!(c.daemon.half_open_per_source, 4);
+    assert_eq!(c.remotes["site"].window, 8);
+    // Keepalives off.
+    for off in ["\"off\"", "0"] {
+        let text = SITE.replace(
+            "control_socket = \"/run/yk-test/right.sock\"",
+            &format!("control_socket = \"/run/yk-test/right.sock\"\nnat_keepalive = {off}"),
+        );
+        let c = parse_str("o.toml", &text, &opts()).unwrap();
+        assert_eq!(c.daemon.nat_keepalive, None);
+    }
+    // Out of range.
+    let bad = SITE
+        .replace(
+            "control_socket = \"/run/yk-test/right.sock\"",
+            "control_socket = \"/run/yk-test/right.sock\"\nmax_half_open = 0\nnat_keepalive = \"soon\"",
+        )
+        .replace("dpd = \"30s\"", "window = 65");
+    let err = parse_str("b.toml", &bad, &opts()).unwrap_err().to_string();
+    assert!(
+        err.contains("`daemon.max_half_open` must be 1 to 1048576"),
+        "{err}"
+    );
+    assert!(err.contains("`daemon.nat_keepalive`"), "{err}");
+    assert!(
+        err.contains("`tunnel.site.window` must be 1 to 64"),
+        "{err}"
+    );
+}

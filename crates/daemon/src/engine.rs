@@ -89,7 +89,7 @@ impl Engine {
             }
         };
         let conns = translate::connections(&config, ike_port, &names.addresses())?;
-        let ike_cfg = ike::Config {
+        let mut ike_cfg = ike::Config {
             connections: conns.iter().map(|c| c.conn.clone()).collect(),
             ike_port,
             natt_port: config.daemon.nat_port,
@@ -102,6 +102,7 @@ impl Engine {
             trace_messages: config.daemon.ike_pcap.is_some(),
             ..ike::Config::default()
         };
+        translate::admission(&config.daemon, &mut ike_cfg);
         let ike_pcap = match &config.daemon.ike_pcap {
             Some(p) => Some(
                 crate::ike_pcap::IkePcap::create(p, ike_port)
@@ -276,7 +277,7 @@ impl Engine {
             .filter(|n| {
                 self.conns
                     .iter()
-                    .find(|c| c.name == n.name)
+                    .find(|c| c.name == n.name && !c.retired)
                     .is_some_and(|c| !same_addresses(&c.conn, &n.conn))
             })
             .map(|n| n.name.clone())
@@ -288,7 +289,10 @@ impl Engine {
             unchanged: Vec::new(),
         };
         let config = self.config.clone();
-        self.apply(config, conns, &report).await;
+        if let Err(e) = self.apply(config, conns, &report).await {
+            crate::internal_warn!("addresses not updated: {e}");
+            return;
+        }
         tracing::info!(changed = %report.changed.join(", "), "connections follow the new addresses");
     }
 
@@ -498,7 +502,10 @@ impl Engine {
     }
 
     fn conn_id(&self, name: &str) -> Option<ConnId> {
-        self.conns.iter().position(|c| c.name == name).map(ConnId)
+        self.conns
+            .iter()
+            .position(|c| c.name == name && !c.retired)
+            .map(ConnId)
     }
 
     /// Answers a control request now, or registers it to be answered when
@@ -593,62 +600,71 @@ impl Engine {
             Ok(c) => c,
             Err(e) => return Err(format!("configuration not reloaded: {e:#}")),
         };
-        self.apply(new, conns, &report).await;
+        let d = &new.daemon;
+        self.ike
+            .set_admission(d.cookie_threshold, d.max_half_open, d.half_open_per_source);
+        if d.nat_keepalive != self.config.daemon.nat_keepalive {
+            crate::internal_warn!(
+                "daemon.nat_keepalive changed: the new interval takes effect at the next start"
+            );
+        }
+        self.apply(new, conns, &report)
+            .await
+            .map_err(|e| format!("configuration not reloaded: {e}"))?;
         tracing::info!(added = %report.added.join(", "), removed = %report.removed.join(", "), changed = %report.changed.join(", "), unchanged = %report.unchanged.join(", "), "configuration reloaded");
         Ok(report)
     }
 
-    /// Puts a new connection table in place: SAs of changed and removed
-    /// connections are deleted, unchanged ones keep theirs (and their
-    /// `ConnId`), new and changed ones that initiate start.
-    async fn apply(&mut self, new: Config, conns: Vec<Connection>, report: &ReloadReport) {
+    /// Puts a new connection table in place. Unchanged connections keep
+    /// their slot (`ConnId`) and their SAs. A changed connection is retired
+    /// and added again at a new slot, a removed one is retired: the IKE
+    /// core never reuses a slot, so an SA made with old keys can never
+    /// continue under new ones, and from this call on a retired
+    /// connection's keys authenticate nothing (its half-open SAs cannot
+    /// complete, its established ones are deleted with the peer). New and
+    /// changed connections that initiate start.
+    async fn apply(
+        &mut self,
+        new: Config,
+        conns: Vec<Connection>,
+        report: &ReloadReport,
+    ) -> Result<(), ike::ConnTableError> {
         let now = Instant::now();
-        // Tear down what changed or went away, while the old IDs are valid.
-        for name in report.changed.iter().chain(&report.removed) {
-            if let Some(conn) = self.conn_id(name) {
-                for s in self.ike.ike_sas().into_iter().filter(|s| s.conn == conn) {
-                    self.ike
-                        .handle_command(now, Command::DeleteIke { ike: s.id });
+        let gone = |name: &String| report.changed.contains(name) || report.removed.contains(name);
+        let mut table: Vec<Connection> = self.conns.clone();
+        for c in table.iter_mut().filter(|c| !c.retired) {
+            // "Unchanged" with other keys or addresses (an interface
+            // address behind a macro moved) is a change all the same.
+            match conns.iter().find(|n| n.name == c.name) {
+                Some(n) if !gone(&c.name) && c.conn.same_credentials(&n.conn) => *c = n.clone(),
+                _ => {
+                    c.retired = true;
+                    c.start = yadokari_config::StartAction::Respond;
                 }
             }
         }
-        self.flush().await;
-        // Keep unchanged connections at their index so their SAs stay bound;
-        // put changed ones in place; disable removed ones; append new ones.
-        let mut table: Vec<Connection> = self.conns.clone();
-        for (i, c) in self.conns.iter().enumerate() {
-            match conns.iter().find(|n| n.name == c.name) {
-                Some(n) => table[i] = n.clone(),
-                None => table[i].start = yadokari_config::StartAction::Respond,
-            }
-        }
+        let mut fresh = Vec::new();
         for n in &conns {
-            if !table.iter().any(|c| c.name == n.name) {
+            if !table.iter().any(|c| !c.retired && c.name == n.name) {
+                fresh.push(ConnId(table.len()));
                 table.push(n.clone());
             }
         }
-        for name in &report.removed {
-            if let Some(c) = table.iter_mut().find(|c| &c.name == name) {
-                // A removed connection must not accept new SAs: no selectors.
-                for ch in &mut c.conn.children {
-                    ch.ts_local.clear();
-                    ch.ts_remote.clear();
-                }
-                c.conn.remote_addr = None;
-            }
-        }
-        self.ike
-            .set_connections(table.iter().map(|c| c.conn.clone()).collect());
+        let slots = table
+            .iter()
+            .map(|c| (!c.retired).then(|| c.conn.clone()))
+            .collect();
+        self.ike.set_connections(now, slots)?;
         self.conns = table;
         self.config = new;
-        for name in report.added.iter().chain(&report.changed) {
-            if let Some(i) = self.conn_id(name) {
-                if self.conns[i.0].start == yadokari_config::StartAction::Initiate {
-                    self.ike.handle_command(now, Command::Initiate { conn: i });
-                }
+        self.flush().await;
+        for i in fresh {
+            if self.conns[i.0].start == yadokari_config::StartAction::Initiate {
+                self.ike.handle_command(now, Command::Initiate { conn: i });
             }
         }
         self.flush().await;
+        Ok(())
     }
 
     /// Deletes every SA with its peer (bounded wait), removes routes.
@@ -694,7 +710,7 @@ impl Engine {
                 .conns
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| self.config.policies.contains_key(&c.name))
+                .filter(|(_, c)| !c.retired && self.config.policies.contains_key(&c.name))
                 .map(|(i, c)| {
                     let id = ConnId(i);
                     let state = if children.iter().any(|ch| ch.conn == id) {

@@ -177,6 +177,7 @@ impl Net {
             DpSocket::bind(&ucfg).with_context(|| format!("cannot bind NAT-T socket {bind}"))?;
         let dcfg = dp::Config {
             mss_clamp: config.interface.mss_clamp,
+            keepalive_interval: config.daemon.nat_keepalive,
             ..dp::Config::default()
         };
         let (dataplane, channels) =

@@ -22,6 +22,10 @@ pub struct Connection {
     pub name: String,
     pub start: cfg::StartAction,
     pub conn: ike::ConnConfig,
+    /// Removed or replaced by a reload: its slot stays (the IKE core never
+    /// reuses a `ConnId`) so SAs still being deleted keep a name, but it no
+    /// longer answers to its name and the core authenticates nothing with it.
+    pub retired: bool,
 }
 
 /// Host names already resolved by the daemon's DNS refresher (with their
@@ -46,6 +50,7 @@ pub fn connections(
             name: name.clone(),
             start: r.start,
             conn,
+            retired: false,
         });
     }
     Ok(out)
@@ -136,6 +141,7 @@ fn connection(
         },
         force_encap: r.encap,
         reauth: r.reauth,
+        window: r.window,
     })
 }
 
@@ -264,6 +270,14 @@ fn selector(
         IpProtocol(proto.unwrap_or(0)),
         ports,
     ))
+}
+
+/// The endpoint-wide admission settings of `[daemon]` (RFC 7296 §2.6
+/// COOKIE threshold, half-open limits) onto the core's configuration.
+pub fn admission(d: &cfg::DaemonSettings, c: &mut ike::Config) {
+    c.cookie_threshold = d.cookie_threshold;
+    c.max_half_open = d.max_half_open;
+    c.half_open_per_source = d.half_open_per_source;
 }
 
 /// The time after which an idle `up` request gives up waiting.

@@ -52,6 +52,7 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         dpd_action: DpdAction::Clear,
         force_encap: false,
         reauth: false,
+        window: 1,
     }
 }
 

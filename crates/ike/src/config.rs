@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 use crate::proposal::{ChildProposal, IkeProposal};
 use crate::ts::TrafficSelector;
 
-/// Index of a connection in [`Config::connections`].
+/// Index of a connection in [`Config::connections`]. A slot is never reused
+/// for another connection ([`crate::IkeEndpoint::set_connections`]), so an
+/// SA's `ConnId` always names the connection it was authenticated with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub usize);
 
@@ -193,7 +195,73 @@ pub struct ConnConfig {
     /// again in it, then the old IKE SA deleted) instead of rekeying it.
     /// Needs `remote_addr`; otherwise the SA is rekeyed.
     pub reauth: bool,
+    /// Requests the peer may have outstanding with us at once, announced
+    /// with SET_WINDOW_SIZE (RFC 7296 §2.3) when above 1.
+    pub window: u32,
 }
+
+impl ConnConfig {
+    /// Whether `other` proves and accepts the same identities with the same
+    /// credentials between the same addresses: only then may SAs made under
+    /// one live on under the other.
+    pub fn same_credentials(&self, other: &ConnConfig) -> bool {
+        let psk = |a: &AuthConfig| match a {
+            AuthConfig::Psk(k) => k.as_slice().to_vec(),
+        };
+        self.local_id == other.local_id
+            && self.remote_id == other.remote_id
+            && self.local_addr == other.local_addr
+            && self.remote_addr == other.remote_addr
+            && psk(&self.local_auth) == psk(&other.local_auth)
+            && psk(&self.remote_auth) == psk(&other.remote_auth)
+    }
+}
+
+/// Why [`crate::IkeEndpoint::set_connections`] refused a new table. Nothing
+/// of the table was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnTableError {
+    /// The new table is shorter than the old one: existing `ConnId`s would
+    /// dangle or name another connection.
+    Shrunk { old: usize, new: usize },
+    /// A removed connection's slot was filled again; a new connection gets
+    /// a new slot at the end, so an old `ConnId` never names it.
+    Revived(ConnId),
+    /// A kept slot changed its identities, credentials or addresses; a
+    /// changed connection must be removed and added at a new slot, so that
+    /// SAs made with the old credentials cannot continue under it.
+    ChangedInPlace(ConnId),
+    /// A slot past the old table's end holds no connection.
+    EmptyNewSlot(ConnId),
+}
+
+impl std::fmt::Display for ConnTableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnTableError::Shrunk { old, new } => write!(
+                f,
+                "the connection table would shrink from {old} to {new} entries"
+            ),
+            ConnTableError::Revived(c) => {
+                write!(
+                    f,
+                    "connection slot {} was removed and cannot be reused",
+                    c.0
+                )
+            }
+            ConnTableError::ChangedInPlace(c) => write!(
+                f,
+                "connection slot {} changed its identities, keys or addresses in place",
+                c.0
+            ),
+            ConnTableError::EmptyNewSlot(c) => {
+                write!(f, "new connection slot {} holds no connection", c.0)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConnTableError {}
 
 /// Retransmission schedule (RFC 7296 §2.1): `initial * factor^n`, at most
 /// `tries` retransmissions, give up after `total` at the latest.
@@ -227,15 +295,17 @@ pub struct Config {
     /// COOKIE (§2.6). `0` demands cookies always.
     pub cookie_threshold: usize,
     /// Half-open IKE SAs above which new IKE_SA_INIT requests are dropped
-    /// even with a cookie.
+    /// even with a cookie (unless a source over its fair share gives one up,
+    /// see `half_open_per_source`).
     pub max_half_open: usize,
+    /// Half-open IKE SAs one source may hold at once: one IPv4 address, or
+    /// one IPv6 /64 (what one host or site can cheaply vary). `0` = no limit.
+    pub half_open_per_source: usize,
     /// How often the cookie secret changes; the previous one stays valid for
     /// one more period.
     pub cookie_rotation: Duration,
     /// A responder drops an IKE SA that has not authenticated after this long.
     pub half_open_timeout: Duration,
-    /// Window we announce with SET_WINDOW_SIZE (§2.3); 1 = no notify.
-    pub window_size: u32,
     /// Port of plain IKE (no non-ESP marker); every other local port is a NAT-T port.
     pub ike_port: u16,
     /// Port IKE and ESP float to after NAT detection (RFC 3948).
@@ -248,6 +318,10 @@ pub struct Config {
     /// Report every IKE message we send or accept, in plaintext, as
     /// [`crate::Event::MessageTrace`] (for a debugging pcap).
     pub trace_messages: bool,
+    /// Connections removed by a reload ([`crate::IkeEndpoint::set_connections`]):
+    /// their slots stay so no `ConnId` is reused, but every lookup
+    /// ([`Config::connection`]) treats them as absent.
+    pub retired: std::collections::BTreeSet<ConnId>,
 }
 
 impl Default for Config {
@@ -257,20 +331,26 @@ impl Default for Config {
             retransmit: RetransmitConfig::default(),
             cookie_threshold: 64,
             max_half_open: 4096,
+            half_open_per_source: 16,
             cookie_rotation: Duration::from_secs(60),
             half_open_timeout: Duration::from_secs(30),
-            window_size: 1,
             ike_port: 500,
             natt_port: 4500,
             rekey_delete_delay: Duration::ZERO,
             error_reply_rate: 20,
             trace_messages: false,
+            retired: std::collections::BTreeSet::new(),
         }
     }
 }
 
 impl Config {
+    /// The live connection `id`; `None` for unknown and removed ones, so
+    /// nothing (candidate choice, AUTH, rekeys) finds a removed connection.
     pub fn connection(&self, id: ConnId) -> Option<&ConnConfig> {
+        if self.retired.contains(&id) {
+            return None;
+        }
         self.connections.get(id.0)
     }
 }

@@ -9,11 +9,11 @@
 //! until `poll_timeout` or the next datagram.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use crate::child::{ChildSa, Children};
-use crate::config::{Config, ConnId};
+use crate::config::{Config, ConnConfig, ConnId, ConnTableError};
 use crate::cookie::CookieJar;
 use crate::cx::{Cx, FollowUp};
 use crate::error::{Counters, DropReason, FailureReason};
@@ -38,6 +38,9 @@ pub struct IkeEndpoint {
     /// The `half_open` key each half-open SA was filed under (its path may
     /// change before it leaves the table).
     half_open_key: HashMap<IkeSaId, (u64, SocketAddr)>,
+    /// Half-open SAs per source (an IPv4 address or an IPv6 /64), oldest
+    /// first, for the per-source limit and fair admission.
+    half_open_by_source: HashMap<IpAddr, BTreeSet<IkeSaId>>,
     /// Every SA's next timer deadline, ordered, so the next wake-up and the
     /// due SAs are found without visiting every SA.
     deadlines: BTreeSet<(Instant, IkeSaId)>,
@@ -147,6 +150,7 @@ impl IkeEndpoint {
             by_spi: HashMap::new(),
             half_open: HashMap::new(),
             half_open_key: HashMap::new(),
+            half_open_by_source: HashMap::new(),
             deadlines: BTreeSet::new(),
             deadline_of: HashMap::new(),
             children: Children::default(),
@@ -297,6 +301,7 @@ impl IkeEndpoint {
         };
         self.file(sa);
         for n in new_sas {
+            retired_successor(&self.cfg, &n, &mut follow);
             self.file(n);
         }
         self.follow_ups(now, follow);
@@ -334,12 +339,18 @@ impl IkeEndpoint {
             let key = (sa.spi_i, sa.path.remote);
             if let Some(old) = self.half_open_key.insert(sa.id, key) {
                 self.half_open.remove(&old);
+                self.forget_source(old.1, sa.id);
             }
             self.half_open.insert(key, sa.id);
+            self.half_open_by_source
+                .entry(source_of(key.1.ip()))
+                .or_default()
+                .insert(sa.id);
         } else if let Some(old) = self.half_open_key.remove(&sa.id) {
             if self.half_open.get(&old) == Some(&sa.id) {
                 self.half_open.remove(&old);
             }
+            self.forget_source(old.1, sa.id);
         }
         if gone {
             if self.by_spi.get(&local) == Some(&sa.id) {
@@ -425,6 +436,7 @@ impl IkeEndpoint {
         }
         self.file(sa);
         for n in new_sas {
+            retired_successor(&self.cfg, &n, &mut follow);
             self.file(n);
         }
         follow_out.extend(follow);
@@ -536,11 +548,22 @@ impl IkeEndpoint {
             Ok(m) => m,
             Err(_) => return self.drop_input(DropReason::Malformed),
         };
-        if self.half_open.len() >= self.cfg.max_half_open {
+        let source = source_of(path.remote.ip());
+        let held = self
+            .half_open_by_source
+            .get(&source)
+            .map_or(0, BTreeSet::len);
+        let at_quota = self.cfg.half_open_per_source > 0 && held >= self.cfg.half_open_per_source;
+        // A full table admits only a source holding fewer than the largest
+        // holder, which gives up its oldest (checked before any work).
+        let full = self.half_open.len() >= self.cfg.max_half_open;
+        if full && !at_quota && self.largest_source(held).is_none() {
             return self.drop_input(DropReason::TooManyHalfOpen);
         }
-        // §2.6: past the threshold, only requests with a valid cookie make state.
-        if self.half_open.len() >= self.cfg.cookie_threshold {
+        // §2.6: past the threshold, only requests with a valid cookie make
+        // state. A source at its quota must prove it receives our answers
+        // too, so a spoofer cannot use up a real peer's quota.
+        if self.half_open.len() >= self.cfg.cookie_threshold || at_quota {
             if self.cookie_rotate_at.is_none() {
                 self.cookie_rotate_at = Some(now + self.cfg.cookie_rotation);
             }
@@ -558,6 +581,20 @@ impl IkeEndpoint {
                     return self.send_cookie(path, hdr, ni);
                 }
                 None => return self.send_cookie(path, hdr, ni),
+            }
+        }
+        if at_quota {
+            // A source that answers COOKIEs still never holds more than its
+            // quota: its newest attempt replaces its oldest.
+            self.counters.count_drop(DropReason::HalfOpenPerSource);
+            self.evict_oldest(source);
+        } else if full {
+            match self.largest_source(held) {
+                Some(big) => {
+                    self.counters.count_drop(DropReason::TooManyHalfOpen);
+                    self.evict_oldest(big);
+                }
+                None => return self.drop_input(DropReason::TooManyHalfOpen),
             }
         }
         let cands = ike_sa_init::candidates(&self.cfg, &path);
@@ -598,6 +635,51 @@ impl IkeEndpoint {
                 bytes: crate::codec::frame(&b, path, self.cfg.ike_port),
             });
         }
+    }
+
+    fn forget_source(&mut self, addr: SocketAddr, id: IkeSaId) {
+        let src = source_of(addr.ip());
+        if let Some(set) = self.half_open_by_source.get_mut(&src) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.half_open_by_source.remove(&src);
+            }
+        }
+    }
+
+    /// The source holding the most half-open SAs, if it holds more than
+    /// `held + 1` (admitting one more for a source holding `held` must not
+    /// merely swap the two). Runs only when the table is full.
+    fn largest_source(&self, held: usize) -> Option<IpAddr> {
+        self.half_open_by_source
+            .iter()
+            .max_by_key(|(_, set)| set.len())
+            .filter(|(_, set)| set.len() > held + 1)
+            .map(|(src, _)| *src)
+    }
+
+    /// Forgets the oldest half-open SA of `source` (it never came up: no event).
+    fn evict_oldest(&mut self, source: IpAddr) {
+        let Some(id) = self
+            .half_open_by_source
+            .get(&source)
+            .and_then(|set| set.first().copied())
+        else {
+            return;
+        };
+        if let Some(mut sa) = self.sas.remove(&id) {
+            sa.phase = Phase::Gone;
+            self.file(sa);
+        } else {
+            self.half_open_by_source.remove(&source);
+        }
+    }
+
+    /// Half-open SAs of one source (see [`Config::half_open_per_source`]).
+    pub fn half_open_from(&self, ip: IpAddr) -> usize {
+        self.half_open_by_source
+            .get(&source_of(ip))
+            .map_or(0, BTreeSet::len)
     }
 
     /// Handles a command from the driver.
@@ -771,12 +853,18 @@ impl IkeEndpoint {
             let Some(ike) = self.children.get(spi).map(ChildSa::ike) else {
                 continue;
             };
-            let op = match t {
-                ChildTimer::Rekey => Queued::RekeyChild { spi_in: spi },
-                ChildTimer::Expire => Queued::DeleteChild { spi_in: spi },
-            };
             let _ = self.with_sa(now, ike, |cx, sa| {
-                exchange::enqueue(sa, op);
+                match t {
+                    ChildTimer::Rekey => exchange::enqueue(sa, Queued::RekeyChild { spi_in: spi }),
+                    // Past the hard lifetime the SA carries nothing (RFC 7296
+                    // §2.8, RFC 4301 §4.4.2.1): out of the data plane now,
+                    // whatever exchange is outstanding; the peer hears of it
+                    // by a Delete once the window allows.
+                    ChildTimer::Expire => {
+                        crate::child::remove(cx, spi, crate::event::DownReason::Expired);
+                        exchange::enqueue(sa, Queued::DeleteExpired { spi_in: spi });
+                    }
+                }
                 exchange::kick(cx, sa);
             });
         }
@@ -886,12 +974,192 @@ impl IkeEndpoint {
 }
 
 impl IkeEndpoint {
-    /// Replaces the connection table (a configuration reload). IKE SAs keep
-    /// the `ConnId` they were made with, so a driver that wants an SA to
-    /// survive keeps its connection at the same index; entries are never
-    /// removed, only replaced, so no existing `ConnId` dangles.
-    pub fn set_connections(&mut self, connections: Vec<crate::config::ConnConfig>) {
-        debug_assert!(connections.len() >= self.cfg.connections.len());
+    /// Replaces the connection table (a configuration reload). `table[i]`
+    /// is the connection at `ConnId(i)`, or `None` for one that is removed.
+    ///
+    /// IKE SAs keep the `ConnId` they were made with, so a slot is never
+    /// reused for another connection: a kept slot must keep its identities,
+    /// keys and addresses ([`ConnConfig::same_credentials`]; other settings
+    /// may change), a changed connection is removed and added at a new slot
+    /// at the end, and a removed slot stays removed. Anything else is
+    /// refused with nothing applied.
+    ///
+    /// A removed connection is dead from this call on: no IKE_SA_INIT or
+    /// IKE_AUTH selects it, its SAs that are still half-open or in IKE_AUTH
+    /// are dropped (a responder's half-open SA that could still become
+    /// another connection keeps only those), and its established IKE SAs
+    /// are deleted with the peer (their CHILD SAs with them, §1.4.1).
+    pub fn set_connections(
+        &mut self,
+        now: Instant,
+        table: Vec<Option<ConnConfig>>,
+    ) -> Result<(), ConnTableError> {
+        let old = self.cfg.connections.len();
+        if table.len() < old {
+            return Err(ConnTableError::Shrunk {
+                old,
+                new: table.len(),
+            });
+        }
+        let mut retire = Vec::new();
+        for (i, new) in table.iter().enumerate().take(old) {
+            let id = ConnId(i);
+            match (self.cfg.connection(id), new) {
+                (None, Some(_)) => return Err(ConnTableError::Revived(id)),
+                (Some(cur), Some(n)) if !cur.same_credentials(n) => {
+                    return Err(ConnTableError::ChangedInPlace(id))
+                }
+                (Some(_), None) => retire.push(id),
+                _ => {}
+            }
+        }
+        if let Some(i) = (old..table.len()).find(|&i| table[i].is_none()) {
+            return Err(ConnTableError::EmptyNewSlot(ConnId(i)));
+        }
+        let mut connections = Vec::with_capacity(table.len());
+        for (i, new) in table.into_iter().enumerate() {
+            match (new, self.cfg.connections.get(i)) {
+                (Some(c), _) => connections.push(c),
+                (None, Some(cur)) if self.cfg.retired.contains(&ConnId(i)) => {
+                    connections.push(cur.clone())
+                }
+                (None, Some(cur)) => {
+                    // The slot keeps a placeholder whose keys nobody knows,
+                    // in case a lookup ever bypasses `Config::connection`.
+                    let mut c = cur.clone();
+                    let dead = zeroize::Zeroizing::new(self.rng.bytes(32));
+                    c.local_auth = crate::config::AuthConfig::Psk(dead.clone());
+                    c.remote_auth = crate::config::AuthConfig::Psk(dead);
+                    connections.push(c);
+                }
+                (None, None) => {}
+            }
+        }
         self.cfg.connections = connections;
+        self.cfg.retired.extend(retire.iter().copied());
+        if !retire.is_empty() {
+            self.close_retired(now);
+        }
+        Ok(())
+    }
+
+    /// Changes the admission settings of new IKE_SA_INITs (a reload):
+    /// [`Config::cookie_threshold`], [`Config::max_half_open`],
+    /// [`Config::half_open_per_source`]. Half-open SAs already admitted stay.
+    pub fn set_admission(
+        &mut self,
+        cookie_threshold: usize,
+        max_half_open: usize,
+        half_open_per_source: usize,
+    ) {
+        self.cfg.cookie_threshold = cookie_threshold;
+        self.cfg.max_half_open = max_half_open;
+        self.cfg.half_open_per_source = half_open_per_source;
+    }
+
+    /// Ends every SA that still depends on a removed connection. Its CHILD
+    /// SAs leave the data plane at once: a removed tunnel carries nothing,
+    /// even while the Delete of its IKE SA waits for an answer.
+    fn close_retired(&mut self, now: Instant) {
+        let dead: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|c| self.cfg.retired.contains(&c.info.conn))
+            .map(|c| c.info.spi_in)
+            .collect();
+        {
+            let (mut ns, mut fu) = (Vec::new(), Vec::new());
+            let mut cx = self.cx(now, &mut ns, &mut fu);
+            for spi in dead {
+                crate::child::remove(&mut cx, spi, crate::event::DownReason::Local);
+            }
+        }
+        let mut ids: Vec<IkeSaId> = self.sas.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let _ = self.with_sa(now, id, |cx, sa| {
+                let cfg = cx.cfg;
+                let retired = |c: &ConnId| cfg.retired.contains(c);
+                if let Phase::InitAnswered(st) = &mut sa.phase {
+                    // Still unauthenticated: it may become only a live connection.
+                    st.candidates.retain(|c| !retired(c));
+                    match st.candidates.first() {
+                        Some(&c) => sa.conn = c,
+                        None => sa.phase = Phase::Gone,
+                    }
+                    return;
+                }
+                if !retired(&sa.conn) {
+                    return;
+                }
+                match &sa.phase {
+                    Phase::Established(e) => {
+                        if !e.deleting {
+                            sa.queue.clear();
+                            exchange::enqueue(sa, Queued::DeleteIke);
+                            exchange::kick(cx, sa);
+                        }
+                    }
+                    Phase::Gone => {}
+                    _ => {
+                        // Our IKE_SA_INIT or IKE_AUTH is out: it must not
+                        // complete with keys that are no longer configured.
+                        cx.failure(
+                            Some(sa.id),
+                            Some(sa.conn),
+                            FailureReason::Command("the connection was removed or changed"),
+                        );
+                        crate::child::remove_all_of(cx, sa.id, crate::event::DownReason::Local);
+                        sa.phase = Phase::Gone;
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// An IKE rekey that completes on a removed connection's SA (it was under
+/// way when the connection went) makes a successor that must go too.
+fn retired_successor(cfg: &Config, n: &IkeSa, follow: &mut Vec<FollowUp>) {
+    if cfg.retired.contains(&n.conn) {
+        follow.push(FollowUp::DeleteIke(n.id));
+    }
+}
+
+/// The unit of the per-source half-open limit: an IPv4 address (also when
+/// written IPv4-mapped), or the /64 of an IPv6 address, since one host can
+/// pick any address of its /64 at will.
+fn source_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_of;
+    use std::net::IpAddr;
+
+    #[test]
+    fn sources_are_ipv4_addresses_and_ipv6_64s() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(source_of(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(source_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(source_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            source_of(ip("2001:db8:1:2::1")),
+            source_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        );
+        assert_ne!(
+            source_of(ip("2001:db8:1:2::1")),
+            source_of(ip("2001:db8:1:3::1"))
+        );
     }
 }

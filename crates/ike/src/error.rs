@@ -290,8 +290,12 @@ drop_reasons! {
     WrongExchange,
     /// A required payload is missing (unauthenticated message, dropped silently).
     MissingPayload,
-    /// Half-open limit reached.
+    /// Half-open limit reached (or a half-open SA gave way to a source
+    /// holding fewer, when the table was full).
     TooManyHalfOpen,
+    /// A source at its half-open quota: a COOKIE demanded, or its oldest
+    /// half-open SA replaced.
+    HalfOpenPerSource,
     /// Answered with a COOKIE demand instead of creating state.
     CookieRequired,
     /// A COOKIE that did not verify.
@@ -327,6 +331,7 @@ impl std::fmt::Display for DropReason {
             DropReason::WrongExchange => "exchange not allowed in this state",
             DropReason::MissingPayload => "a required payload is missing",
             DropReason::TooManyHalfOpen => "too many half-open IKE SAs",
+            DropReason::HalfOpenPerSource => "this source holds its quota of half-open IKE SAs",
             DropReason::CookieRequired => "answered with a COOKIE demand",
             DropReason::BadCookie => "a COOKIE that does not verify",
             DropReason::Retransmit => "a retransmitted request, answered from the cache",

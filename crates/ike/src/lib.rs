@@ -39,8 +39,8 @@ pub mod ts;
 pub mod window;
 
 pub use config::{
-    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, DpdAction, Identity, Lifetime, Mode,
-    RetransmitConfig,
+    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
+    Lifetime, Mode, RetransmitConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{

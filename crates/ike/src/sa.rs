@@ -195,6 +195,9 @@ pub enum Queued {
     RekeyChild { spi_in: u32 },
     RekeyIke,
     DeleteChild { spi_in: u32 },
+    // A Delete for a CHILD SA already removed at its hard lifetime: the
+    // peer must still be told, though the table no longer has it.
+    DeleteExpired { spi_in: u32 },
     DeleteIke,
     Dpd,
 }

@@ -241,6 +241,17 @@ impl ResponseWindow {
     pub fn lowest_open(&self) -> u32 {
         self.lowest_open
     }
+
+    /// Our window size (what we announce).
+    pub fn window(&self) -> u32 {
+        self.window
+    }
+
+    /// Sets our window once the connection is known (a responder learns it
+    /// in IKE_AUTH); only before the announcement is sent.
+    pub fn set_window(&mut self, window: u32) {
+        self.window = window.max(1);
+    }
 }
 
 #[cfg(test)]

@@ -131,6 +131,7 @@ fn conn(
         dpd_action: o.dpd_action,
         force_encap: force,
         reauth: o.reauth && remote.is_some(),
+        window: o.window,
     }
 }
 
@@ -141,7 +142,6 @@ pub fn pair(o: &PairOptions) -> (Config, Config) {
     let (bl, br) = o.ts_b.unwrap_or((o.ts_a.1, o.ts_a.0));
     let base = Config {
         retransmit: o.retransmit,
-        window_size: o.window,
         cookie_threshold: o.cookie_threshold,
         ..Config::default()
     };

@@ -116,6 +116,8 @@ pub struct Pair {
     pub steps: u64,
     /// First inconsistency seen while absorbing events.
     pub error: Option<String>,
+    /// What B sent to addresses other than A's (a third party in a test).
+    pub stray: Vec<Transmit>,
 }
 
 impl Pair {
@@ -130,6 +132,7 @@ impl Pair {
             nat: false,
             steps: 0,
             error: None,
+            stray: Vec::new(),
         }
     }
 
@@ -211,6 +214,9 @@ impl Pair {
                     return;
                 };
                 if dst.ip() != ADDR_A {
+                    if !self.nat {
+                        self.stray.push(t);
+                    }
                     return;
                 }
                 (Side::A, Path::new(dst, src))

@@ -394,53 +394,59 @@ fn wrong_psk_fails_authentication() {
     assert!(p.a.ep.ike_sas().is_empty() && p.b.ep.ike_sas().is_empty());
 }
 
+/// RFC 7296 §1.2: a refused first CHILD SA leaves the IKE SA established
+/// (both sides report it up, the initiator reports the refusal), and then
+/// both sides delete it at once: it carries nothing (docs/design/ike-core.md).
+fn refused_first_child_deletes_the_ike_sa(o: PairOptions, seed: u64, notify: u16) {
+    let (a, b) = pair(&o);
+    let mut p = Pair::new(a, b, seed, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    let up = |p: &Pair, s: Side| {
+        let events = match s {
+            Side::A => &p.a.events,
+            Side::B => &p.b.events,
+        };
+        events.iter().any(|e| matches!(e, Event::IkeSaUp { .. }))
+    };
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| up(p, Side::A)
+            && up(p, Side::B))
+    );
+    assert!(p.drive_until(Duration::from_secs(10), 1000, |p| p
+        .a
+        .ep
+        .ike_sas()
+        .is_empty()
+        && p.b.ep.ike_sas().is_empty()));
+    assert!(p.a.installed.is_empty() && p.b.installed.is_empty());
+    assert!(p.a.ike_up.is_empty() && p.b.ike_up.is_empty());
+    assert!(p.a.events.iter().any(|e| matches!(
+        e,
+        Event::Failure {
+            reason: yadokari_ike::FailureReason::PeerError(n),
+            ..
+        } if *n == notify
+    )));
+    p.check_consistent().unwrap();
+}
+
 #[test]
-fn no_child_proposal_keeps_ike_sa() {
+fn no_child_proposal_deletes_the_childless_ike_sa() {
     let o = PairOptions {
         esp_a: vec!["aes128gcm16"],
         esp_b: vec!["aes256-sha256"],
         ..Default::default()
     };
-    let (a, b) = pair(&o);
-    let mut p = Pair::new(a, b, 13, Faults::none());
-    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
-    assert!(
-        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.ike_up.len() == 1
-            && p.b.ike_up.len() == 1)
-    );
-    p.drive_bounded(Duration::from_secs(6), 1000);
-    assert!(p.a.installed.is_empty() && p.b.installed.is_empty());
-    assert_eq!(p.a.live_ike_sas().len(), 1);
-    assert!(p.a.events.iter().any(|e| matches!(
-        e,
-        Event::Failure {
-            reason: yadokari_ike::FailureReason::PeerError(14),
-            ..
-        }
-    )));
+    refused_first_child_deletes_the_ike_sa(o, 13, 14);
 }
 
 #[test]
-fn ts_unacceptable_keeps_ike_sa() {
+fn ts_unacceptable_deletes_the_childless_ike_sa() {
     let o = PairOptions {
         ts_b: Some(("10.9.0.0/16", "10.8.0.0/16")),
         ..Default::default()
     };
-    let (a, b) = pair(&o);
-    let mut p = Pair::new(a, b, 14, Faults::none());
-    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
-    assert!(
-        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.ike_up.len() == 1
-            && p.b.ike_up.len() == 1)
-    );
-    assert!(p.a.installed.is_empty());
-    assert!(p.a.events.iter().any(|e| matches!(
-        e,
-        Event::Failure {
-            reason: yadokari_ike::FailureReason::PeerError(38),
-            ..
-        }
-    )));
+    refused_first_child_deletes_the_ike_sa(o, 14, 38);
 }
 
 #[test]

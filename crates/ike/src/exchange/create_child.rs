@@ -444,7 +444,7 @@ fn successor(
         spi_r,
         old.path,
         cx.now,
-        cx.cfg.window_size,
+        old.responses.window(),
     );
     n.nat = old.nat.clone();
     n.predecessor = Some(old.id);

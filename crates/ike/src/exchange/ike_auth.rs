@@ -2,7 +2,9 @@
 //!
 //! The IKE SA is established when AUTH verifies, whatever happens to the
 //! CHILD SA riding in the same exchange: NO_PROPOSAL_CHOSEN or
-//! TS_UNACCEPTABLE for the child leave the IKE SA up (§1.2, §2.21.3).
+//! TS_UNACCEPTABLE for the child leave the IKE SA up (§1.2, §2.21.3) for
+//! the exchange; both sides then delete it, since it carries nothing
+//! ([`delete_childless`]).
 
 use zeroize::Zeroizing;
 
@@ -48,10 +50,10 @@ pub fn start(
             Vec::new(),
         )));
     }
-    if cx.cfg.window_size > 1 {
+    if conn.window > 1 {
         payloads.push(Payload::Notify(Notify::new(
             notify::SET_WINDOW_SIZE,
-            cx.cfg.window_size.to_be_bytes().to_vec(),
+            conn.window.to_be_bytes().to_vec(),
         )));
     }
     let mut first_child = None;
@@ -212,14 +214,19 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
             data: a.data,
         },
     ];
-    if cx.cfg.window_size > 1 {
+    // Our window is the chosen connection's, announced here (§2.3).
+    sa.responses.set_window(conn.window);
+    if conn.window > 1 {
         payloads.push(Payload::Notify(Notify::new(
             notify::SET_WINDOW_SIZE,
-            cx.cfg.window_size.to_be_bytes().to_vec(),
+            conn.window.to_be_bytes().to_vec(),
         )));
     }
-    // The first CHILD SA (§1.2); its failure does not fail the IKE SA.
+    // The first CHILD SA (§1.2); its failure does not fail the IKE SA, but
+    // an IKE SA left without the child it was made for is deleted at once
+    // (see `childless`).
     let mut install = None;
+    let mut childless = false;
     if msg.sa().is_some() {
         let spi_in = child::alloc_spi(cx);
         let ki = child_nego::KeyInput {
@@ -239,6 +246,7 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
                     FailureReason::Protocol(refused(refusal.notify)),
                 );
                 payloads.push(refusal.payload());
+                childless = true;
             }
         }
     }
@@ -252,8 +260,25 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
             child::install(cx, info, &cc.lifetime, None, false);
         }
     }
+    if childless {
+        delete_childless(sa);
+    }
     exchange::kick(cx, sa);
     Ok(())
+}
+
+/// RFC 7296 §1.2 and §2.21.2 keep the IKE SA when the CHILD SA riding in
+/// IKE_AUTH is refused, and so do we: the answer is sent as usual. But an
+/// IKE SA without the child it was made for carries nothing, and repeated
+/// attempts (a peer with the wrong selectors, a tunnel removed on one side)
+/// would pile such SAs up without end. So both sides delete it right after
+/// IKE_AUTH with an INFORMATIONAL Delete (§1.4.1); the initiator's driver
+/// learns of the refusal from the failure event, and a later attempt starts
+/// from scratch. A reauthentication whose child is refused thus leaves the
+/// old IKE SA alone and retries later (docs/design/ike-core.md).
+fn delete_childless(sa: &mut IkeSa) {
+    sa.queue.clear();
+    exchange::enqueue(sa, crate::sa::Queued::DeleteIke);
 }
 
 fn refused(notify_ty: u16) -> IkeError {
@@ -352,25 +377,16 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
                 child::install(cx, info, &cc.lifetime, None, false);
             }
         }
-        (Some(Err((n, installed_by_peer))), Some(fc)) => {
+        (Some(Err((n, installed_by_peer))), Some(_)) => {
             let reason = if installed_by_peer {
                 FailureReason::Protocol(refused(n))
             } else {
                 FailureReason::PeerError(n)
             };
             cx.failure(Some(sa.id), Some(sa.conn), reason);
-            if installed_by_peer {
-                // §2.9: an unacceptable answer means deleting the child the peer created.
-                let _ = sa.send_request(
-                    cx,
-                    xt::INFORMATIONAL,
-                    vec![Payload::Delete(crate::msg::Delete {
-                        protocol: crate::reg::protocol::ESP,
-                        spis: vec![fc.spi_in],
-                    })],
-                    Pending::DeleteChildren(vec![]),
-                );
-            }
+            // §2.9: an unacceptable answer means deleting the child the
+            // peer created; deleting the IKE SA deletes it too (§1.4.1).
+            delete_childless(sa);
         }
         _ => {}
     }

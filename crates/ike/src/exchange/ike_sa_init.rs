@@ -61,7 +61,7 @@ pub fn start(cx: &mut Cx<'_>, conn_id: ConnId, path: Path) -> Result<IkeSa, IkeE
         0,
         path,
         cx.now,
-        cx.cfg.window_size,
+        conn.window,
     );
     let ke = suite::ke_generate(group, cx.rng)?;
     let ni = Zeroizing::new(cx.rng.bytes(NONCE_LEN));
@@ -277,6 +277,7 @@ pub fn respond(
     let Some(conn) = cx.cfg.connection(first) else {
         return Answer::Drop(DropReason::NoConnection);
     };
+    let window = conn.window;
     let Some(chosen) = proposal::select(&ike_proposals(conn), sa_pl, protocol::IKE, false) else {
         return refuse(cx, notify::NO_PROPOSAL_CHOSEN, Vec::new());
     };
@@ -333,7 +334,7 @@ pub fn respond(
         spi_r,
         path,
         cx.now,
-        cx.cfg.window_size,
+        window,
     );
     if let Err(d) = ext::on_recv(cx, &mut sa, RecvStage::InitRequest, msg) {
         return Answer::Drop(d);
@@ -374,11 +375,16 @@ pub fn candidates(cfg: &crate::config::Config, path: &Path) -> Vec<ConnId> {
     let ip_ok = |want: Option<std::net::SocketAddr>, got: IpAddr| {
         want.is_none_or(|w| w.ip() == got || w.ip().is_unspecified())
     };
+    // Removed connections are skipped (`connection` answers `None`): their
+    // keys must authenticate nothing, and must not shadow a newer
+    // connection with the same identity.
     cfg.connections
         .iter()
         .enumerate()
-        .filter(|(_, c)| {
-            ip_ok(c.local_addr, path.local.ip()) && ip_ok(c.remote_addr, path.remote.ip())
+        .filter(|(i, c)| {
+            cfg.connection(ConnId(*i)).is_some()
+                && ip_ok(c.local_addr, path.local.ip())
+                && ip_ok(c.remote_addr, path.remote.ip())
         })
         .map(|(i, _)| ConnId(i))
         .collect()

@@ -92,7 +92,10 @@ pub fn close(cx: &mut Cx<'_>, sa: &mut IkeSa, reason: DownReason) {
     moved.extend(sa.queue.drain(..).filter(|q| {
         matches!(
             q,
-            Queued::DeleteChild { .. } | Queued::RekeyChild { .. } | Queued::CreateChild { .. }
+            Queued::DeleteChild { .. }
+                | Queued::DeleteExpired { .. }
+                | Queued::RekeyChild { .. }
+                | Queued::CreateChild { .. }
         )
     }));
     for op in moved {

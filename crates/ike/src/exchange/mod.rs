@@ -121,6 +121,7 @@ fn start_op(cx: &mut Cx<'_>, sa: &mut IkeSa, op: Queued) -> Result<(), IkeError>
             Some(_) => informational::start_delete_child(cx, sa, spi_in),
             None => Ok(()),
         },
+        Queued::DeleteExpired { spi_in } => informational::start_delete_child(cx, sa, spi_in),
         Queued::DeleteIke => informational::start_delete_ike(cx, sa),
         Queued::Dpd => informational::start_dpd(cx, sa),
     }
@@ -218,7 +219,10 @@ pub fn on_timeout(cx: &mut Cx<'_>, sa: &mut IkeSa) {
         return;
     }
     if sa.timers.take_expired(IkeTimer::Expire.idx(), now) {
-        // Hard lifetime: delete, whatever else is going on.
+        // Hard lifetime: its CHILD SAs carry nothing from now on, whatever
+        // exchange is outstanding; the IKE SA is deleted as soon as the
+        // window allows (or closed when the outstanding request times out).
+        child::remove_all_of(cx, sa.id, DownReason::Expired);
         sa.queue.clear();
         sa.queue.push_back(Queued::DeleteIke);
     }
