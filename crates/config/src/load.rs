@@ -28,7 +28,8 @@ pub struct LoadOptions {
 /// Reads and validates a configuration file.
 pub fn load_file(path: &Path) -> Result<Config, Diagnostics> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    // Bounded, and a FIFO is refused instead of blocking `--check` forever.
+    let text = secret::read_text_file(path, 16 << 20).map_err(|e| {
         Diagnostics(vec![crate::Diagnostic {
             file: name.clone(),
             line: 1,

@@ -40,7 +40,7 @@ pub mod window;
 
 pub use config::{
     AuthConfig, ChildConfig, Config, ConnConfig, ConnId, DpdAction, Identity, Lifetime, Mode,
-    RetransmitConfig,
+    PskKey, RetransmitConfig,
 };
 pub use endpoint::{IkeEndpoint, IkeSaView};
 pub use error::{
