@@ -172,6 +172,8 @@ impl<'s> Loader<'s, '_> {
         DaemonSettings {
             control_socket: DEFAULT_SOCKET.into(),
             control_group: None,
+            control_clients: 64,
+            control_idle_timeout: Duration::from_secs(60),
             state_dir: DEFAULT_STATE.into(),
             log_level: LogLevel::Info,
             ike_pcap: None,
@@ -190,6 +192,15 @@ impl<'s> Loader<'s, '_> {
         }
         if let Some((s, _)) = t.str(sink, "control_group") {
             d.control_group = Some(s.to_owned());
+        }
+        if let Some((n, span)) = t.u64(sink, "control_clients") {
+            match usize::try_from(n) {
+                Ok(n @ 1..=4096) => d.control_clients = n,
+                _ => sink.error(span, format!("`{}` must be 1 to 4096", t.qualified("control_clients"))),
+            }
+        }
+        if let Some(timeout) = duration(sink, t, "control_idle_timeout") {
+            d.control_idle_timeout = timeout;
         }
         if let Some((s, _)) = t.str(sink, "state_dir") {
             d.state_dir = s.into();

@@ -165,7 +165,11 @@ impl Net {
             DataPlane::start(dcfg, vec![tun], vec![sock]).context("cannot start the data plane")?;
         std::thread::Builder::new()
             .name("yk-dp-bridge".into())
-            .spawn(move || bridge(channels, inputs))
+            .spawn(move || {
+                // The bridge only moves messages: no privilege.
+                let _ = yadokari_sys::privs::clear_thread_capabilities();
+                bridge(channels, inputs)
+            })
             .context("cannot start the data-plane bridge")?;
         Ok(Net {
             ike500,
