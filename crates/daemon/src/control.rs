@@ -285,8 +285,15 @@ async fn session(
                 continue;
             }
             let mut rx = logs.subscribe();
+            let mut probe = [0u8; 1];
             loop {
-                match rx.recv().await {
+                let next = tokio::select! {
+                    l = rx.recv() => l,
+                    // A follower only listens: input or EOF means it is gone
+                    // (without this its place stays taken until a log line).
+                    _ = lines.read(&mut probe) => return Ok(()),
+                };
+                match next {
                     Ok(l) => send(&mut write, &Response::Log(l).to_line()).await?,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         let note = yadokari_control::LogLine {
