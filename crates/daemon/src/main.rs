@@ -156,6 +156,11 @@ async fn run(
     // Start-up is over: what binding port 500 and chown needed goes.
     privs::limit_capabilities(RUN_CAPS)
         .map_err(|e| anyhow::anyhow!("cannot drop capabilities after start-up: {e}"))?;
+    // This thread parses unauthenticated IKE; the data-plane workers,
+    // started above at nice 0, get the larger share of a contended CPU.
+    if let Err(e) = privs::set_thread_nice(net::IKE_NICE) {
+        tracing::debug!("cannot lower the engine thread's priority: {e}");
+    }
     tracing::info!(socket = %socket.display(), "yadokarid {} running", env!("CARGO_PKG_VERSION"));
     tracing::debug!(
         "privileges: CAP_NET_ADMIN and CAP_NET_RAW kept, no new privileges, not dumpable, \

@@ -59,6 +59,10 @@ drop_reasons! {
     TooBig => too_big,
     /// The IKE channel to the daemon was full.
     IkeQueueFull => ike_queue_full,
+    /// Behind a non-ESP marker, something that cannot be an IKE message
+    /// (wrong major version, Length not the datagram's): dropped before
+    /// anything is allocated for it.
+    IkeMalformed => ike_malformed,
     /// Outbound sequence number space exhausted; the SA needs a rekey.
     SequenceExhausted => sequence_exhausted,
     /// UDP send failed.
@@ -214,6 +218,9 @@ pub(crate) struct LogLimiter {
     last: [Option<Instant>; N],
     suppressed: [u64; N],
     interval: Duration,
+    /// The time of the current batch: one clock read per batch, not per
+    /// dropped datagram.
+    pub(crate) now: Instant,
 }
 
 impl LogLimiter {
@@ -222,6 +229,7 @@ impl LogLimiter {
             last: [None; N],
             suppressed: [0; N],
             interval,
+            now: Instant::now(),
         }
     }
 

@@ -192,6 +192,7 @@ impl InboundWorker {
     /// Reads up to [`RAW_BURST`] datagrams from a raw ESP socket.
     fn raw_burst(&self, st: &mut State, raw: &RawEspSocket) {
         st.n_out = 0;
+        st.logs.now = Instant::now();
         let mut datagrams = 0u64;
         for _ in 0..RAW_BURST {
             let (n, from) = match raw.recv(&mut st.storage[..RECV_BUF]) {
@@ -293,7 +294,9 @@ impl InboundWorker {
         if r == DropReason::Dummy {
             return;
         }
-        if let Some(suppressed) = logs.allow(r, Instant::now()) {
+        // The batch's clock, not a read per datagram: a flood of garbage
+        // costs a counter increment and this comparison each.
+        if let Some(suppressed) = logs.allow(r, logs.now) {
             debug!(reason = r.name(), %from, suppressed, "inbound drop: {detail}");
         }
     }
@@ -319,6 +322,7 @@ impl InboundWorker {
             }
         };
         st.n_out = 0;
+        st.logs.now = Instant::now();
         let mut datagrams = 0u64;
         for m in 0..n {
             let meta = st.meta[m];
@@ -352,6 +356,27 @@ impl InboundWorker {
                 return;
             }
             Class::Ike => {
+                // Checked before the copy: garbage and a full channel cost
+                // no allocation.
+                if !yadokari_wire::header::plausible(&dgram[4..]) {
+                    let len = dgram.len();
+                    self.count_drop(
+                        &mut st.logs,
+                        DropReason::IkeMalformed,
+                        from,
+                        &format_args!("{len} bytes behind a non-ESP marker"),
+                    );
+                    return;
+                }
+                if self.shared.ike.is_full() {
+                    self.count_drop(
+                        &mut st.logs,
+                        DropReason::IkeQueueFull,
+                        from,
+                        &"IKE channel full",
+                    );
+                    return;
+                }
                 let d = IkeDatagram {
                     from,
                     local: meta.dst_ip,

@@ -113,6 +113,21 @@ pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
     Ok((r.rlim_cur as u64, r.rlim_max as u64))
 }
 
+/// Sets the calling thread's nice value (setpriority on its thread ID:
+/// Linux schedules threads, not processes). Raising it needs no privilege;
+/// lowering it again would.
+pub fn set_thread_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: gettid and setpriority take and return plain integers.
+    let r = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice)
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// The highest capability number this kernel knows.
 fn last_cap() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
@@ -227,6 +242,22 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn thread_nice_is_per_thread() {
+        let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        std::thread::spawn(|| {
+            set_thread_nice(7).unwrap();
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            // Field 19 (after the parenthesised name) is the nice value.
+            let after = stat.rsplit_once(')').unwrap().1;
+            assert_eq!(after.split_whitespace().nth(16), Some("7"));
+        })
+        .join()
+        .unwrap();
+        let after = own.rsplit_once(')').unwrap().1;
+        assert_ne!(after.split_whitespace().nth(16), Some("7"));
     }
 
     #[test]
