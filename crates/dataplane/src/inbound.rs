@@ -30,7 +30,7 @@ use yadokari_sys::udp::{RecvMeta, UdpSocket, RECV_BATCH};
 
 use yadokari_wire::udp_encap::Datagram;
 
-use crate::counters::{DropReason, LogLimiter, Traffic};
+use crate::counters::{Counters, DropReason, LogLimiter, Traffic};
 use crate::engine::{IkeDatagram, InCtl, Shared};
 use crate::ip;
 use crate::sa::{InEntry, InTable};
@@ -108,6 +108,49 @@ pub(crate) fn classify(p: &[u8]) -> Class {
             _ => Class::Malformed,
         },
         Err(_) => Class::Malformed,
+    }
+}
+
+/// Counts a drop and logs it when the limiter allows (the batch's clock, not
+/// a read per datagram: a flood of garbage costs a counter increment and a
+/// comparison each).
+pub(crate) fn count_drop(
+    counters: &Counters,
+    logs: &mut LogLimiter,
+    r: DropReason,
+    from: SocketAddr,
+    detail: &dyn std::fmt::Display,
+) {
+    counters.drop(r, 1);
+    if r == DropReason::Dummy {
+        return;
+    }
+    if let Some(suppressed) = logs.allow(r, logs.now) {
+        debug!(reason = r.name(), %from, suppressed, "inbound drop: {detail}");
+    }
+}
+
+/// What the checks before any allocation, decryption or log formatting
+/// decide for one UDP payload on port 4500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Front {
+    Keepalive,
+    /// A plausible IKE message (`yadokari_wire::header::plausible`) behind
+    /// the non-ESP marker: copied to the daemon's channel.
+    Ike,
+    /// ESP with this SPI: looked up next.
+    Esp(u32),
+    /// Garbage, dropped with this reason.
+    Drop(DropReason),
+}
+
+pub(crate) fn front(p: &[u8]) -> Front {
+    match classify(p) {
+        Class::Keepalive => Front::Keepalive,
+        Class::Ike if yadokari_wire::header::plausible(&p[4..]) => Front::Ike,
+        Class::Ike => Front::Drop(DropReason::IkeMalformed),
+        Class::Esp(spi) => Front::Esp(spi),
+        Class::Malformed => Front::Drop(DropReason::Malformed),
     }
 }
 
@@ -290,15 +333,7 @@ impl InboundWorker {
         from: SocketAddr,
         detail: &dyn std::fmt::Display,
     ) {
-        self.shared.counters.drop(r, 1);
-        if r == DropReason::Dummy {
-            return;
-        }
-        // The batch's clock, not a read per datagram: a flood of garbage
-        // costs a counter increment and this comparison each.
-        if let Some(suppressed) = logs.allow(r, logs.now) {
-            debug!(reason = r.name(), %from, suppressed, "inbound drop: {detail}");
-        }
+        count_drop(&self.shared.counters, logs, r, from, detail);
     }
 
     /// One `recvmmsg` and its processing; false when the socket was empty.
@@ -350,24 +385,14 @@ impl InboundWorker {
     fn handle(&self, st: &mut State, r: Range<usize>, meta: &RecvMeta) {
         let from = meta.addr;
         let dgram = &mut st.storage[r.clone()];
-        let spi = match classify(dgram) {
-            Class::Keepalive => {
-                self.shared.counters.add(Traffic::RxKeepalives, 1);
-                return;
+        match front(dgram) {
+            Front::Keepalive => self.shared.counters.add(Traffic::RxKeepalives, 1),
+            Front::Drop(reason) => {
+                let len = dgram.len();
+                self.count_drop(&mut st.logs, reason, from, &format_args!("{len} bytes"));
             }
-            Class::Ike => {
-                // Checked before the copy: garbage and a full channel cost
-                // no allocation.
-                if !yadokari_wire::header::plausible(&dgram[4..]) {
-                    let len = dgram.len();
-                    self.count_drop(
-                        &mut st.logs,
-                        DropReason::IkeMalformed,
-                        from,
-                        &format_args!("{len} bytes behind a non-ESP marker"),
-                    );
-                    return;
-                }
+            Front::Ike => {
+                // Checked before the copy: a full channel costs no allocation.
                 if self.shared.ike.is_full() {
                     self.count_drop(
                         &mut st.logs,
@@ -392,20 +417,10 @@ impl InboundWorker {
                             &"IKE channel full",
                         ),
                 }
-                return;
             }
-            Class::Malformed => {
-                self.count_drop(
-                    &mut st.logs,
-                    DropReason::Malformed,
-                    from,
-                    &format_args!("{} bytes", dgram.len()),
-                );
-                return;
-            }
-            Class::Esp(spi) => spi,
-        };
-        self.esp(st, r, spi, from);
+            // The SPI lookup (and the unknown-SPI drop) is the first step there.
+            Front::Esp(spi) => self.esp(st, r, spi, from),
+        }
     }
 
     /// The ESP packet at `st.storage[r]` (from the SPI on), UDP or raw:
@@ -595,6 +610,22 @@ mod tests {
         p[0] = 0x45;
         p[2..4].copy_from_slice(&10u16.to_be_bytes()); // total < IHL
         assert_eq!(raw_esp_range(&p, true), None);
+    }
+
+    #[test]
+    fn front_drops_implausible_ike_before_any_copy() {
+        let mut ike = vec![0u8; 4 + 28];
+        ike[4 + 17] = 0x20;
+        ike[4 + 24..].copy_from_slice(&28u32.to_be_bytes());
+        assert_eq!(front(&ike), Front::Ike);
+        ike[4 + 17] = 0x10;
+        assert_eq!(front(&ike), Front::Drop(DropReason::IkeMalformed));
+        ike[4 + 17] = 0x20;
+        ike.push(0);
+        assert_eq!(front(&ike), Front::Drop(DropReason::IkeMalformed));
+        assert_eq!(front(&[1, 2, 3]), Front::Drop(DropReason::Malformed));
+        assert_eq!(front(&[0xff]), Front::Keepalive);
+        assert_eq!(front(&[0, 0, 0, 9, 0, 0, 0, 1]), Front::Esp(9));
     }
 
     #[test]
