@@ -196,7 +196,10 @@ impl<'s> Loader<'s, '_> {
         if let Some((n, span)) = t.u64(sink, "control_clients") {
             match usize::try_from(n) {
                 Ok(n @ 1..=4096) => d.control_clients = n,
-                _ => sink.error(span, format!("`{}` must be 1 to 4096", t.qualified("control_clients"))),
+                _ => sink.error(
+                    span,
+                    format!("`{}` must be 1 to 4096", t.qualified("control_clients")),
+                ),
             }
         }
         if let Some(timeout) = duration(sink, t, "control_idle_timeout") {

@@ -1145,7 +1145,6 @@ fn record_tp(out: &mut Series<(f64, f64)>, path: &str, r: anyhow::Result<Vec<(f6
     }
 }
 
-
 // ------------------------------------------------------------------ flood
 
 /// The flooder's address, on a link of its own to the responder.
@@ -1159,8 +1158,14 @@ fn flooder_ns(topo: &Topology) -> anyhow::Result<Netns> {
     f.add_addr("ykf1", &format!("{FLOOD_SRC}/32"))?;
     let right = topo.addrs(Side::Right).outer(Family::V4).to_string();
     f.ip(&["-4", "route", "add", &format!("{right}/32"), "dev", "ykf1"])?;
-    topo.ns(Side::Right)
-        .ip(&["-4", "route", "add", &format!("{FLOOD_SRC}/32"), "dev", "ykf0"])?;
+    topo.ns(Side::Right).ip(&[
+        "-4",
+        "route",
+        "add",
+        &format!("{FLOOD_SRC}/32"),
+        "dev",
+        "ykf0",
+    ])?;
     Ok(f)
 }
 
@@ -1212,7 +1217,7 @@ impl Flood {
                 };
                 junk(&mut buf[..len]);
                 match sent % 5 {
-                    0 => buf[0] |= 0x80, // a forged SPI: never zero
+                    0 => buf[0] |= 0x80,   // a forged SPI: never zero
                     1 => buf[..4].fill(0), // the non-ESP marker
                     _ => {}
                 }
@@ -1426,7 +1431,9 @@ fn report(
         let med = |v: &[(f64, f64)]| -> (f64, f64) {
             let mut s = v.to_vec();
             s.sort_by(|a, b| a.0.total_cmp(&b.0));
-            s.get((s.len().max(1) - 1) / 2).copied().unwrap_or((0.0, 0.0))
+            s.get((s.len().max(1) - 1) / 2)
+                .copied()
+                .unwrap_or((0.0, 0.0))
         };
         let base = floods.first().map(|(_, v)| med(v).0);
         let _ = writeln!(md, "| condition | Gbit/s | × without flood | cores busy |");

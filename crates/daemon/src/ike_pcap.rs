@@ -228,7 +228,9 @@ mod tests {
         std::fs::write(&target, b"keep me").unwrap();
         let link = dir.join("ike.pcap");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let e = IkePcap::create(&link, 500).err().expect("a symlink must be refused");
+        let e = IkePcap::create(&link, 500)
+            .err()
+            .expect("a symlink must be refused");
         assert!(e.to_string().contains("symbolic link"), "{e}");
         assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
         std::fs::remove_dir_all(&dir).unwrap();

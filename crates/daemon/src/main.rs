@@ -28,9 +28,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use yadokari_sys::privs::{self, Cap};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
+use yadokari_sys::privs::{self, Cap};
 
 /// The yadokari IKEv2/IPsec daemon.
 ///

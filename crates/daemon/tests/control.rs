@@ -375,7 +375,10 @@ fn invalid_utf8_gets_an_error_line() {
     let mut s = UnixStream::connect(&d.socket).unwrap();
     s.write_all(b"{\"command\":\"st\xffatus\"}\n").unwrap();
     let line = read_line(&s);
-    assert!(line.contains("\"error\":\"the request is not valid UTF-8\""), "{line}");
+    assert!(
+        line.contains("\"error\":\"the request is not valid UTF-8\""),
+        "{line}"
+    );
     // The connection stays usable.
     s.write_all(b"{\"command\":\"status\"}\n").unwrap();
     assert!(read_line(&s).contains("\"pid\""));

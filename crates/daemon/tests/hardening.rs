@@ -215,7 +215,10 @@ fn running_daemon_keeps_only_net_admin_and_net_raw_and_cannot_dump() {
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     assert!(control, "the check itself works on a dumpable process");
-    assert!(!readable_without_ptrace_cap(l.pid()), "yadokarid is dumpable");
+    assert!(
+        !readable_without_ptrace_cap(l.pid()),
+        "yadokarid is dumpable"
+    );
 
     // A reload that meets a FIFO as secrets file fails at once, and the
     // daemon keeps answering.

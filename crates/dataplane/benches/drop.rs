@@ -56,7 +56,9 @@ fn drop_path(c: &mut Criterion) {
     for (name, mut dgrams) in cases() {
         let mut path = DropPath::new(64);
         assert_eq!(path.batch(&mut dgrams), BATCH as u64, "{name}: all dropped");
-        g.bench_function(name, |b| b.iter(|| black_box(path.batch(black_box(&mut dgrams)))));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(path.batch(black_box(&mut dgrams))))
+        });
         assert!(path.drops() > BATCH as u64);
     }
     g.finish();

@@ -11,8 +11,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use yadokari_ike::msg::{Header, Message, Payload};
 use yadokari_ike::proposal::Proposal;
 use yadokari_ike::{
-    AuthConfig, PskKey, ChildConfig, ChildProposal, Command, Config, ConnConfig, ConnId, DpdAction, Event,
-    Identity, IkeEndpoint, IkeProposal, Lifetime, Mode, Path, Rng,
+    AuthConfig, ChildConfig, ChildProposal, Command, Config, ConnConfig, ConnId, DpdAction, Event,
+    Identity, IkeEndpoint, IkeProposal, Lifetime, Mode, Path, PskKey, Rng,
 };
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));

@@ -82,7 +82,8 @@ pub fn verify(
     match cfg {
         AuthConfig::Psk(psk) => {
             method == auth_method::SHARED_KEY_MESSAGE_INTEGRITY_CODE
-                && PskAuth::new(keys.prf(), psk.expose()).is_ok_and(|a| a.check(octets, data).is_ok())
+                && PskAuth::new(keys.prf(), psk.expose())
+                    .is_ok_and(|a| a.check(octets, data).is_ok())
         }
     }
 }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use yadokari_ike::{
-    AuthConfig, PskKey, ChildConfig, ChildProposal, Config, ConnConfig, DpdAction, Identity, IkeProposal,
-    Lifetime, Mode, RetransmitConfig, TrafficSelector,
+    AuthConfig, ChildConfig, ChildProposal, Config, ConnConfig, DpdAction, Identity, IkeProposal,
+    Lifetime, Mode, PskKey, RetransmitConfig, TrafficSelector,
 };
 
 use crate::{ADDR_A, ADDR_B};
