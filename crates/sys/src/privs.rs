@@ -110,7 +110,7 @@ pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
         }
         r = want;
     }
-    Ok((r.rlim_cur as u64, r.rlim_max as u64))
+    Ok((r.rlim_cur, r.rlim_max))
 }
 
 /// Sets the calling thread's nice value (setpriority on its thread ID:
