@@ -319,8 +319,12 @@ impl IkeEndpoint {
     }
 
     fn drop_input(&mut self, r: DropReason) {
-        tracing::debug!(reason = ?r, "dropped datagram");
-        self.counters.count_drop(r);
+        // A flood must not become a flood of log lines: the 1st, 2nd, 4th,
+        // 8th … drop of each reason is logged (no clock in a sans-IO core).
+        let n = self.counters.count_drop(r);
+        if n.is_power_of_two() {
+            tracing::debug!(reason = ?r, total = n, "dropped datagram");
+        }
     }
 
     /// Handles one received UDP payload.
