@@ -251,6 +251,29 @@ mod tests {
     }
 
     #[test]
+    fn hard_link_or_foreign_file_is_refused_and_kept() {
+        let dir = scratch("hardlink");
+        let other = dir.join("other");
+        std::fs::write(&other, b"keep me").unwrap();
+        let path = dir.join("ike.pcap");
+        std::fs::hard_link(&other, &path).unwrap();
+        let e = IkePcap::create(&path, 500).err().expect("refused");
+        assert!(e.to_string().contains("hard links"), "{e}");
+        assert_eq!(std::fs::read(&other).unwrap(), b"keep me");
+        std::fs::remove_file(&path).unwrap();
+        if !nix::unistd::geteuid().is_root() {
+            return; // cannot give a file away without root
+        }
+        // A file someone else made (here: user 65534) is not ours to fill.
+        std::fs::write(&path, b"theirs").unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        let e = IkePcap::create(&path, 500).err().expect("refused");
+        assert!(e.to_string().contains("belongs to user 65534"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn fifo_is_refused_without_blocking() {
         let dir = scratch("fifo");
         let path = dir.join("ike.pcap");

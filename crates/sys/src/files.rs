@@ -34,8 +34,11 @@ pub fn open_regular(path: &Path, follow: bool) -> io::Result<File> {
 /// Opens (creating it if missing) a regular file for writing, never through
 /// a symbolic link (O_NOFOLLOW), without blocking on a FIFO, forces its mode
 /// to `mode` (fchmod: a file that existed keeps no wider mode) and empties it.
+/// A file that exists must be ours and have no other hard link: otherwise
+/// whoever made it (in a shared directory, say) could read what we write, or
+/// have us empty a file of theirs by another name.
 pub fn create_private(path: &Path, mode: u32) -> io::Result<File> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -48,6 +51,20 @@ pub fn create_private(path: &Path, mode: u32) -> io::Result<File> {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("not a regular file (it is {})", kind(&meta.file_type())),
+        ));
+    }
+    // SAFETY: geteuid has no arguments and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("it exists and belongs to user {}, not to us", meta.uid()),
+        ));
+    }
+    if meta.nlink() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it exists and has other hard links",
         ));
     }
     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
