@@ -249,3 +249,55 @@ fn running_daemon_keeps_only_net_admin_and_net_raw_and_cannot_dump() {
         Response::Status(_)
     ));
 }
+
+/// Junk on port 500 is dropped before the engine sees it (no IKE-core drop
+/// per datagram), with a log line per interval rather than per datagram,
+/// and the daemon keeps answering.
+#[test]
+fn ike_junk_is_dropped_before_the_engine_with_few_log_lines() {
+    if skip() {
+        return;
+    }
+    let topo = Topology::direct("ykjunk").unwrap();
+    let sel = site_selectors(&topo, Side::Right, Family::V4);
+    let conf = pair_config(&topo, Side::Right, Family::V4, "ykt0", "", &sel);
+    let r = yadokari_testbed::Yadokarid::start(topo.ns(Side::Right), BIN, "right", &conf).unwrap();
+    let dst = std::net::SocketAddr::new(topo.addrs(Side::Right).outer(Family::V4), 500);
+    const JUNK: u32 = 2000;
+    yadokari_sys::netns::run_in(topo.ns(Side::Left).name(), move || {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0")?;
+        for i in 0..JUNK {
+            // A header's worth and more, but never a plausible IKE message:
+            // the Length field (bytes 24..28) never matches.
+            let junk = [(i % 251) as u8 | 1; 300];
+            s.send_to(&junk, dst)?;
+            if i % 200 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    let dropped_line = "that cannot be IKE messages";
+    assert!(
+        yadokari_testbed::netns::wait_until(Duration::from_secs(5), || r
+            .log()
+            .contains(dropped_line)),
+        "{}",
+        r.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let log = r.log();
+    assert!(
+        log.matches(dropped_line).count() <= 2,
+        "one line per 10 s:\n{log}"
+    );
+    assert!(
+        !log.contains("dropped datagram"),
+        "the IKE core saw the junk:\n{log}"
+    );
+    assert!(matches!(
+        r.call(&Request::Status).unwrap(),
+        Response::Status(_)
+    ));
+}
