@@ -1,6 +1,6 @@
 //! For `benches/drop.rs` only (not an API): the inbound worker's drop path
 //! without its sockets, built from the very functions the worker calls
-//! ([`crate::inbound::front`], the SPI table, [`crate::inbound::count_drop`]
+//! (`inbound::front`, the SPI table, `inbound::count_drop`
 //! with the shared counters and the rate-limited log), so the benchmark
 //! measures what a garbage datagram costs in user space once the kernel
 //! has delivered it.

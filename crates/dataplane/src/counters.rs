@@ -63,6 +63,10 @@ drop_reasons! {
     /// (wrong major version, Length not the datagram's): dropped before
     /// anything is allocated for it.
     IkeMalformed => ike_malformed,
+    /// Raw ESP for another worker's SA while that worker had a backlog of
+    /// 4,096 such packets (a forged-SPI flood
+    /// must not grow its queue without bound).
+    RawHandoffFull => raw_handoff_full,
     /// Outbound sequence number space exhausted; the SA needs a rekey.
     SequenceExhausted => sequence_exhausted,
     /// UDP send failed.

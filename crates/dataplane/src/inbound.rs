@@ -58,6 +58,9 @@ pub(crate) struct InboundWorker {
     peers: Vec<(Sender<InCtl>, Arc<Waker>)>,
 }
 
+/// Raw ESP packets queued for another inbound worker, at most.
+pub(crate) const RAW_HANDOFF_MAX: usize = 4096;
+
 /// Raw datagrams read per wake-up and socket at most.
 const RAW_BURST: usize = 64;
 
@@ -290,6 +293,17 @@ impl InboundWorker {
         let owner = if n > 1 { spi as usize % n } else { self.index };
         if owner != self.index {
             if let Some((tx, waker)) = self.peers.get(owner) {
+                // The channel also carries SA installs, so it has no bound
+                // of its own; raw packets get one, checked before the copy.
+                if tx.len() >= RAW_HANDOFF_MAX {
+                    self.count_drop(
+                        &mut st.logs,
+                        DropReason::RawHandoffFull,
+                        from_sa,
+                        &format_args!("raw ESP for worker {owner}"),
+                    );
+                    return;
+                }
                 let packet = st.storage[r].to_vec();
                 if tx.send(InCtl::RawEsp { from, packet }).is_ok() {
                     waker.wake();
