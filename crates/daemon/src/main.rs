@@ -66,6 +66,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Before the configuration (and so the keys) is read, and before any
+    // thread exists, so every thread inherits it.
+    if let Err(e) = harden_start() {
+        eprintln!("yadokarid: cannot restrict the process's privileges: {e}");
+        return ExitCode::from(2);
+    }
     let config = match yadokari_config::load_file(&args.config) {
         Ok(c) => c,
         Err(diags) => {
@@ -85,10 +91,6 @@ fn main() -> ExitCode {
             config.policies.len()
         );
         return ExitCode::SUCCESS;
-    }
-    if let Err(e) = harden_start() {
-        eprintln!("yadokarid: cannot restrict the process's privileges: {e}");
-        return ExitCode::from(2);
     }
     let hub = logging::LogHub::default();
     let filter = args
@@ -209,7 +211,7 @@ const START_CAPS: &[Cap] = &[
 /// raw sockets, the pcap, `ip`'s pipes, name lookups.
 const FD_RESERVE: u64 = 512;
 
-/// Before any thread exists, so every thread inherits it.
+/// Not dumpable, no new privileges, [`START_CAPS`] only, more descriptors.
 fn harden_start() -> std::io::Result<()> {
     privs::set_dumpable(false)?;
     privs::set_no_new_privs()?;
