@@ -108,9 +108,10 @@ fn check_refuses_a_fifo_or_a_huge_file_as_psk_file_at_once() {
 }
 
 /// One thread's capability masks and no-new-privileges flag from
-/// /proc/PID/task/TID/status.
+/// /proc/PID/task/TID/status, and its nice value from .../stat.
 struct ThreadPrivs {
     name: String,
+    nice: i64,
     eff: u64,
     prm: u64,
     bnd: u64,
@@ -133,8 +134,16 @@ fn thread_privs(pid: u32) -> Vec<ThreadPrivs> {
                 .unwrap_or_default()
         };
         let hex = |k: &str| u64::from_str_radix(&field(k), 16).unwrap();
+        let stat = std::fs::read_to_string(t.join("stat")).unwrap_or_default();
+        // Field 19, the 17th after the parenthesised command name.
+        let nice = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(16))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(i64::MIN);
         out.push(ThreadPrivs {
             name: field("Name:"),
+            nice,
             eff: hex("CapEff:"),
             prm: hex("CapPrm:"),
             bnd: hex("CapBnd:"),
@@ -203,6 +212,16 @@ fn running_daemon_keeps_only_net_admin_and_net_raw_and_cannot_dump() {
         }
     }
     assert!(threads.iter().any(|t| t.name == "yadokarid"));
+    // The threads that take unauthenticated IKE yield to the ESP workers.
+    for t in &threads {
+        let want = match t.name.as_str() {
+            "yadokarid" | "yk-dp-bridge" => 5,
+            n if n.starts_with("yk-in") || n.starts_with("yk-out") => 0,
+            _ => continue,
+        };
+        assert_eq!(t.nice, want, "nice of thread {}", t.name);
+    }
+    assert!(threads.iter().any(|t| t.name.starts_with("yk-in")));
 
     // Not dumpable: a root process without CAP_SYS_PTRACE is refused its
     // memory. The same check passes on an ordinary process.
