@@ -13,12 +13,18 @@
 #   3. iperf3 TCP throughput through IKE-negotiated AES-GCM-128 tunnels
 #      (yadokari ⇄ yadokari in UDP and as plain ESP, yadokari ⇄ strongSwan,
 #      strongSwan ⇄ strongSwan) and over the plain veth, median of
-#      YK_BENCH_RUNS runs of YK_BENCH_SECONDS s.
+#      YK_BENCH_RUNS runs of YK_BENCH_SECONDS s;
+#   4. the same yadokari ⇄ yadokari tunnel (ESP in UDP) without and then
+#      with a bounded garbage flood (YK_BENCH_FLOOD_RATE datagrams/s:
+#      forged-SPI ESP, junk behind the non-ESP marker, junk and runts on
+#      port 500, oversized datagrams) sent to the responder from a third
+#      namespace, same run.
 #
-#   scripts/bench-daemon.sh [PART...]       (parts: setup up throughput; default all)
+#   scripts/bench-daemon.sh [PART...]       (parts: setup up throughput flood; default all)
 #
 # Environment: YK_BENCH_N ("100 400": burst sizes), YK_BENCH_REPS (3),
 # YK_BENCH_UP_REPS (5), YK_BENCH_RUNS (3), YK_BENCH_SECONDS (10),
+# YK_BENCH_FLOOD_RATE (20000: garbage datagrams per second in the flood part),
 # YK_BENCH_OUT (output folder; default /tmp/yk-bench-daemon-DATE),
 # YK_BENCH_NO_BUILD=1 (use the binaries already in CARGO_TARGET_DIR),
 # YK_BIN_DIR (take yadokarid and yadokari from there instead).
@@ -30,7 +36,7 @@
 # makes its own uniquely named namespaces on documentation addresses
 # (RFC 5737) and removes them, with every process inside, before the next;
 # this script also removes its namespaces on exit or interruption.
-# Results: OUT/table.md (markdown), OUT/{setups,up,throughput}.tsv (raw),
+# Results: OUT/table.md (markdown), OUT/{setups,up,throughput,flood}.tsv (raw),
 # OUT/logs/ (daemon logs of each burst).
 set -euo pipefail
 
@@ -61,7 +67,7 @@ cleanup() {
   kill -TERM "$child" 2>/dev/null || true
   wait "$child" 2>/dev/null || true
   local ns p
-  for ns in $(ip netns list | awk '{print $1}' | grep -E "^ykbk[a-z]*-$child-[0-9]+-[lrn]\$" || true); do
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^ykbk[a-z]*-$child-[0-9]+-[lrnf]\$" || true); do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done

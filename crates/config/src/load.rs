@@ -28,7 +28,8 @@ pub struct LoadOptions {
 /// Reads and validates a configuration file.
 pub fn load_file(path: &Path) -> Result<Config, Diagnostics> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    // Bounded, and a FIFO is refused instead of blocking `--check` forever.
+    let text = secret::read_text_file(path, 16 << 20).map_err(|e| {
         Diagnostics(vec![crate::Diagnostic {
             file: name.clone(),
             line: 1,
@@ -177,6 +178,8 @@ impl<'s> Loader<'s, '_> {
         DaemonSettings {
             control_socket: DEFAULT_SOCKET.into(),
             control_group: None,
+            control_clients: 64,
+            control_idle_timeout: Duration::from_secs(60),
             state_dir: DEFAULT_STATE.into(),
             log_level: LogLevel::Info,
             ike_pcap: None,
@@ -199,6 +202,18 @@ impl<'s> Loader<'s, '_> {
         }
         if let Some((s, _)) = t.str(sink, "control_group") {
             d.control_group = Some(s.to_owned());
+        }
+        if let Some((n, span)) = t.u64(sink, "control_clients") {
+            match usize::try_from(n) {
+                Ok(n @ 1..=4096) => d.control_clients = n,
+                _ => sink.error(
+                    span,
+                    format!("`{}` must be 1 to 4096", t.qualified("control_clients")),
+                ),
+            }
+        }
+        if let Some(timeout) = duration(sink, t, "control_idle_timeout") {
+            d.control_idle_timeout = timeout;
         }
         if let Some((s, _)) = t.str(sink, "state_dir") {
             d.state_dir = s.into();

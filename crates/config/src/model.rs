@@ -39,6 +39,10 @@ pub struct DaemonSettings {
     pub control_socket: PathBuf,
     /// Group allowed to use the control socket besides root.
     pub control_group: Option<String>,
+    /// Control clients connected at once, at most.
+    pub control_clients: usize,
+    /// A control client that sends no request for this long is closed.
+    pub control_idle_timeout: Duration,
     pub state_dir: PathBuf,
     pub log_level: LogLevel,
     /// Write every IKE message, in plaintext, to this pcap file.

@@ -5,13 +5,14 @@
 //! contents in its place (`Event::MessageTrace`); this module only frames
 //! and writes them.
 //!
-//! The file holds identities and proposals in the clear, so it is created
-//! mode 0600 and rewritten at each start.
+//! The file holds identities and proposals in the clear, so it is rewritten
+//! at each start with mode 0600 forced (also on a file that existed with a
+//! wider mode), and never opened through a symbolic link: a link planted at
+//! the path would otherwise have us overwrite whatever it points to.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -25,14 +26,10 @@ pub struct IkePcap {
 }
 
 impl IkePcap {
-    /// Creates (or truncates) `path` and writes the pcap file header.
+    /// Creates (or empties) `path`, mode 0600, and writes the pcap file
+    /// header. A symbolic link or anything but a regular file is refused.
     pub fn create(path: &Path, ike_port: u16) -> std::io::Result<IkePcap> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
+        let file = yadokari_sys::files::create_private(path, 0o600)?;
         let mut out = BufWriter::new(file);
         out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?; // microsecond timestamps
         out.write_all(&2u16.to_le_bytes())?;
@@ -215,5 +212,79 @@ mod tests {
         assert_eq!(b.len(), 24 + 16 + 56);
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(mode.mode() & 0o777, 0o600);
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("yk-pcap-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn symlink_is_refused_and_its_target_kept() {
+        let dir = scratch("link");
+        let target = dir.join("precious");
+        std::fs::write(&target, b"keep me").unwrap();
+        let link = dir.join("ike.pcap");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = IkePcap::create(&link, 500)
+            .err()
+            .expect("a symlink must be refused");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn existing_world_readable_file_becomes_0600_and_is_emptied() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("mode");
+        let path = dir.join("ike.pcap");
+        std::fs::write(&path, vec![7u8; 1000]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(IkePcap::create(&path, 500).unwrap());
+        let meta = std::fs::metadata(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(meta.len(), 24, "only the pcap header is left");
+    }
+
+    #[test]
+    fn hard_link_or_foreign_file_is_refused_and_kept() {
+        let dir = scratch("hardlink");
+        let other = dir.join("other");
+        std::fs::write(&other, b"keep me").unwrap();
+        let path = dir.join("ike.pcap");
+        std::fs::hard_link(&other, &path).unwrap();
+        let e = IkePcap::create(&path, 500).err().expect("refused");
+        assert!(e.to_string().contains("hard links"), "{e}");
+        assert_eq!(std::fs::read(&other).unwrap(), b"keep me");
+        std::fs::remove_file(&path).unwrap();
+        if !nix::unistd::geteuid().is_root() {
+            return; // cannot give a file away without root
+        }
+        // A file someone else made (here: user 65534) is not ours to fill.
+        std::fs::write(&path, b"theirs").unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        let e = IkePcap::create(&path, 500).err().expect("refused");
+        assert!(e.to_string().contains("belongs to user 65534"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let dir = scratch("fifo");
+        let path = dir.join("ike.pcap");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success());
+        // O_NONBLOCK write-open of a FIFO without a reader fails (ENXIO)
+        // instead of waiting for one.
+        assert!(IkePcap::create(&path, 500).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,6 +4,14 @@
 //! to stderr (so systemd and journald need nothing special), serves the
 //! control API on a Unix socket, reloads on SIGHUP or `yadokari reload`, and
 //! on SIGTERM deletes its SAs with the peers before it exits.
+//!
+//! Privileges (a first step towards privilege separation): before anything
+//! else the process stops being dumpable (no core file can carry a key),
+//! sets no-new-privileges and keeps only the capabilities start-up needs;
+//! once the sockets, the TUN device and the control socket exist it keeps
+//! CAP_NET_ADMIN (routes and rules through `ip`, SO_MARK, socket buffers)
+//! and CAP_NET_RAW (raw ESP sockets, opened with the first plain-ESP SA)
+//! on the main thread only. Every other thread holds no capability at all.
 #![forbid(unsafe_code)]
 
 mod control;
@@ -22,6 +30,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
+use yadokari_sys::privs::{self, Cap};
 
 /// The yadokari IKEv2/IPsec daemon.
 ///
@@ -57,6 +66,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Before the configuration (and so the keys) is read, and before any
+    // thread exists, so every thread inherits it.
+    if let Err(e) = harden_start() {
+        eprintln!("yadokarid: cannot restrict the process's privileges: {e}");
+        return ExitCode::from(2);
+    }
     let config = match yadokari_config::load_file(&args.config).and_then(|c| {
         // What the text alone cannot tell: checked here so that --check
         // fails on what would fail at start.
@@ -100,6 +115,10 @@ fn main() -> ExitCode {
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Blocking-pool threads (name lookups) need no privilege.
+        .on_thread_start(|| {
+            let _ = privs::clear_thread_capabilities();
+        })
         .build()
     {
         Ok(r) => r,
@@ -163,7 +182,8 @@ async fn run(
     })?;
     let listener = control::bind(&socket, config.daemon.control_group.as_deref()).await?;
     let (calls_tx, calls_rx) = mpsc::channel(64);
-    tokio::spawn(control::serve(listener, calls_tx, hub));
+    let limits = control_limits(&config);
+    tokio::spawn(control::serve(listener, calls_tx, hub, limits));
 
     let config_warnings = config.warnings.clone();
     let mut engine = match engine::Engine::start(args.config.clone(), config).await {
@@ -173,10 +193,23 @@ async fn run(
             return Err(e);
         }
     };
+    // Start-up is over: what binding port 500 and chown needed goes.
+    privs::limit_capabilities(RUN_CAPS)
+        .map_err(|e| anyhow::anyhow!("cannot drop capabilities after start-up: {e}"))?;
+    // This thread parses unauthenticated IKE; the data-plane workers,
+    // started above at nice 0, get the larger share of a contended CPU.
+    if let Err(e) = privs::set_thread_nice(net::IKE_NICE) {
+        tracing::debug!("cannot lower the engine thread's priority: {e}");
+    }
     tracing::info!(socket = %socket.display(), "yadokarid {} running", env!("CARGO_PKG_VERSION"));
     for w in &config_warnings {
         tracing::warn!("{w}");
     }
+    tracing::debug!(
+        "privileges: CAP_NET_ADMIN and CAP_NET_RAW kept, no new privileges, not dumpable, \
+         at most {} control clients",
+        limits.max_clients
+    );
 
     let mut calls_rx = calls_rx;
     loop {
@@ -197,4 +230,55 @@ async fn run(
     engine.shutdown().await;
     let _ = std::fs::remove_file(&socket);
     Ok(())
+}
+
+/// What the running daemon keeps: routes, rules, SO_MARK and forced socket
+/// buffers (CAP_NET_ADMIN; also for the `ip` it runs), raw ESP sockets
+/// (CAP_NET_RAW).
+const RUN_CAPS: &[Cap] = &[Cap::NET_ADMIN, Cap::NET_RAW];
+
+/// What start-up needs on top: port 500 (CAP_NET_BIND_SERVICE), the control
+/// socket's group (CAP_CHOWN), and CAP_SETPCAP to shrink the bounding set
+/// when [`RUN_CAPS`] are taken.
+const START_CAPS: &[Cap] = &[
+    Cap::NET_ADMIN,
+    Cap::NET_RAW,
+    Cap::NET_BIND_SERVICE,
+    Cap::CHOWN,
+    Cap::SETPCAP,
+];
+
+/// File descriptors kept away from control clients: sockets, TUN queues,
+/// raw sockets, the pcap, `ip`'s pipes, name lookups.
+const FD_RESERVE: u64 = 512;
+
+/// Not dumpable, no new privileges, [`START_CAPS`] only, more descriptors.
+fn harden_start() -> std::io::Result<()> {
+    privs::set_dumpable(false)?;
+    privs::set_no_new_privs()?;
+    privs::limit_capabilities(START_CAPS)?;
+    // The usual soft limit of 1,024 is low for a VPN gateway; the hard one
+    // is what the administrator allows.
+    let _ = privs::raise_nofile_limit();
+    Ok(())
+}
+
+/// The control socket's limits, the client cap lowered if the descriptor
+/// limit would not leave [`FD_RESERVE`] for everything else.
+fn control_limits(config: &yadokari_config::Config) -> control::Limits {
+    let mut max = config.daemon.control_clients;
+    if let Ok((soft, _)) = privs::raise_nofile_limit() {
+        let room = usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+        if room < max {
+            tracing::warn!(
+                "the open-file limit ({soft}) leaves room for {} control clients only",
+                room.max(1)
+            );
+            max = room.max(1);
+        }
+    }
+    control::Limits {
+        max_clients: max,
+        idle: config.daemon.control_idle_timeout,
+    }
 }

@@ -184,7 +184,13 @@ impl Net {
             DataPlane::start(dcfg, vec![tun], vec![sock]).context("cannot start the data plane")?;
         std::thread::Builder::new()
             .name("yk-dp-bridge".into())
-            .spawn(move || bridge(channels, inputs))
+            .spawn(move || {
+                // The bridge only moves messages: no privilege, and the
+                // share of CPU that unauthenticated IKE input gets.
+                let _ = yadokari_sys::privs::clear_thread_capabilities();
+                let _ = yadokari_sys::privs::set_thread_nice(IKE_NICE);
+                bridge(channels, inputs)
+            })
             .context("cannot start the data-plane bridge")?;
         Ok(Net {
             ike500,
@@ -422,24 +428,91 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(s.into())
 }
 
+/// Nice value of the threads that take unauthenticated IKE input (the
+/// engine's, the data-plane bridge): under contention the data-plane
+/// workers (nice 0) get about three times their CPU share, so a flood of
+/// IKE garbage cannot starve established tunnels (sched(7)).
+pub const IKE_NICE: i32 = 5;
+
+/// Why a datagram on an IKE socket was dropped before the engine saw it.
+#[derive(Debug, Clone, Copy)]
+enum IkeDrop {
+    /// Not an IKE message (`yadokari_wire::header::plausible`).
+    Malformed,
+    /// The engine's queue was full.
+    QueueFull,
+}
+
+/// Counts of [`IkeDrop`]s, logged at most once per interval each.
+struct IkeDrops {
+    counts: [u64; 2],
+    logged: [u64; 2],
+    last: [Option<std::time::Instant>; 2],
+}
+
+impl IkeDrops {
+    const INTERVAL: Duration = Duration::from_secs(10);
+
+    fn new() -> Self {
+        IkeDrops {
+            counts: [0; 2],
+            logged: [0; 2],
+            last: [None; 2],
+        }
+    }
+
+    fn count(&mut self, r: IkeDrop, local: SocketAddr) {
+        let i = r as usize;
+        self.counts[i] += 1;
+        let now = std::time::Instant::now();
+        if self.last[i].is_some_and(|t| now.duration_since(t) < Self::INTERVAL) {
+            return;
+        }
+        let n = self.counts[i] - self.logged[i];
+        self.logged[i] = self.counts[i];
+        self.last[i] = Some(now);
+        match r {
+            IkeDrop::Malformed => tracing::debug!(
+                total = self.counts[i],
+                "IKE socket {local}: dropped {n} datagram(s) that cannot be IKE messages"
+            ),
+            IkeDrop::QueueFull => tracing::warn!(
+                total = self.counts[i],
+                "IKE socket {local}: dropped {n} datagram(s): the engine is behind"
+            ),
+        }
+    }
+}
+
 async fn read_500(sock: Arc<UdpSocket>, inputs: mpsc::Sender<Input>) {
     let mut buf = vec![0u8; 65_536];
     let local = match sock.local_addr() {
         Ok(a) => a,
         Err(_) => return,
     };
+    let mut drops = IkeDrops::new();
     loop {
         match sock.recv_from(&mut buf).await {
             Ok((n, from)) => {
-                let from = canonical_sa(from);
-                let msg = Input::Ike500 {
-                    from,
+                // Garbage is dropped before it is copied or queued, and a
+                // full queue drops instead of stalling this socket.
+                if !yadokari_wire::header::plausible(&buf[..n]) {
+                    drops.count(IkeDrop::Malformed, local);
+                    continue;
+                }
+                let permit = match inputs.try_reserve() {
+                    Ok(p) => p,
+                    Err(mpsc::error::TrySendError::Full(())) => {
+                        drops.count(IkeDrop::QueueFull, local);
+                        continue;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(())) => return,
+                };
+                permit.send(Input::Ike500 {
+                    from: canonical_sa(from),
                     local,
                     message: buf[..n].to_vec(),
-                };
-                if inputs.send(msg).await.is_err() {
-                    return;
-                }
+                });
             }
             Err(e) => {
                 tracing::debug!("IKE socket {local}: {e}");

@@ -14,7 +14,6 @@ use yadokari_config::address::{AddrMacro, Address, AddressSpec};
 use yadokari_config::{self as cfg, Auth, Config, Policy};
 use yadokari_ike as ike;
 use yadokari_policy::{AddrRange, IpProtocol, PortRange, TrafficSelector};
-use zeroize::Zeroizing;
 
 /// One connection as the daemon knows it, beside the IKE core's `ConnConfig`.
 #[derive(Debug, Clone)]
@@ -78,7 +77,7 @@ fn connection(
     };
     let remote_id = r.remote_id.as_ref().map(identity).transpose()?;
     let psk = match &r.auth {
-        Auth::Psk(s) => Zeroizing::new(s.expose().to_vec()),
+        Auth::Psk(s) => ike::PskKey::shared(s.shared()),
     };
     let mut ts_local = Vec::new();
     let mut ts_remote = Vec::new();

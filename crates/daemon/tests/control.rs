@@ -280,3 +280,160 @@ fn second_instance_on_the_same_socket_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("another daemon is listening"));
 }
+
+/// Reads one line from a raw connection (10 s at most).
+fn read_line(s: &UnixStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = std::io::BufReader::new(s);
+    let mut out = String::new();
+    std::io::BufRead::read_line(&mut r, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn socket_path_naming_a_regular_file_is_refused_and_the_file_kept() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("yadokari.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let ns = yadokari_testbed::Netns::create(&yadokari_testbed::unique_prefix("cts")).unwrap();
+    // The typo that names the configuration file as the socket.
+    let mut child = ns
+        .command(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--socket")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(2), "{err}");
+    assert!(
+        err.contains("exists and is a regular file, not a socket"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), GOOD);
+}
+
+#[test]
+fn stale_socket_is_replaced() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("control.sock");
+    // A socket file nobody listens on, as a killed daemon leaves it.
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    assert!(stale.exists());
+    let config = dir.path().join("yadokari.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let ns = yadokari_testbed::Netns::create(&yadokari_testbed::unique_prefix("ctr")).unwrap();
+    let mut child = ns
+        .command(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--socket")
+        .arg(&stale)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answered = loop {
+        if let Ok(mut c) = Client::connect(&stale, Some(Duration::from_secs(5))) {
+            if let Ok(r) = c.call(&Request::Status) {
+                break matches!(r, Response::Status(_));
+            }
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered, "the daemon took over the stale socket");
+}
+
+#[test]
+fn invalid_utf8_gets_an_error_line() {
+    if skip() {
+        return;
+    }
+    let d = Daemon::start(GOOD);
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    s.write_all(b"{\"command\":\"st\xffatus\"}\n").unwrap();
+    let line = read_line(&s);
+    assert!(
+        line.contains("\"error\":\"the request is not valid UTF-8\""),
+        "{line}"
+    );
+    // The connection stays usable.
+    s.write_all(b"{\"command\":\"status\"}\n").unwrap();
+    assert!(read_line(&s).contains("\"pid\""));
+}
+
+#[test]
+fn idle_clients_make_room_and_time_out_busy_ones_cap() {
+    if skip() {
+        return;
+    }
+    let d = Daemon::start(&GOOD.replace(
+        "[daemon]\n",
+        "[daemon]\ncontrol_clients = 4\ncontrol_idle_timeout = \"2s\"\n",
+    ));
+    // Four idle clients take every place ...
+    let idle: Vec<UnixStream> = (0..4)
+        .map(|_| {
+            let s = UnixStream::connect(&d.socket).unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+            s
+        })
+        .collect();
+    // ... and `status` still works: the longest-idle client makes room.
+    match d.client().call(&Request::Status).unwrap() {
+        Response::Status(_) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+    let first = read_line(&idle[0]);
+    assert!(first.contains("the longest idle"), "{first}");
+    // Idle clients are closed after the timeout, with a reason.
+    let t = Instant::now();
+    let later = read_line(&idle[3]);
+    assert!(later.contains("no request for 2 s"), "{later}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    drop(idle);
+    // Four busy clients (following the log) hold every place: the fifth is
+    // refused with a JSON error line, not left hanging.
+    let busy: Vec<Client> = (0..4)
+        .map(|_| {
+            let mut c = d.client();
+            c.send(&Request::Logs { follow: true }).unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let s = UnixStream::connect(&d.socket).unwrap();
+    let refused = read_line(&s);
+    assert!(
+        refused.contains("\"error\":\"too many control clients (at most 4, all busy)"),
+        "{refused}"
+    );
+    drop(busy);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(matches!(
+        d.client().call(&Request::Status).unwrap(),
+        Response::Status(_)
+    ));
+}

@@ -59,6 +59,14 @@ drop_reasons! {
     TooBig => too_big,
     /// The IKE channel to the daemon was full.
     IkeQueueFull => ike_queue_full,
+    /// Behind a non-ESP marker, something that cannot be an IKE message
+    /// (wrong major version, Length not the datagram's): dropped before
+    /// anything is allocated for it.
+    IkeMalformed => ike_malformed,
+    /// Raw ESP for another worker's SA while that worker had a backlog of
+    /// 4,096 such packets (a forged-SPI flood
+    /// must not grow its queue without bound).
+    RawHandoffFull => raw_handoff_full,
     /// Outbound sequence number space exhausted; the SA needs a rekey.
     SequenceExhausted => sequence_exhausted,
     /// UDP send failed.
@@ -214,6 +222,9 @@ pub(crate) struct LogLimiter {
     last: [Option<Instant>; N],
     suppressed: [u64; N],
     interval: Duration,
+    /// The time of the current batch: one clock read per batch, not per
+    /// dropped datagram.
+    pub(crate) now: Instant,
 }
 
 impl LogLimiter {
@@ -222,6 +233,7 @@ impl LogLimiter {
             last: [None; N],
             suppressed: [0; N],
             interval,
+            now: Instant::now(),
         }
     }
 

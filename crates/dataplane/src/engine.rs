@@ -227,7 +227,13 @@ pub enum DataPlaneError {
 }
 
 fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name(name).spawn(f)
+    std::thread::Builder::new().name(name).spawn(move || {
+        // Workers only read and write descriptors opened for them (raw
+        // sockets are opened by the caller's thread): they need no
+        // capability, so one compromised by a packet holds none.
+        let _ = yadokari_sys::privs::clear_thread_capabilities();
+        f()
+    })
 }
 
 impl DataPlane {

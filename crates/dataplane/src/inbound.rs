@@ -30,7 +30,7 @@ use yadokari_sys::udp::{RecvMeta, UdpSocket, RECV_BATCH};
 
 use yadokari_wire::udp_encap::Datagram;
 
-use crate::counters::{DropReason, LogLimiter, Traffic};
+use crate::counters::{Counters, DropReason, LogLimiter, Traffic};
 use crate::engine::{IkeDatagram, InCtl, Shared};
 use crate::ip;
 use crate::sa::{InEntry, InTable};
@@ -57,6 +57,9 @@ pub(crate) struct InboundWorker {
     /// ESP sockets (worker 0); empty otherwise.
     peers: Vec<(Sender<InCtl>, Arc<Waker>)>,
 }
+
+/// Raw ESP packets queued for another inbound worker, at most.
+pub(crate) const RAW_HANDOFF_MAX: usize = 4096;
 
 /// Raw datagrams read per wake-up and socket at most.
 const RAW_BURST: usize = 64;
@@ -108,6 +111,49 @@ pub(crate) fn classify(p: &[u8]) -> Class {
             _ => Class::Malformed,
         },
         Err(_) => Class::Malformed,
+    }
+}
+
+/// Counts a drop and logs it when the limiter allows (the batch's clock, not
+/// a read per datagram: a flood of garbage costs a counter increment and a
+/// comparison each).
+pub(crate) fn count_drop(
+    counters: &Counters,
+    logs: &mut LogLimiter,
+    r: DropReason,
+    from: SocketAddr,
+    detail: &dyn std::fmt::Display,
+) {
+    counters.drop(r, 1);
+    if r == DropReason::Dummy {
+        return;
+    }
+    if let Some(suppressed) = logs.allow(r, logs.now) {
+        debug!(reason = r.name(), %from, suppressed, "inbound drop: {detail}");
+    }
+}
+
+/// What the checks before any allocation, decryption or log formatting
+/// decide for one UDP payload on port 4500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Front {
+    Keepalive,
+    /// A plausible IKE message (`yadokari_wire::header::plausible`) behind
+    /// the non-ESP marker: copied to the daemon's channel.
+    Ike,
+    /// ESP with this SPI: looked up next.
+    Esp(u32),
+    /// Garbage, dropped with this reason.
+    Drop(DropReason),
+}
+
+pub(crate) fn front(p: &[u8]) -> Front {
+    match classify(p) {
+        Class::Keepalive => Front::Keepalive,
+        Class::Ike if yadokari_wire::header::plausible(&p[4..]) => Front::Ike,
+        Class::Ike => Front::Drop(DropReason::IkeMalformed),
+        Class::Esp(spi) => Front::Esp(spi),
+        Class::Malformed => Front::Drop(DropReason::Malformed),
     }
 }
 
@@ -192,6 +238,7 @@ impl InboundWorker {
     /// Reads up to [`RAW_BURST`] datagrams from a raw ESP socket.
     fn raw_burst(&self, st: &mut State, raw: &RawEspSocket) {
         st.n_out = 0;
+        st.logs.now = Instant::now();
         let mut datagrams = 0u64;
         for _ in 0..RAW_BURST {
             let (n, from) = match raw.recv(&mut st.storage[..RECV_BUF]) {
@@ -246,6 +293,17 @@ impl InboundWorker {
         let owner = if n > 1 { spi as usize % n } else { self.index };
         if owner != self.index {
             if let Some((tx, waker)) = self.peers.get(owner) {
+                // The channel also carries SA installs, so it has no bound
+                // of its own; raw packets get one, checked before the copy.
+                if tx.len() >= RAW_HANDOFF_MAX {
+                    self.count_drop(
+                        &mut st.logs,
+                        DropReason::RawHandoffFull,
+                        from_sa,
+                        &format_args!("raw ESP for worker {owner}"),
+                    );
+                    return;
+                }
                 let packet = st.storage[r].to_vec();
                 if tx.send(InCtl::RawEsp { from, packet }).is_ok() {
                     waker.wake();
@@ -289,13 +347,7 @@ impl InboundWorker {
         from: SocketAddr,
         detail: &dyn std::fmt::Display,
     ) {
-        self.shared.counters.drop(r, 1);
-        if r == DropReason::Dummy {
-            return;
-        }
-        if let Some(suppressed) = logs.allow(r, Instant::now()) {
-            debug!(reason = r.name(), %from, suppressed, "inbound drop: {detail}");
-        }
+        count_drop(&self.shared.counters, logs, r, from, detail);
     }
 
     /// One `recvmmsg` and its processing; false when the socket was empty.
@@ -319,6 +371,7 @@ impl InboundWorker {
             }
         };
         st.n_out = 0;
+        st.logs.now = Instant::now();
         let mut datagrams = 0u64;
         for m in 0..n {
             let meta = st.meta[m];
@@ -346,12 +399,23 @@ impl InboundWorker {
     fn handle(&self, st: &mut State, r: Range<usize>, meta: &RecvMeta) {
         let from = meta.addr;
         let dgram = &mut st.storage[r.clone()];
-        let spi = match classify(dgram) {
-            Class::Keepalive => {
-                self.shared.counters.add(Traffic::RxKeepalives, 1);
-                return;
+        match front(dgram) {
+            Front::Keepalive => self.shared.counters.add(Traffic::RxKeepalives, 1),
+            Front::Drop(reason) => {
+                let len = dgram.len();
+                self.count_drop(&mut st.logs, reason, from, &format_args!("{len} bytes"));
             }
-            Class::Ike => {
+            Front::Ike => {
+                // Checked before the copy: a full channel costs no allocation.
+                if self.shared.ike.is_full() {
+                    self.count_drop(
+                        &mut st.logs,
+                        DropReason::IkeQueueFull,
+                        from,
+                        &"IKE channel full",
+                    );
+                    return;
+                }
                 let d = IkeDatagram {
                     from,
                     local: meta.dst_ip,
@@ -367,20 +431,10 @@ impl InboundWorker {
                             &"IKE channel full",
                         ),
                 }
-                return;
             }
-            Class::Malformed => {
-                self.count_drop(
-                    &mut st.logs,
-                    DropReason::Malformed,
-                    from,
-                    &format_args!("{} bytes", dgram.len()),
-                );
-                return;
-            }
-            Class::Esp(spi) => spi,
-        };
-        self.esp(st, r, spi, from);
+            // The SPI lookup (and the unknown-SPI drop) is the first step there.
+            Front::Esp(spi) => self.esp(st, r, spi, from),
+        }
     }
 
     /// The ESP packet at `st.storage[r]` (from the SPI on), UDP or raw:
@@ -575,6 +629,22 @@ mod tests {
         p[0] = 0x45;
         p[2..4].copy_from_slice(&10u16.to_be_bytes()); // total < IHL
         assert_eq!(raw_esp_range(&p, true), None);
+    }
+
+    #[test]
+    fn front_drops_implausible_ike_before_any_copy() {
+        let mut ike = vec![0u8; 4 + 28];
+        ike[4 + 17] = 0x20;
+        ike[4 + 24..].copy_from_slice(&28u32.to_be_bytes());
+        assert_eq!(front(&ike), Front::Ike);
+        ike[4 + 17] = 0x10;
+        assert_eq!(front(&ike), Front::Drop(DropReason::IkeMalformed));
+        ike[4 + 17] = 0x20;
+        ike.push(0);
+        assert_eq!(front(&ike), Front::Drop(DropReason::IkeMalformed));
+        assert_eq!(front(&[1, 2, 3]), Front::Drop(DropReason::Malformed));
+        assert_eq!(front(&[0xff]), Front::Keepalive);
+        assert_eq!(front(&[0, 0, 0, 9, 0, 0, 0, 1]), Front::Esp(9));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! with [`DataPlane::send_ike`], and read [`CountersSnapshot`]s.
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod bench;
 pub mod counters;
 mod engine;
 mod inbound;

@@ -293,7 +293,13 @@ fn two_data_planes_in_namespaces() {
     }
     let bad_nh = seal(&mut raw_enc, &echo, 99);
     let mut ike = vec![0u8, 0, 0, 0];
-    ike.extend_from_slice(&[0x11; 28]);
+    // A header the data plane's first check accepts (RFC 7296 §3.1: major
+    // version 2, Length = the message's 28 bytes); junk behind the marker
+    // is dropped before it is copied.
+    let mut header = [0x11u8; 28];
+    header[17] = 0x20;
+    header[24..].copy_from_slice(&28u32.to_be_bytes());
+    ike.extend_from_slice(&header);
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "unknown spi",
@@ -311,6 +317,8 @@ fn two_data_planes_in_namespaces() {
         ("unknown next header", bad_nh),
         ("dummy", dummy),
         ("keepalive", vec![0xff]),
+        // Behind the marker but no IKE message (version 1, Length wrong).
+        ("ike junk", [&[0u8; 4][..], &[0x11; 28]].concat()),
         // Last: its arrival on the IKE channel means all before it were handled
         // (one socket, one worker, processed in order).
         ("ike", ike),
@@ -326,7 +334,7 @@ fn two_data_planes_in_namespaces() {
         .ike
         .recv_timeout(Duration::from_secs(3))
         .expect("IKE datagram forwarded");
-    assert_eq!(got.message, vec![0x11; 28], "non-ESP marker stripped");
+    assert_eq!(got.message, header.to_vec(), "non-ESP marker stripped");
     assert_eq!(got.from.ip(), IpAddr::from([192, 0, 2, 1]));
     let after = right.dp.counters();
     let d = |f: fn(&yadokari_dataplane::DropCounts) -> u64| {
@@ -342,6 +350,7 @@ fn two_data_planes_in_namespaces() {
     assert_eq!(d(|x| x.replay), 1, "replay");
     assert_eq!(d(|x| x.ts_mismatch), 1, "outside selectors");
     assert_eq!(d(|x| x.dummy), 1, "dummy");
+    assert_eq!(d(|x| x.ike_malformed), 1, "ike junk");
     assert!(after.global.rx_keepalives > before.global.rx_keepalives);
     let probe_counts = after
         .sa(Direction::Inbound, SPI_PROBE)

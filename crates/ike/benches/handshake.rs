@@ -12,9 +12,8 @@ use yadokari_ike::msg::{Header, Message, Payload};
 use yadokari_ike::proposal::Proposal;
 use yadokari_ike::{
     AuthConfig, ChildConfig, Command, Config, ConnConfig, ConnId, DpdAction, Event, Identity,
-    IkeEndpoint, Lifetime, Mode, Path, Rng,
+    IkeEndpoint, Lifetime, Mode, Path, PskKey, Rng,
 };
-use zeroize::Zeroizing;
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
@@ -27,7 +26,7 @@ fn ike_proposal(text: &str) -> yadokari_ike::IkeProposal {
 }
 
 fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnConfig {
-    let psk = AuthConfig::Psk(Zeroizing::new(b"benchmark pre-shared key".to_vec()));
+    let psk = AuthConfig::Psk(PskKey::new(b"benchmark pre-shared key".to_vec()));
     ConnConfig {
         name: me.into(),
         local_addr: Some(SocketAddr::new(local, 500)),
@@ -125,7 +124,7 @@ fn crypto_only(ike: &str, rng: &mut Rng) {
     let keys_b = suite::derive_ike_keys(s, None, &ni, &nr, gb.expose(), 1, 2).expect("keys");
     let msg1 = vec![0u8; 300];
     let msg2 = vec![0u8; 300];
-    let psk = AuthConfig::Psk(Zeroizing::new(b"benchmark pre-shared key".to_vec()));
+    let psk = AuthConfig::Psk(PskKey::new(b"benchmark pre-shared key".to_vec()));
     let ida = Identity::Fqdn("a.example".into());
     let idb = Identity::Fqdn("b.example".into());
     // Initiator computes, responder verifies and computes, initiator verifies.

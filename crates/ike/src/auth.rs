@@ -62,7 +62,7 @@ pub fn compute(
 ) -> Result<(u8, Vec<u8>), IkeError> {
     match cfg {
         AuthConfig::Psk(psk) => {
-            let a = PskAuth::new(keys.prf(), psk)?;
+            let a = PskAuth::new(keys.prf(), psk.expose())?;
             Ok((
                 auth_method::SHARED_KEY_MESSAGE_INTEGRITY_CODE,
                 a.compute(octets)?.expose().to_vec(),
@@ -82,7 +82,8 @@ pub fn verify(
     match cfg {
         AuthConfig::Psk(psk) => {
             method == auth_method::SHARED_KEY_MESSAGE_INTEGRITY_CODE
-                && PskAuth::new(keys.prf(), psk).is_ok_and(|a| a.check(octets, data).is_ok())
+                && PskAuth::new(keys.prf(), psk.expose())
+                    .is_ok_and(|a| a.check(octets, data).is_ok())
         }
     }
 }

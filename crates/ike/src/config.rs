@@ -4,6 +4,7 @@
 //! config crate.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -104,7 +105,32 @@ impl Identity {
 #[derive(Clone)]
 pub enum AuthConfig {
     /// Shared key of RFC 7296 §2.15 (auth method 2).
-    Psk(Zeroizing<Vec<u8>>),
+    Psk(PskKey),
+}
+
+/// A pre-shared key, shared by reference: the daemon hands over its own
+/// secret memory (pages left out of core dumps) instead of a heap copy.
+#[derive(Clone)]
+pub struct PskKey(Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl PskKey {
+    /// A key held in ordinary (wiped on drop) heap memory.
+    #[must_use]
+    pub fn new(bytes: Vec<u8>) -> Self {
+        PskKey(Arc::new(Zeroizing::new(bytes)))
+    }
+
+    /// A key kept where `bytes` keeps it.
+    #[must_use]
+    pub fn shared(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Self {
+        PskKey(bytes)
+    }
+
+    /// The key bytes.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -205,9 +231,12 @@ impl ConnConfig {
     /// credentials between the same addresses: only then may SAs made under
     /// one live on under the other.
     pub fn same_credentials(&self, other: &ConnConfig) -> bool {
-        let psk = |a: &AuthConfig| match a {
-            AuthConfig::Psk(k) => k.as_slice().to_vec(),
-        };
+        // Borrowed, not copied: the keys stay on their protected pages.
+        fn psk(a: &AuthConfig) -> &[u8] {
+            match a {
+                AuthConfig::Psk(k) => k.expose(),
+            }
+        }
         self.local_id == other.local_id
             && self.remote_id == other.remote_id
             && self.local_addr == other.local_addr

@@ -56,8 +56,12 @@ impl Cx<'_> {
     }
 
     pub fn drop_input(&mut self, r: DropReason) {
-        tracing::debug!(reason = ?r, "dropped input");
-        self.counters.count_drop(r);
+        // Forged input for a live SA (a bad ICV, say) can come in floods:
+        // log the 1st, 2nd, 4th … of each reason only.
+        let n = self.counters.count_drop(r);
+        if n.is_power_of_two() {
+            tracing::debug!(reason = ?r, total = n, "dropped input");
+        }
     }
 
     pub fn failure(&mut self, ike: Option<IkeSaId>, conn: Option<ConnId>, reason: FailureReason) {

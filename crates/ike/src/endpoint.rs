@@ -444,8 +444,12 @@ impl IkeEndpoint {
     }
 
     fn drop_input(&mut self, r: DropReason) {
-        tracing::debug!(reason = ?r, "dropped datagram");
-        self.counters.count_drop(r);
+        // A flood must not become a flood of log lines: the 1st, 2nd, 4th,
+        // 8th … drop of each reason is logged (no clock in a sans-IO core).
+        let n = self.counters.count_drop(r);
+        if n.is_power_of_two() {
+            tracing::debug!(reason = ?r, total = n, "dropped datagram");
+        }
     }
 
     /// Handles one received UDP payload.
@@ -1027,7 +1031,7 @@ impl IkeEndpoint {
                     // The slot keeps a placeholder whose keys nobody knows,
                     // in case a lookup ever bypasses `Config::connection`.
                     let mut c = cur.clone();
-                    let dead = zeroize::Zeroizing::new(self.rng.bytes(32));
+                    let dead = crate::config::PskKey::new(self.rng.bytes(32));
                     c.local_auth = crate::config::AuthConfig::Psk(dead.clone());
                     c.remote_auth = crate::config::AuthConfig::Psk(dead);
                     connections.push(c);

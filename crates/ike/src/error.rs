@@ -366,8 +366,11 @@ impl Counters {
         self.drops.values().sum()
     }
 
-    pub(crate) fn count_drop(&mut self, r: DropReason) {
-        *self.drops.entry(r).or_insert(0) += 1;
+    /// Counts a drop and returns the new count for its reason.
+    pub(crate) fn count_drop(&mut self, r: DropReason) -> u64 {
+        let n = self.drops.entry(r).or_insert(0);
+        *n += 1;
+        *n
     }
 }
 

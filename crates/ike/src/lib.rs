@@ -40,7 +40,7 @@ pub mod window;
 
 pub use config::{
     AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
-    Lifetime, Mode, RetransmitConfig,
+    Lifetime, Mode, PskKey, RetransmitConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{

@@ -5,10 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use yadokari_ike::{
-    AuthConfig, ChildConfig, Config, ConnConfig, DpdAction, Identity, Lifetime, Mode,
+    AuthConfig, ChildConfig, Config, ConnConfig, DpdAction, Identity, Lifetime, Mode, PskKey,
     RetransmitConfig, TrafficSelector,
 };
-use zeroize::Zeroizing;
 
 use crate::{ADDR_A, ADDR_B};
 
@@ -101,8 +100,8 @@ fn conn(
         remote_addr: remote,
         local_id: Identity::Fqdn(format!("{me}.example")),
         remote_id: Some(Identity::Fqdn(format!("{peer}.example"))),
-        local_auth: AuthConfig::Psk(Zeroizing::new(psk.to_vec())),
-        remote_auth: AuthConfig::Psk(Zeroizing::new(psk.to_vec())),
+        local_auth: AuthConfig::Psk(PskKey::new(psk.to_vec())),
+        remote_auth: AuthConfig::Psk(PskKey::new(psk.to_vec())),
         ike_proposals: ike
             .iter()
             .map(|p| {

@@ -12,13 +12,12 @@ use yadokari_ike::{
 };
 use yadokari_sim::config::{pair, PairOptions};
 use yadokari_sim::{Faults, Pair, Side, ADDR_B};
-use zeroize::Zeroizing;
 
 /// AUTHENTICATION_FAILED (RFC 7296 §3.10.1).
 const AUTHENTICATION_FAILED: u16 = 24;
 
 fn psk(k: &[u8]) -> AuthConfig {
-    AuthConfig::Psk(Zeroizing::new(k.to_vec()))
+    AuthConfig::Psk(yadokari_ike::PskKey::new(k.to_vec()))
 }
 
 /// A second tunnel `g` beside the default one: A's IDi `g.example`, its

@@ -18,12 +18,21 @@
 //!   (used by tests and by tools that set up two peers in one process).
 //! - [`netcfg`]: link/address/route set-up by running `ip` (control path
 //!   only, never per packet).
+//! - [`privs`]: no core dumps, no new privileges, capabilities reduced to
+//!   what the running daemon needs, RLIMIT_NOFILE raised.
+//! - [`secmem`]: pages for long-lived secrets, excluded from core dumps and
+//!   wiped on drop.
+//! - [`files`]: opening configured files without blocking on a FIFO or
+//!   following a symbolic link where that would be unsafe.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod files;
 pub mod netcfg;
 pub mod netns;
 pub mod poll;
+pub mod privs;
 pub mod raw;
+pub mod secmem;
 pub mod tun;
 pub mod udp;
 

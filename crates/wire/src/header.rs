@@ -15,6 +15,23 @@ use crate::registry::{ExchangeType, PayloadType};
 /// Size of the fixed IKE header.
 pub const HEADER_LEN: usize = 28;
 
+/// A first look at a datagram that claims to be an IKE message, cheap
+/// enough to come before anything is allocated or queued for it: long
+/// enough for the header, major version 2 (RFC 7296 §3.1; the IKE core
+/// drops any other), and a Length field equal to the datagram's length (one
+/// message per datagram, as [`crate::Message::parse`] demands). Garbage
+/// that fails this would be dropped by the full parser anyway.
+#[must_use]
+pub fn plausible(msg: &[u8]) -> bool {
+    match msg.get(..HEADER_LEN) {
+        Some(h) => {
+            h[17] >> 4 == 2
+                && u32::from_be_bytes([h[24], h[25], h[26], h[27]]) as usize == msg.len()
+        }
+        None => false,
+    }
+}
+
 /// The header flags octet (RFC 7296 §3.1). Unknown bits are kept so they
 /// round-trip; RFC 7296 says they MUST be ignored on receipt.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -205,6 +222,15 @@ mod tests {
         assert_eq!(h.spi_r, 0);
         assert_eq!(h.next_payload, PayloadType::SA);
         assert_eq!((h.major_version, h.minor_version), (2, 0));
+        let mut msg = h.to_bytes().to_vec();
+        msg[24..28].copy_from_slice(&28u32.to_be_bytes());
+        assert!(plausible(&msg));
+        assert!(!plausible(&msg[..27]), "shorter than a header");
+        msg.push(0);
+        assert!(!plausible(&msg), "Length disagrees with the datagram");
+        msg.pop();
+        msg[17] = 0x30;
+        assert!(!plausible(&msg), "major version 3");
         assert_eq!(h.exchange_type, ExchangeType::IKE_SA_INIT);
         assert!(h.flags.initiator() && !h.flags.response() && !h.flags.version());
         assert_eq!(h.message_id, 0);
