@@ -62,6 +62,21 @@ impl Yadokarid {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // The control socket opens before the engine has its IKE sockets
+        // and TUN; requests are answered only once the engine runs, so an
+        // answered `status` means the daemon is ready for traffic.
+        loop {
+            if let Ok(Response::Status(_)) = y.call(&Request::Status) {
+                break;
+            }
+            if let Some(status) = y.child.try_wait()? {
+                bail!("yadokarid ({label}) exited with {status}:\n{}", y.log());
+            }
+            if Instant::now() > deadline {
+                bail!("yadokarid ({label}) did not answer `status`:\n{}", y.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Ok(y)
     }
 
