@@ -135,6 +135,10 @@ fn connection(
         },
         force_encap: r.encap,
         reauth: r.reauth,
+        retry: ike::RetryConfig {
+            keep_up: r.start == cfg::StartAction::Initiate,
+            ..ike::RetryConfig::default()
+        },
     })
 }
 

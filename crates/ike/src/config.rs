@@ -193,6 +193,37 @@ pub struct ConnConfig {
     /// again in it, then the old IKE SA deleted) instead of rekeying it.
     /// Needs `remote_addr`; otherwise the SA is rekeyed.
     pub reauth: bool,
+    /// Whether and how the connection is kept up after failures.
+    pub retry: RetryConfig,
+}
+
+/// Keeping a connection up (see [`crate::retry`]): after a failed attempt
+/// the next one starts after `initial * 2^(n-1)` (capped at `max_interval`,
+/// minus up to a fifth of random jitter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Keep the connection up: once the driver has initiated it, start it
+    /// again after every failed attempt or lost SA that was not asked for
+    /// locally, until [`crate::Command::Close`] (strongSwan's
+    /// `start_action = start` with `keyingtries`).
+    pub keep_up: bool,
+    /// Attempts in a row before giving up; 0 means forever.
+    pub keyingtries: u32,
+    /// Back-off after the first failure.
+    pub initial: Duration,
+    /// Longest back-off.
+    pub max_interval: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            keep_up: false,
+            keyingtries: 0,
+            initial: Duration::from_secs(1),
+            max_interval: Duration::from_secs(60),
+        }
+    }
 }
 
 /// Retransmission schedule (RFC 7296 §2.1): `initial * factor^n`, at most

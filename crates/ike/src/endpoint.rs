@@ -21,6 +21,7 @@ use crate::event::{Command, Event, IkeSaId, Path, Transmit};
 use crate::exchange::{self, ike_sa_init};
 use crate::msg::{Header, Message, Notify, Payload};
 use crate::reg::{exchange as xt, notify};
+use crate::retry::{ConnRetry, LastError, RetryStatus};
 use crate::rng::Rng;
 use crate::sa::{IkeSa, Pending, Phase, Queued};
 use crate::timer::ChildTimer;
@@ -51,6 +52,8 @@ pub struct IkeEndpoint {
     next_sa_id: u64,
     /// Token bucket for unauthenticated error replies: (window start, used).
     error_budget: (Option<Instant>, u32),
+    /// Per connection: kept up? back-off, last error (see [`crate::retry`]).
+    retry: HashMap<ConnId, ConnRetry>,
 }
 
 impl std::fmt::Debug for IkeEndpoint {
@@ -100,6 +103,7 @@ impl IkeEndpoint {
             counters: Counters::default(),
             next_sa_id: 0,
             error_budget: (None, 0),
+            retry: HashMap::new(),
         }
     }
 
@@ -161,7 +165,8 @@ impl IkeEndpoint {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sa = self.deadlines.first().map(|(t, _)| *t);
-        [sa, self.children.next_timeout(), self.cookie_rotate_at]
+        let retry = self.retry.values().filter_map(ConnRetry::timer).min();
+        [sa, self.children.next_timeout(), self.cookie_rotate_at, retry]
             .into_iter()
             .flatten()
             .min()
@@ -253,6 +258,7 @@ impl IkeEndpoint {
             for f in list {
                 match f {
                     FollowUp::Initiate(conn) => self.initiate(now, conn),
+                    FollowUp::InitialContact(keep) => self.initial_contact(now, keep),
                     FollowUp::DeleteIke(id) => {
                         let _ = self.with_sa_collect(now, id, &mut next, |cx, sa| {
                             exchange::enqueue(sa, Queued::DeleteIke);
@@ -325,6 +331,12 @@ impl IkeEndpoint {
 
     /// Handles one received UDP payload.
     pub fn handle_datagram(&mut self, now: Instant, path: Path, dgram: &[u8]) {
+        let mark = self.events.len();
+        self.datagram(now, path, dgram);
+        self.settle(now, mark);
+    }
+
+    fn datagram(&mut self, now: Instant, path: Path, dgram: &[u8]) {
         self.counters.datagrams_in += 1;
         let packet = match crate::codec::unframe(dgram, path, self.cfg.ike_port) {
             Ok(p) => p,
@@ -489,8 +501,47 @@ impl IkeEndpoint {
 
     /// Handles a command from the driver.
     pub fn handle_command(&mut self, now: Instant, cmd: Command) {
+        let mark = self.events.len();
+        self.command(now, cmd);
+        self.settle(now, mark);
+    }
+
+    fn command(&mut self, now: Instant, cmd: Command) {
         match cmd {
-            Command::Initiate { conn } => self.initiate(now, conn),
+            Command::Initiate { conn } => {
+                let keep_up = self.cfg.connection(conn).is_some_and(|c| c.retry.keep_up);
+                let st = self.retry.entry(conn).or_default();
+                st.want_up = keep_up;
+                st.reset();
+                self.initiate(now, conn);
+            }
+            Command::Acquire { conn } => {
+                let wait = self.retry.get(&conn).and_then(|r| r.retry_at);
+                let has_peer = self
+                    .cfg
+                    .connection(conn)
+                    .is_some_and(|c| c.remote_addr.is_some());
+                if has_peer && !self.conn_alive(conn) && wait.is_none_or(|t| t <= now) {
+                    tracing::debug!(conn = conn.0, "traffic needs the connection: initiating");
+                    self.initiate(now, conn);
+                }
+            }
+            Command::Close { conn } => {
+                if let Some(st) = self.retry.get_mut(&conn) {
+                    st.want_up = false;
+                    st.restart = false;
+                    st.reset();
+                }
+                let ids: Vec<IkeSaId> = self
+                    .sas
+                    .values()
+                    .filter(|s| s.conn == conn)
+                    .map(|s| s.id)
+                    .collect();
+                for id in ids {
+                    self.delete_ike(now, id);
+                }
+            }
             Command::CreateChild { ike, child } => {
                 self.queue(now, ike, Queued::CreateChild { child })
             }
@@ -528,6 +579,13 @@ impl IkeEndpoint {
                 sa.queue.clear();
                 exchange::enqueue(sa, Queued::DeleteIke);
                 exchange::kick(cx, sa);
+                // Deleting is our decision, not the peer's: its CHILD SAs
+                // stop carrying traffic now, whether or not the peer ever
+                // answers the Delete (a dead peer would hold them for the
+                // whole retransmission budget, RFC 7296 §1.4.1).
+                if sa.successor.is_none() {
+                    crate::child::remove_all_of(cx, sa.id, crate::event::DownReason::Local);
+                }
             }
             _ => exchange::informational::close(cx, sa, crate::event::DownReason::Local),
         });
@@ -642,6 +700,13 @@ impl IkeEndpoint {
 
     /// Fires every expired timer. Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let mark = self.events.len();
+        self.timeout(now);
+        self.retry_due(now);
+        self.settle(now, mark);
+    }
+
+    fn timeout(&mut self, now: Instant) {
         if self.cookie_rotate_at.is_some_and(|t| t <= now) {
             self.cookies.rotate(&mut self.rng);
             self.cookie_rotate_at = Some(now + self.cfg.cookie_rotation);
@@ -765,9 +830,188 @@ impl IkeEndpoint {
     /// protected message on any CHILD SA proves the peer alive, so the IKE
     /// SA's liveness check starts over instead of probing a busy peer.
     /// Unknown SPIs are ignored (the SA may have gone meanwhile).
+    ///
+    /// `now` is when the traffic arrived, which may be a little before the
+    /// instant of the call (the data plane reports it through a queue); an
+    /// older report than what the SA already heard changes nothing.
     pub fn child_traffic_seen(&mut self, now: Instant, spi_in: u32) {
         if let Some(ike) = self.children.get(spi_in).map(ChildSa::ike) {
             let _ = self.with_sa(now, ike, |cx, sa| sa.heard(cx));
+        }
+    }
+
+    /// Retry state of a connection, for the driver's status display.
+    pub fn retry_status(&self, conn: ConnId) -> RetryStatus {
+        self.retry
+            .get(&conn)
+            .map(RetryStatus::from)
+            .unwrap_or(RetryStatus {
+                keep_up: false,
+                failures: 0,
+                retry_at: None,
+                last_error: None,
+                gave_up: false,
+            })
+    }
+
+    /// Whether an IKE SA of `conn` is alive: negotiating, or established
+    /// and neither being deleted nor replaced.
+    fn conn_alive(&self, conn: ConnId) -> bool {
+        self.sas.values().any(|s| {
+            s.conn == conn
+                && s.successor.is_none()
+                && match &s.phase {
+                    Phase::Gone => false,
+                    Phase::Established(e) => !e.deleting,
+                    _ => true,
+                }
+        })
+    }
+
+    /// Starts the attempts whose back-off ran out.
+    fn retry_due(&mut self, now: Instant) {
+        let due: Vec<ConnId> = self
+            .retry
+            .iter()
+            .filter(|(_, r)| r.timer().is_some_and(|t| t <= now))
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in due {
+            if let Some(r) = self.retry.get_mut(&conn) {
+                r.retry_at = None;
+            }
+            if !self.conn_alive(conn) {
+                tracing::info!(conn = conn.0, "retrying the connection");
+                self.initiate(now, conn);
+            }
+        }
+    }
+
+    /// After an input: looks at what it did to each connection (the events
+    /// it queued from `mark` on) and keeps connections up that should be —
+    /// a lost SA is negotiated again at once, a failed attempt again after
+    /// back-off (RFC 7296 §2.4: after a peer is found dead or restarted,
+    /// new SAs are the driver's business; here it is the core's).
+    fn settle(&mut self, now: Instant, mut mark: usize) {
+        // Attempts started here can fail at once and queue more events.
+        for _ in 0..4 {
+            let end = self.events.len();
+            if mark >= end {
+                return;
+            }
+            #[derive(Default)]
+            struct Seen {
+                up: bool,
+                lost: Option<crate::event::DownReason>,
+                failed: Option<FailureReason>,
+            }
+            let mut seen: Vec<(ConnId, Seen)> = Vec::new();
+            let at = |seen: &mut Vec<(ConnId, Seen)>, c: ConnId| -> usize {
+                match seen.iter().position(|(x, _)| *x == c) {
+                    Some(i) => i,
+                    None => {
+                        seen.push((c, Seen::default()));
+                        seen.len() - 1
+                    }
+                }
+            };
+            for e in self.events.range(mark..end) {
+                use crate::event::DownReason as D;
+                match e {
+                    Event::ChildSaInstalled(info) => {
+                        let i = at(&mut seen, info.conn);
+                        seen[i].1.up = true;
+                    }
+                    Event::IkeSaDown { conn, reason, .. }
+                        if matches!(reason, D::PeerDead | D::PeerDeleted | D::Expired) =>
+                    {
+                        let i = at(&mut seen, *conn);
+                        seen[i].1.lost = Some(*reason);
+                    }
+                    Event::Failure {
+                        conn: Some(conn),
+                        reason,
+                        ..
+                    } => {
+                        let i = at(&mut seen, *conn);
+                        seen[i].1.failed = Some(reason.clone());
+                    }
+                    _ => {}
+                }
+            }
+            mark = end;
+            for (conn, s) in seen {
+                let restart = self.cfg.connection(conn).is_some_and(|c| {
+                    c.dpd_action == crate::config::DpdAction::Restart && c.remote_addr.is_some()
+                });
+                let retry_cfg = self
+                    .cfg
+                    .connection(conn)
+                    .map(|c| c.retry)
+                    .unwrap_or_default();
+                let alive = self.conn_alive(conn);
+                let random = self.rng.u64();
+                let st = self.retry.entry(conn).or_default();
+                if s.up {
+                    st.succeeded();
+                }
+                if alive {
+                    continue;
+                }
+                if let Some(reason) = s.lost {
+                    if reason == crate::event::DownReason::PeerDead && restart {
+                        st.restart = true;
+                    }
+                    st.last_error = Some(LastError::Lost(reason));
+                    st.retry_at = None;
+                    if st.automatic() {
+                        tracing::info!(conn = conn.0, ?reason, "SA lost: negotiating again");
+                        self.initiate(now, conn);
+                    }
+                } else if let Some(f) = s.failed {
+                    if st.failed(now, &retry_cfg, f, random) && st.want_up {
+                        tracing::warn!(
+                            conn = conn.0,
+                            tries = retry_cfg.keyingtries,
+                            "giving up on the connection after keyingtries failed attempts"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// RFC 7296 §2.4: the peer said INITIAL_CONTACT when it authenticated
+    /// `keep`, so any other IKE SA between the same two identities is left
+    /// over from before it restarted: remove those (and their CHILD SAs)
+    /// now instead of waiting for DPD. An SA the peer proved alive after
+    /// `keep` began is not stale (both sides initiating at once) and stays.
+    fn initial_contact(&mut self, now: Instant, keep: IkeSaId) {
+        let Some((ids, began)) = self.sas.get(&keep).and_then(|s| {
+            let e = s.phase.established()?;
+            Some(((e.local_id.clone(), e.remote_id.clone()), s.created))
+        }) else {
+            return;
+        };
+        let stale: Vec<IkeSaId> = self
+            .sas
+            .values()
+            .filter(|s| s.id != keep && s.last_heard < began)
+            .filter(|s| {
+                s.phase
+                    .established()
+                    .is_some_and(|e| (e.local_id.clone(), e.remote_id.clone()) == ids)
+            })
+            .map(|s| s.id)
+            .collect();
+        for id in stale {
+            tracing::info!(
+                ike = id.0,
+                "the peer restarted (INITIAL_CONTACT): removing its old IKE SA"
+            );
+            let _ = self.with_sa(now, id, |cx, sa| {
+                exchange::informational::close(cx, sa, crate::event::DownReason::PeerDead)
+            });
         }
     }
 }
@@ -779,6 +1023,18 @@ impl IkeEndpoint {
     /// removed, only replaced, so no existing `ConnId` dangles.
     pub fn set_connections(&mut self, connections: Vec<crate::config::ConnConfig>) {
         debug_assert!(connections.len() >= self.cfg.connections.len());
+        // A connection no longer configured to stay up (or without a peer
+        // address to start it with) stops its retries.
+        for (i, c) in connections.iter().enumerate() {
+            if let Some(r) = self.retry.get_mut(&ConnId(i)) {
+                if !c.retry.keep_up || c.remote_addr.is_none() {
+                    r.want_up = false;
+                }
+                if c.remote_addr.is_none() {
+                    r.restart = false;
+                }
+            }
+        }
         self.cfg.connections = connections;
     }
 }

@@ -123,6 +123,7 @@ fn conn(
         dpd_action: o.dpd_action,
         force_encap: force,
         reauth: o.reauth && remote.is_some(),
+        retry: yadokari_ike::RetryConfig::default(),
     }
 }
 
