@@ -143,7 +143,20 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
             writeln!(out, "{} IKE SA(s), {} CHILD SA(s)", s.ike_sas, s.child_sas)?;
             for c in &s.connections {
-                writeln!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
+                write!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
+                match (c.retry_in_secs, c.gave_up) {
+                    (_, true) => write!(
+                        out,
+                        ", gave up after {} failed attempts",
+                        c.failed_attempts
+                    )?,
+                    (Some(n), false) => write!(out, ", retrying in {n} s")?,
+                    (None, false) => {}
+                }
+                if let Some(e) = &c.last_error {
+                    write!(out, ", last error: {e}")?;
+                }
+                writeln!(out)?;
             }
         }
         Response::Sas { ike_sas } => {

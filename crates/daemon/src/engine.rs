@@ -20,7 +20,7 @@ use yadokari_ike::{self as ike, Command, ConnId, Event, IkeEndpoint, Path};
 
 use crate::net::{Input, Net};
 use crate::translate::{self, Connection};
-use crate::{dns, sa_install, sas_view};
+use crate::{dns, routes, sa_install, sas_view};
 
 /// An operator request that is answered later (once the SA is up or gone).
 struct Waiter {
@@ -48,9 +48,6 @@ pub struct Engine {
     /// When each IKE and CHILD SA came up, for `list-sas`.
     pub(crate) ike_since: HashMap<ike::IkeSaId, Instant>,
     pub(crate) child_since: HashMap<u32, Instant>,
-    pub(crate) routes: sa_install::Routes,
-    /// Inbound ESP packet count per CHILD SA at the last liveness sweep.
-    esp_seen: HashMap<u32, u64>,
     /// `daemon.ike_pcap`, when configured and writable.
     ike_pcap: Option<crate::ike_pcap::IkePcap>,
     /// Host names of the configuration, their addresses and TTLs.
@@ -127,8 +124,6 @@ impl Engine {
             waiters: Vec::new(),
             ike_since: HashMap::new(),
             child_since: HashMap::new(),
-            routes: sa_install::Routes::default(),
-            esp_seen: HashMap::new(),
             ike_pcap,
             dns: names,
             resolver,
@@ -136,6 +131,10 @@ impl Engine {
             dns_rx,
             dns_pending: false,
         };
+        // Before the first negotiation: from now on protected traffic goes
+        // into the TUN (or is dropped), never out in clear; whatever a
+        // previous run left is replaced or removed.
+        engine.sync_routes()?;
         let now = Instant::now();
         for (i, c) in engine.conns.iter().enumerate() {
             if c.start == yadokari_config::StartAction::Initiate {
@@ -210,6 +209,9 @@ impl Engine {
                     .handle_datagram(now, Path::new(local, from), &message);
             }
             Some(Input::Acquire { dst }) => self.acquire(now, dst),
+            // The time the packet arrived, not now: the DPD timer counts
+            // from there (RFC 7296 §2.4).
+            Some(Input::Traffic { spi, at }) => self.ike.child_traffic_seen(at.min(now), spi),
             Some(Input::Rekey { spi }) => {
                 // The data plane names the outbound SA; the core rekeys by
                 // the inbound SPI of the pair.
@@ -218,10 +220,7 @@ impl Engine {
                         .handle_command(now, Command::RekeyChild { spi_in: c.spi_in });
                 }
             }
-            None => {
-                self.note_esp_activity(now);
-                self.ike.handle_timeout(now);
-            }
+            None => self.ike.handle_timeout(now),
         }
         self.expire_waiters(now);
         self.flush().await;
@@ -292,51 +291,33 @@ impl Engine {
         tracing::info!(changed = ?report.changed, "connections follow the new addresses");
     }
 
-    /// Before timers fire: tell the core which CHILD SAs received ESP since
-    /// the last look, so a DPD probe is only sent to a silent peer
-    /// (RFC 7296 §2.4; the data plane counts only authenticated packets).
-    fn note_esp_activity(&mut self, now: Instant) {
-        if !self.conns.iter().any(|c| c.conn.dpd_delay.is_some()) {
-            return;
-        }
-        let Ok(dp) = self.net.dataplane() else {
-            return;
-        };
-        let counts: HashMap<u32, u64> = dp
-            .counters()
-            .sas
-            .into_iter()
-            .filter(|((dir, _), _)| *dir == yadokari_dataplane::Direction::Inbound)
-            .map(|((_, spi), c)| (spi, c.packets))
-            .collect();
-        for child in self.ike.child_sas() {
-            let packets = counts.get(&child.spi_in).copied().unwrap_or(0);
-            if packets > self.esp_seen.get(&child.spi_in).copied().unwrap_or(0) {
-                self.ike.child_traffic_seen(now, child.spi_in);
-            }
-        }
-        self.esp_seen = counts;
-    }
-
     /// Traffic with no SA: start the connection whose remote selectors cover
-    /// it, if it is configured to start on demand (racoon2's ACQUIRE).
+    /// it, if it is configured to start on demand (racoon2's ACQUIRE). The
+    /// core ignores it while an attempt runs or its back-off lasts.
     fn acquire(&mut self, now: Instant, dst: IpAddr) {
-        let up: Vec<ConnId> = self.ike.ike_sas().iter().map(|s| s.conn).collect();
         for (i, c) in self.conns.iter().enumerate() {
             let covers = c
                 .conn
                 .children
                 .iter()
                 .any(|ch| ch.ts_remote.iter().any(|t| t.addrs.contains_addr(dst)));
-            if covers
-                && c.start == yadokari_config::StartAction::OnDemand
-                && !up.contains(&ConnId(i))
-            {
-                tracing::info!(conn = %c.name, %dst, "traffic needs the tunnel: initiating");
+            if covers && c.start == yadokari_config::StartAction::OnDemand {
+                let before = self.ike.ike_sas().len();
                 self.ike
-                    .handle_command(now, Command::Initiate { conn: ConnId(i) });
+                    .handle_command(now, Command::Acquire { conn: ConnId(i) });
+                if self.ike.ike_sas().len() > before {
+                    tracing::info!(conn = %c.name, %dst, "traffic needs the tunnel: initiating");
+                }
             }
         }
+    }
+
+    /// Puts the policy routes of the current configuration in place
+    /// (protect into the TUN, bypass and discard), removing stale ones.
+    fn sync_routes(&mut self) -> anyhow::Result<()> {
+        let plain = translate::plain_policies(&self.config, &self.dns.addresses())?;
+        let wanted = routes::wanted(&self.conns, &plain);
+        routes::apply(&self.net.ip, &self.net.tun_name, &wanted)
     }
 
     /// Sends what the endpoint wants sent and applies its events.
@@ -405,7 +386,7 @@ impl Engine {
                 let name = self.conn_name(conn).to_owned();
                 tracing::info!(conn = %name, spi_in = %format!("{:08x}", info.spi_in), spi_out = %format!("{:08x}", info.spi_out), "CHILD SA installed");
                 self.child_since.insert(info.spi_in, now);
-                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &info) {
+                if let Err(e) = sa_install::install(&self.net, &info) {
                     crate::internal_error!(conn = %name, "cannot install the CHILD SA: {e:#}");
                 }
                 self.answer(conn, WaitFor::ChildUp, |_| Response::Done {
@@ -419,7 +400,7 @@ impl Engine {
             } => {
                 tracing::info!(old_spi_in = %format!("{old_spi_in:08x}"), old_spi_out = %format!("{old_spi_out:08x}"), spi_in = %format!("{:08x}", new.spi_in), spi_out = %format!("{:08x}", new.spi_out), "CHILD SA rekeyed");
                 self.child_since.insert(new.spi_in, now);
-                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &new) {
+                if let Err(e) = sa_install::install(&self.net, &new) {
                     crate::internal_error!("cannot install the rekeyed CHILD SA: {e:#}");
                 }
             }
@@ -431,8 +412,7 @@ impl Engine {
             } => {
                 tracing::info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), ?reason, "CHILD SA removed");
                 self.child_since.remove(&spi_in);
-                let still = self.ike.child_sas();
-                sa_install::remove(&self.net, &mut self.routes, spi_in, spi_out, &still);
+                sa_install::remove(&self.net, spi_in, spi_out);
             }
             Event::NatDetected {
                 local_behind_nat,
@@ -518,6 +498,10 @@ impl Engine {
                             message: format!("connection `{name}` is already up"),
                         }
                     } else {
+                        // Whatever state it is in (an attempt retransmitting
+                        // to a dead peer, waiting out a back-off, an IKE SA
+                        // without CHILD SA): start over, now.
+                        self.ike.handle_command(now, Command::Close { conn });
                         self.ike.handle_command(now, Command::Initiate { conn });
                         self.waiters.push(Waiter {
                             conn,
@@ -535,30 +519,20 @@ impl Engine {
                     error: format!("no connection named `{name}`"),
                 },
                 Some(conn) => {
-                    let sas: Vec<_> = self
-                        .ike
-                        .ike_sas()
-                        .into_iter()
-                        .filter(|s| s.conn == conn)
-                        .collect();
-                    if sas.is_empty() {
-                        Response::Done {
-                            message: format!("connection `{name}` is not up"),
-                        }
-                    } else {
-                        for s in sas {
-                            self.ike
-                                .handle_command(now, Command::DeleteIke { ike: s.id });
-                        }
-                        self.waiters.push(Waiter {
-                            conn,
-                            kind: WaitFor::AllDown,
-                            reply,
-                            deadline: now + Duration::from_secs(15),
-                        });
-                        self.flush().await;
-                        return;
-                    }
+                    let had = self.ike.ike_sas().iter().any(|s| s.conn == conn);
+                    // Stops retries too, SAs or not. The CHILD SAs go at
+                    // once; the Delete to the peer goes on in the
+                    // background, answered or not.
+                    self.ike.handle_command(now, Command::Close { conn });
+                    self.flush().await;
+                    let message = match had {
+                        true => format!("connection `{name}` is down"),
+                        false => format!("connection `{name}` is not up"),
+                    };
+                    self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
+                        error: format!("connection `{name}` was taken down"),
+                    });
+                    Response::Done { message }
                 }
             },
             Request::Reload => match self.reload().await {
@@ -636,6 +610,9 @@ impl Engine {
             .set_connections(table.iter().map(|c| c.conn.clone()).collect());
         self.conns = table;
         self.config = new;
+        if let Err(e) = self.sync_routes() {
+            crate::internal_error!("policy routes not updated: {e:#}");
+        }
         for name in report.added.iter().chain(&report.changed) {
             if let Some(i) = self.conn_id(name) {
                 if self.conns[i.0].start == yadokari_config::StartAction::Initiate {
@@ -655,8 +632,10 @@ impl Engine {
             let _ = tokio::time::timeout(Duration::from_millis(200), self.drive()).await;
         }
         for c in self.ike.child_sas() {
-            sa_install::remove(&self.net, &mut self.routes, c.spi_in, c.spi_out, &[]);
+            sa_install::remove(&self.net, c.spi_in, c.spi_out);
         }
+        // A clean unload: the policies go with the daemon.
+        routes::remove_all(&self.net.ip);
         self.net.shutdown();
     }
 
@@ -673,6 +652,7 @@ impl Engine {
     }
 
     fn status(&self) -> Status {
+        let now = Instant::now();
         let sas = self.ike.ike_sas();
         let children = self.ike.child_sas();
         Status {
@@ -696,6 +676,8 @@ impl Engine {
                     } else {
                         "down"
                     };
+                    let retry = self.ike.retry_status(id);
+                    let waiting = state == "down" && retry.keep_up;
                     ConnectionStatus {
                         name: c.name.clone(),
                         state: state.into(),
@@ -704,10 +686,33 @@ impl Engine {
                             .remote_addr
                             .map(|a| a.ip().to_string())
                             .unwrap_or_else(|| "any".into()),
+                        retry_in_secs: retry
+                            .retry_at
+                            .filter(|_| waiting)
+                            .map(|t| t.saturating_duration_since(now).as_secs_f64().ceil() as u64),
+                        last_error: retry.last_error.as_ref().map(describe),
+                        failed_attempts: retry.failures,
+                        gave_up: retry.gave_up,
                     }
                 })
                 .collect(),
         }
+    }
+}
+
+/// Why a connection is not up, in words for `yadokari status`.
+fn describe(e: &ike::LastError) -> String {
+    use ike::{DownReason as D, FailureReason as F, LastError as L};
+    match e {
+        L::Lost(D::PeerDead) => "the peer stopped answering (dead-peer detection)".into(),
+        L::Lost(D::PeerDeleted) => "the peer deleted the IKE SA".into(),
+        L::Lost(D::Expired) => "the IKE SA expired".into(),
+        L::Lost(_) => "the IKE SA went down".into(),
+        L::Failed(F::Timeout) => "no answer from the peer (retransmissions ran out)".into(),
+        L::Failed(F::PeerDead) => "the peer stopped answering (dead-peer detection)".into(),
+        L::Failed(F::PeerError(n)) => format!("the peer refused with error notify {n}"),
+        L::Failed(F::Protocol(e)) => format!("negotiation failed: {e}"),
+        L::Failed(F::Command(what)) => what.to_string(),
     }
 }
 

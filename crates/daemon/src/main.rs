@@ -12,6 +12,7 @@ mod engine;
 mod ike_pcap;
 mod logging;
 mod net;
+mod routes;
 mod sa_install;
 mod sas_view;
 mod translate;
@@ -43,6 +44,11 @@ struct Args {
     /// (status 0 if it is valid, 1 if not).
     #[arg(long)]
     check: bool,
+    /// Remove the policy routes and rules a yadokarid left in this network
+    /// namespace (after a crash or kill -9 they keep protected traffic
+    /// blocked on purpose), then exit. Needs no configuration.
+    #[arg(long, conflicts_with = "check")]
+    cleanup: bool,
     /// Control socket (overrides `daemon.control_socket`).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
@@ -57,6 +63,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.cleanup {
+        let n = routes::remove_all(&yadokari_sys::netcfg::IpTool::current());
+        println!(
+            "removed {n} route(s) and rule(s) of routing table {}",
+            routes::TABLE
+        );
+        return ExitCode::SUCCESS;
+    }
     let config = match yadokari_config::load_file(&args.config) {
         Ok(c) => c,
         Err(diags) => {
