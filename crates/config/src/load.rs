@@ -486,6 +486,32 @@ impl<'s> Loader<'s, '_> {
                 DpdAction::Restart
             }
         };
+        let keyingtries = match t.u64(sink, "keyingtries") {
+            None => 0,
+            Some((n, span)) => u32::try_from(n).unwrap_or_else(|_| {
+                sink.error_hint(
+                    span,
+                    format!("`{}` is too large", t.qualified("keyingtries")),
+                    "0 means forever",
+                );
+                0
+            }),
+        };
+        let retry_max_interval = match t.value("retry_max_interval").map(|v| v.span()) {
+            None => Duration::from_secs(60),
+            Some(span) => match duration(sink, t, "retry_max_interval") {
+                Some(d) if d >= Duration::from_secs(1) => d,
+                Some(_) => {
+                    sink.error_hint(
+                        span,
+                        format!("`{}` is too short", t.qualified("retry_max_interval")),
+                        "at least 1s",
+                    );
+                    Duration::from_secs(60)
+                }
+                None => Duration::from_secs(60),
+            },
+        };
         let ike_rekey = duration(sink, t, "ike_rekey");
         let reauth_span = t.value("reauth").map(|v| v.span());
         let reauth = duration(sink, t, "reauth");
@@ -560,6 +586,8 @@ impl<'s> Loader<'s, '_> {
             }),
             ike_lifetime: lifetime(reauth.or(ike_rekey).unwrap_or(IKE_REKEY)),
             reauth: reauth.is_some(),
+            keyingtries,
+            retry_max_interval,
         })
     }
 

@@ -94,6 +94,11 @@ pub struct Remote {
     /// At `ike_lifetime`'s rekey time, reauthenticate (a new IKE SA, RFC
     /// 7296 §2.8.3) instead of rekeying.
     pub reauth: bool,
+    /// Failed attempts in a row before a connection that should be up is
+    /// given up (strongSwan's `keyingtries`); 0 means forever.
+    pub keyingtries: u32,
+    /// Longest wait between two attempts (the back-off doubles from 1 s).
+    pub retry_max_interval: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -166,6 +166,8 @@ fn connection(
         reauth: r.reauth,
         retry: ike::RetryConfig {
             keep_up: r.start == cfg::StartAction::Initiate,
+            keyingtries: r.keyingtries,
+            max_interval: r.retry_max_interval,
             ..ike::RetryConfig::default()
         },
     })
