@@ -145,11 +145,9 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
             for c in &s.connections {
                 write!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
                 match (c.retry_in_secs, c.gave_up) {
-                    (_, true) => write!(
-                        out,
-                        ", gave up after {} failed attempts",
-                        c.failed_attempts
-                    )?,
+                    (_, true) => {
+                        write!(out, ", gave up after {} failed attempts", c.failed_attempts)?
+                    }
                     (Some(n), false) => write!(out, ", retrying in {n} s")?,
                     (None, false) => {}
                 }

@@ -144,11 +144,18 @@ fn protected_traffic_never_leaves_in_clear() {
 
     let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", &left).unwrap();
     wait_routes(topo.ns(Side::Left));
-    assert_eq!(cleartext(&topo, dir.path(), "1", dst), 0, "before the first SA");
+    assert_eq!(
+        cleartext(&topo, dir.path(), "1", dst),
+        0,
+        "before the first SA"
+    );
 
     let r = Yadokarid::start(topo.ns(Side::Right), BIN, "right", &right).unwrap();
     assert!(l.wait(Duration::from_secs(20), child_up), "{}", l.log());
-    assert!(topo.ping(Side::Left, dst).unwrap(), "no traffic through the tunnel");
+    assert!(
+        topo.ping(Side::Left, dst).unwrap(),
+        "no traffic through the tunnel"
+    );
     done(r.call(&Request::Down { name: "t".into() }).unwrap());
     assert!(l.wait(Duration::from_secs(5), |s| !child_up(s)));
     assert_eq!(
@@ -183,7 +190,10 @@ fn protected_traffic_never_leaves_in_clear() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(rules(topo.ns(Side::Left)), 0);
     assert_eq!(table(topo.ns(Side::Left)), "");
-    assert!(cleartext(&topo, dir.path(), "5", dst) > 0, "capture saw nothing");
+    assert!(
+        cleartext(&topo, dir.path(), "5", dst) > 0,
+        "capture saw nothing"
+    );
 }
 
 /// Bypass traffic leaves the way the main table says, discard traffic is
@@ -248,10 +258,8 @@ fn on_demand_negotiates_on_traffic() {
         return;
     }
     let topo = Topology::direct("ykfcdemand").unwrap();
-    let left = config(&topo, Side::Left, false, FAST, "").replace(
-        "start = \"respond\"",
-        "start = \"on-demand\"",
-    );
+    let left = config(&topo, Side::Left, false, FAST, "")
+        .replace("start = \"respond\"", "start = \"on-demand\"");
     let right = config(&topo, Side::Right, false, FAST, "");
     let r = Yadokarid::start(topo.ns(Side::Right), BIN, "right", &right).unwrap();
     let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", &left).unwrap();
@@ -380,7 +388,9 @@ fn dpd_restart_retries_until_the_peer_is_back() {
     assert!(st.retry_in_secs.is_some_and(|n| n <= 2), "{st:?}");
     assert!(st.failed_attempts >= 2, "{st:?}");
     assert!(
-        st.last_error.as_deref().is_some_and(|e| e.contains("no answer")),
+        st.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no answer")),
         "{st:?}"
     );
     // What `yadokari status` prints.
@@ -429,7 +439,11 @@ fn initiator_comes_back_after_the_responder_restarts() {
     std::thread::sleep(Duration::from_secs(4));
     let _r = Yadokarid::start(topo.ns(Side::Right), BIN, "right2", &right).unwrap();
     let took = time_to_up(&l, Duration::from_secs(15)).expect("never came back");
-    assert!(took <= Duration::from_secs(5), "back after {took:?}\n{}", l.log());
+    assert!(
+        took <= Duration::from_secs(5),
+        "back after {took:?}\n{}",
+        l.log()
+    );
     assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
 }
 
@@ -444,7 +458,13 @@ fn down_and_up_do_what_they_say_with_a_dead_peer() {
     let topo = Topology::direct("ykfcdown").unwrap();
     // A long budget: a Delete to the dead peer would be retransmitted 6 s.
     let daemon = "retransmit_timeout = \"6s\"";
-    let left = config(&topo, Side::Left, true, daemon, "retry_max_interval = \"2s\"");
+    let left = config(
+        &topo,
+        Side::Left,
+        true,
+        daemon,
+        "retry_max_interval = \"2s\"",
+    );
     let right = config(&topo, Side::Right, false, daemon, "");
     let r = Yadokarid::start(topo.ns(Side::Right), BIN, "right", &right).unwrap();
     let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", &left).unwrap();
@@ -453,7 +473,11 @@ fn down_and_up_do_what_they_say_with_a_dead_peer() {
     drop(r);
     let t = Instant::now();
     let msg = done(l.call(&Request::Down { name: "t".into() }).unwrap());
-    assert!(t.elapsed() < Duration::from_secs(2), "down took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "down took {:?}",
+        t.elapsed()
+    );
     assert!(msg.contains("down"), "{msg}");
     assert!(!child_up(&l.sas().unwrap()));
     let _r = Yadokarid::start(topo.ns(Side::Right), BIN, "right2", &right).unwrap();

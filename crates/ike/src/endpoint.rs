@@ -166,10 +166,15 @@ impl IkeEndpoint {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sa = self.deadlines.first().map(|(t, _)| *t);
         let retry = self.retry.values().filter_map(ConnRetry::timer).min();
-        [sa, self.children.next_timeout(), self.cookie_rotate_at, retry]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            sa,
+            self.children.next_timeout(),
+            self.cookie_rotate_at,
+            retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs `f` on one SA with a context, then files the SA (and any SAs it

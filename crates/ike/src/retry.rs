@@ -169,7 +169,10 @@ mod tests {
         let c = cfg(0);
         for r in [1u64, 7, 1 << 40, u64::MAX] {
             let d = backoff(&c, 6, r);
-            assert!(d <= Duration::from_secs(30) && d > Duration::from_secs(24), "{d:?}");
+            assert!(
+                d <= Duration::from_secs(30) && d > Duration::from_secs(24),
+                "{d:?}"
+            );
         }
     }
 
