@@ -493,3 +493,32 @@ fn down_and_up_do_what_they_say_with_a_dead_peer() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
 }
+
+/// Item 12: after a kill -9 and restart of the responder, the initiator
+/// does not wait out its whole retransmission budget (30 s here): the
+/// restarted peer answers the DPD probe with INVALID_IKE_SPI, a hint
+/// (RFC 7296 §1.5) on which the initiator negotiates a new SA beside the
+/// old one, so the tunnel is back about `dpd` after the restart.
+#[test]
+fn initiator_recovers_quickly_from_a_responder_killed_and_restarted() {
+    if skip() {
+        return;
+    }
+    let topo = Topology::direct("ykfckill").unwrap();
+    let daemon = "retransmit_timeout = \"30s\"";
+    let left = config(&topo, Side::Left, true, daemon, "dpd = \"2s\"");
+    let right = config(&topo, Side::Right, false, daemon, "");
+    let r = Yadokarid::start(topo.ns(Side::Right), BIN, "right", &right).unwrap();
+    let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", &left).unwrap();
+    assert!(l.wait(Duration::from_secs(10), child_up));
+    kill9(&r, topo.ns(Side::Right));
+    drop(r);
+    let r = Yadokarid::start(topo.ns(Side::Right), BIN, "right2", &right).unwrap();
+    let took = time_to_up(&r, Duration::from_secs(20)).expect("never came back");
+    assert!(
+        took <= Duration::from_secs(5),
+        "back after {took:?} (dpd 2 s)\n{}",
+        l.log()
+    );
+    assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
+}

@@ -763,6 +763,12 @@ fn on_message(
                 _ => Ok(()),
             };
         }
+        if sa.phase.keys().is_none() {
+            return Err(DropReason::UnexpectedResponse);
+        }
+        if let Some(r) = invalid_spi_hint(cx, sa, packet) {
+            return Err(r);
+        }
         let keys = sa.phase.keys().ok_or(DropReason::UnexpectedResponse)?;
         let msg = match crate::codec::decode_protected(packet, keys, !sa.is_initiator()) {
             Ok(m) => m,
@@ -827,6 +833,41 @@ fn on_message(
     sa.heard(cx);
     crate::ext::on_recv_on(cx, sa, crate::ext::RecvStage::Request, &msg, path)?;
     exchange::handle_request(cx, sa, &msg)
+}
+
+/// How often an IKE SA acts on an unauthenticated INVALID_IKE_SPI hint.
+const HINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// RFC 7296 §1.5: an unprotected INVALID_IKE_SPI answering one of our
+/// requests on an established SA says the peer may have lost its state
+/// (it restarted). It MUST NOT change the SA, but is a hint to check: we
+/// start a new IKE SA beside the old one (make-before-break, as a
+/// reauthentication does, §2.8.3). If the peer really restarted, the new
+/// SA comes up in one round trip instead of after the whole retransmission
+/// budget, and replaces the old one; if the hint was forged, the old SA is
+/// replaced by an equally good one. At most once per [`HINT_INTERVAL`].
+fn invalid_spi_hint(cx: &mut Cx<'_>, sa: &mut IkeSa, packet: &[u8]) -> Option<DropReason> {
+    let msg = crate::codec::decode_plain(packet).ok()?;
+    if !matches!(msg.payloads.first(), Some(Payload::Notify(n)) if n.ty == notify::INVALID_IKE_SPI)
+    {
+        return None;
+    }
+    let live = sa
+        .phase
+        .established()
+        .is_some_and(|e| !e.deleting && matches!(e.rekey, crate::sa::IkeRekey::None));
+    let recent = sa
+        .last_hint
+        .is_some_and(|t| cx.now.saturating_duration_since(t) < HINT_INTERVAL);
+    if live && !recent && sa.successor.is_none() {
+        sa.last_hint = Some(cx.now);
+        tracing::info!(
+            ike = sa.id.0,
+            "the peer does not know this IKE SA (restarted?): negotiating a new one beside it"
+        );
+        cx.follow_ups.push(FollowUp::Reauth(sa.id));
+    }
+    Some(DropReason::Unprotected)
 }
 
 impl IkeEndpoint {

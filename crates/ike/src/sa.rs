@@ -216,6 +216,8 @@ pub struct IkeSa {
     pub last_heard: Instant,
     /// When this SA was created (its IKE_SA_INIT sent or received).
     pub created: Instant,
+    /// When an unauthenticated INVALID_IKE_SPI last made us check (§1.5).
+    pub last_hint: Option<Instant>,
     /// When the SA became established (lifetimes count from here).
     pub established_at: Option<Instant>,
     /// Successor after a rekey, for late messages about moved children.
@@ -256,6 +258,7 @@ impl IkeSa {
             phase: Phase::Gone,
             last_heard: now,
             created: now,
+            last_hint: None,
             established_at: None,
             successor: None,
             predecessor: None,

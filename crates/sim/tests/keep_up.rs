@@ -236,3 +236,44 @@ fn dpd_counts_from_the_reported_arrival_time() {
     assert!(p.drive_bounded(t0 + Duration::from_millis(17_100), 1000));
     assert!(sent(&p) > before, "no probe 10 s after the last ESP");
 }
+
+/// RFC 7296 §1.5: the responder restarted (kill -9) and answers A's DPD
+/// probe with an unprotected INVALID_IKE_SPI. That must not change A's SA,
+/// but A treats it as a hint and negotiates a new SA beside the old one,
+/// so the tunnel is back one round trip after the probe, not after the
+/// whole retransmission budget (60 s here).
+#[test]
+fn invalid_spi_hint_renegotiates_with_a_restarted_responder() {
+    let o = PairOptions {
+        dpd: Some(Duration::from_secs(10)),
+        dpd_action: DpdAction::Restart,
+        ..Default::default()
+    };
+    let (a, b_cfg) = pair(&o);
+    let mut p = Pair::new(a, b_cfg.clone(), 28, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: CONN });
+    assert!(p.drive_until(Duration::from_secs(5), 1000, established));
+    let old = p.a.live_ike_sas()[0].id;
+    // B restarts: no memory of any SA.
+    p.b.ep = IkeEndpoint::new(b_cfg, 77);
+    p.b.installed.clear();
+    p.b.ike_up.clear();
+    let t = p.elapsed();
+    assert!(
+        p.drive_until(t + Duration::from_secs(15), 10_000, |p| {
+            p.b.installed.len() == 1
+                && p.a.ep.child_sas().iter().any(|c| {
+                    c.ike != old && p.b.installed.contains_key(&c.spi_out)
+                })
+        }),
+        "no new SA within DPD + 5 s: {:?}",
+        p.a.events
+    );
+    // The old SA goes once the new one is up (its Delete is never answered,
+    // so it leaves when the retransmissions run out).
+    let t = p.elapsed();
+    assert!(p.drive_bounded(t + Duration::from_secs(120), 100_000));
+    assert_eq!(p.a.ep.ike_sas().len(), 1, "{:?}", p.a.ep.ike_sas());
+    assert_ne!(p.a.ep.ike_sas()[0].id, old);
+    p.check_consistent().unwrap();
+}
