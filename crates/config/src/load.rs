@@ -497,21 +497,9 @@ impl<'s> Loader<'s, '_> {
                 0
             }),
         };
-        let retry_max_interval = match t.value("retry_max_interval").map(|v| v.span()) {
-            None => Duration::from_secs(60),
-            Some(span) => match duration(sink, t, "retry_max_interval") {
-                Some(d) if d >= Duration::from_secs(1) => d,
-                Some(_) => {
-                    sink.error_hint(
-                        span,
-                        format!("`{}` is too short", t.qualified("retry_max_interval")),
-                        "at least 1s",
-                    );
-                    Duration::from_secs(60)
-                }
-                None => Duration::from_secs(60),
-            },
-        };
+        // Durations are whole seconds above zero: at least 1 s.
+        let retry_max_interval =
+            duration(sink, t, "retry_max_interval").unwrap_or(Duration::from_secs(60));
         let ike_rekey = duration(sink, t, "ike_rekey");
         let reauth_span = t.value("reauth").map(|v| v.span());
         let reauth = duration(sink, t, "reauth");
@@ -862,7 +850,24 @@ impl<'s> Loader<'s, '_> {
                         }
                     }
                 }
-                Some(_) => {}
+                Some(_) => {
+                    // Bypass and discard are routes, and routes go by
+                    // destination only (docs/config.md, Routing).
+                    if sel.protocol.is_some()
+                        || sel.src_ports != PortRange::ANY
+                        || sel.dst_ports != PortRange::ANY
+                    {
+                        sink.error_hint(
+                            span.clone(),
+                            format!(
+                                "`selector.{name}` names a bypass or discard policy but restricts \
+                                 the protocol or ports"
+                            ),
+                            "bypass and discard apply to a destination prefix as a whole: \
+                             remove `protocol`, `src_port` and `dst_port`",
+                        );
+                    }
+                }
             }
             if selectors.insert(name.clone(), sel).is_some() {
                 sink.error(span, format!("`selector.{name}` is defined twice"));
