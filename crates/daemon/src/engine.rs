@@ -22,6 +22,9 @@ use crate::net::{Input, Net};
 use crate::translate::{self, Connection};
 use crate::{dns, routes, sa_install, sas_view};
 
+/// How long `down` waits for the peer to acknowledge the Delete.
+const DOWN_WAIT: Duration = Duration::from_secs(1);
+
 /// An operator request that is answered later (once the SA is up or gone).
 struct Waiter {
     conn: ConnId,
@@ -469,9 +472,19 @@ impl Engine {
             self.waiters.drain(..).partition(|w| w.deadline <= now);
         self.waiters = keep;
         for w in done {
-            let _ = w.reply.send(Response::Error {
-                error: "timed out waiting for the peer".into(),
-            });
+            let r = match w.kind {
+                // Down already: only the peer's acknowledgement is missing.
+                WaitFor::AllDown => Response::Done {
+                    message: format!(
+                        "connection `{}` is down (the peer has not acknowledged the Delete)",
+                        self.conn_name(w.conn)
+                    ),
+                },
+                WaitFor::ChildUp => Response::Error {
+                    error: "timed out waiting for the peer".into(),
+                },
+            };
+            let _ = w.reply.send(r);
         }
     }
 
@@ -525,14 +538,28 @@ impl Engine {
                     // background, answered or not.
                     self.ike.handle_command(now, Command::Close { conn });
                     self.flush().await;
-                    let message = match had {
-                        true => format!("connection `{name}` is down"),
-                        false => format!("connection `{name}` is not up"),
-                    };
                     self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
                         error: format!("connection `{name}` was taken down"),
                     });
-                    Response::Done { message }
+                    if !had {
+                        Response::Done {
+                            message: format!("connection `{name}` is not up"),
+                        }
+                    } else if !self.ike.ike_sas().iter().any(|s| s.conn == conn) {
+                        Response::Done {
+                            message: format!("connection `{name}` is down"),
+                        }
+                    } else {
+                        // A live peer acknowledges within a round trip;
+                        // a dead one must not hold the operator up.
+                        self.waiters.push(Waiter {
+                            conn,
+                            kind: WaitFor::AllDown,
+                            reply,
+                            deadline: now + DOWN_WAIT,
+                        });
+                        return;
+                    }
                 }
             },
             Request::Reload => match self.reload().await {
