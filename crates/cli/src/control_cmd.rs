@@ -141,7 +141,11 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
                 "yadokarid {} (pid {}), up {}s, config {}",
                 s.version, s.pid, s.uptime_secs, s.config_file
             )?;
-            writeln!(out, "{} IKE SA(s), {} CHILD SA(s)", s.ike_sas, s.child_sas)?;
+            writeln!(
+                out,
+                "{} IKE SA(s), {} CHILD SA(s), {} packet(s) dropped for want of an SA",
+                s.ike_sas, s.child_sas, s.dropped_without_sa
+            )?;
             for c in &s.connections {
                 write!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
                 match (c.retry_in_secs, c.gave_up) {

@@ -50,6 +50,10 @@ pub struct Status {
     pub config_file: String,
     pub ike_sas: usize,
     pub child_sas: usize,
+    /// Packets a protect policy routed into the tunnel while no CHILD SA
+    /// could carry them: dropped, never sent in clear.
+    #[serde(default)]
+    pub dropped_without_sa: u64,
     pub connections: Vec<ConnectionStatus>,
 }
 

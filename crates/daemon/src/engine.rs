@@ -689,6 +689,11 @@ impl Engine {
             config_file: self.config_path.display().to_string(),
             ike_sas: sas.len(),
             child_sas: children.len(),
+            dropped_without_sa: self
+                .net
+                .dataplane()
+                .map(|d| d.counters().global.drops.no_sa)
+                .unwrap_or(0),
             connections: self
                 .conns
                 .iter()

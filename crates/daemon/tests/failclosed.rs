@@ -163,6 +163,11 @@ fn protected_traffic_never_leaves_in_clear() {
         0,
         "after the peer deleted the SA"
     );
+    // Dropped and counted, before the first SA and after it went.
+    match l.call(&Request::Status).unwrap() {
+        Response::Status(s) => assert!(s.dropped_without_sa >= 6, "{s:?}"),
+        other => panic!("{other:?}"),
+    }
 
     kill9(&l, topo.ns(Side::Left));
     assert_eq!(
