@@ -436,6 +436,8 @@ policy = "pass"
         "policy = \"pass\"",
         "policy = \"pass\"\nprotocol = \"tcp\"\ndst_port = \"22\"",
     );
-    let err = parse_str("bad.toml", &bad, &opts()).unwrap_err().to_string();
+    let err = parse_str("bad.toml", &bad, &opts())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("restricts the protocol or ports"), "{err}");
 }

@@ -262,9 +262,11 @@ fn invalid_spi_hint_renegotiates_with_a_restarted_responder() {
     assert!(
         p.drive_until(t + Duration::from_secs(15), 10_000, |p| {
             p.b.installed.len() == 1
-                && p.a.ep.child_sas().iter().any(|c| {
-                    c.ike != old && p.b.installed.contains_key(&c.spi_out)
-                })
+                && p.a
+                    .ep
+                    .child_sas()
+                    .iter()
+                    .any(|c| c.ike != old && p.b.installed.contains_key(&c.spi_out))
         }),
         "no new SA within DPD + 5 s: {:?}",
         p.a.events
