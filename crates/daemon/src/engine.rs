@@ -304,7 +304,11 @@ impl Engine {
                 .children
                 .iter()
                 .any(|ch| ch.ts_remote.iter().any(|t| t.addrs.contains_addr(dst)));
-            if covers && c.start == yadokari_config::StartAction::OnDemand {
+            // `dpd_action = "hold"`: a dead peer's connection comes back
+            // when traffic needs it, as an on-demand one does.
+            let on_traffic = c.start == yadokari_config::StartAction::OnDemand
+                || c.conn.dpd_action == ike::DpdAction::Hold;
+            if covers && on_traffic {
                 let before = self.ike.ike_sas().len();
                 self.ike
                     .handle_command(now, Command::Acquire { conn: ConnId(i) });

@@ -987,6 +987,7 @@ impl IkeEndpoint {
             }
             mark = end;
             for (conn, s) in seen {
+                let dpd_action = self.cfg.connection(conn).map(|c| c.dpd_action);
                 let restart = self.cfg.connection(conn).is_some_and(|c| {
                     c.dpd_action == crate::config::DpdAction::Restart && c.remote_addr.is_some()
                 });
@@ -1005,12 +1006,21 @@ impl IkeEndpoint {
                     continue;
                 }
                 if let Some(reason) = s.lost {
-                    if reason == crate::event::DownReason::PeerDead && restart {
+                    let dead = reason == crate::event::DownReason::PeerDead;
+                    if dead && restart {
                         st.restart = true;
                     }
+                    // `clear` and `hold` say what to do with a dead peer's
+                    // connection: leave it down (until the operator, or for
+                    // `hold` traffic, starts it), even if it is kept up.
+                    let leave_down = dead
+                        && matches!(
+                            dpd_action,
+                            Some(crate::config::DpdAction::Clear | crate::config::DpdAction::Hold)
+                        );
                     st.last_error = Some(LastError::Lost(reason));
                     st.retry_at = None;
-                    if st.automatic() {
+                    if st.automatic() && !leave_down {
                         tracing::info!(conn = conn.0, ?reason, "SA lost: negotiating again");
                         self.initiate(now, conn);
                     }

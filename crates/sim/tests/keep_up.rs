@@ -279,3 +279,20 @@ fn invalid_spi_hint_renegotiates_with_a_restarted_responder() {
     assert_ne!(p.a.ep.ike_sas()[0].id, old);
     p.check_consistent().unwrap();
 }
+
+/// `dpd_action = clear` means clear, even for a connection kept up: no
+/// new attempt after DPD found the peer dead.
+#[test]
+fn dpd_clear_leaves_a_kept_up_connection_down() {
+    let o = PairOptions {
+        dpd: Some(Duration::from_secs(10)),
+        dpd_action: DpdAction::Clear,
+        ..Default::default()
+    };
+    let mut p = up_pair(&o, true, Duration::from_secs(5), 29);
+    p.net.cut = true;
+    let t = p.elapsed() + Duration::from_secs(200);
+    assert!(p.drive_bounded(t, 100_000));
+    assert!(p.a.ep.ike_sas().is_empty(), "{:?}", p.a.ep.ike_sas());
+    assert_eq!(init_requests_sent(&p), 0);
+}
