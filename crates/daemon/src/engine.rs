@@ -749,6 +749,9 @@ fn describe(e: &ike::LastError) -> String {
         L::Failed(F::PeerError(n)) => format!("the peer refused with error notify {n}"),
         L::Failed(F::Protocol(e)) => format!("negotiation failed: {e}"),
         L::Failed(F::Command(what)) => what.to_string(),
+        // Reasons added later read generically until they are named here.
+        #[allow(unreachable_patterns)]
+        L::Failed(_) => "negotiation failed".into(),
     }
 }
 
