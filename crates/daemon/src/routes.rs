@@ -158,31 +158,39 @@ fn replace_line(r: &Route, tun: &str) -> String {
 
 /// The routes now in our table: (type, destination with length, metric).
 fn current(ip: &IpTool) -> Vec<(String, String, u32)> {
-    let mut out = Vec::new();
-    for (fam, host) in [("-4", 32), ("-6", 128)] {
-        let table = TABLE.to_string();
-        let Ok(text) = ip.output(&["-j", fam, "route", "show", "table", &table]) else {
-            continue;
-        };
-        let Ok(serde_json::Value::Array(list)) = serde_json::from_str(&text) else {
-            continue;
-        };
-        for r in list {
+    let table = TABLE.to_string();
+    [("-4", false), ("-6", true)]
+        .into_iter()
+        .filter_map(|(fam, v6)| {
+            let text = ip
+                .output(&["-j", fam, "route", "show", "table", &table])
+                .ok()?;
+            Some(parse_routes(&text, v6))
+        })
+        .flatten()
+        .collect()
+}
+
+/// `ip -j route show` output as (type, destination with length, metric).
+fn parse_routes(text: &str, v6: bool) -> Vec<(String, String, u32)> {
+    let Ok(serde_json::Value::Array(list)) = serde_json::from_str(text) else {
+        return Vec::new();
+    };
+    let host = if v6 { 128 } else { 32 };
+    list.iter()
+        .filter_map(|r| {
             let ty = r["type"].as_str().unwrap_or("unicast").to_owned();
-            let Some(dst) = r["dst"].as_str() else {
-                continue;
-            };
+            let dst = r["dst"].as_str()?;
             let dst = match (dst, dst.contains('/')) {
-                ("default", _) if host == 32 => "0.0.0.0/0".to_owned(),
-                ("default", _) => "::/0".to_owned(),
+                ("default", _) if v6 => "::/0".to_owned(),
+                ("default", _) => "0.0.0.0/0".to_owned(),
                 (d, true) => d.to_owned(),
                 (d, false) => format!("{d}/{host}"),
             };
-            let metric = r["metric"].as_u64().unwrap_or(0) as u32;
-            out.push((ty, dst, metric));
-        }
-    }
-    out
+            let metric = u32::try_from(r["metric"].as_u64().unwrap_or(0)).unwrap_or(u32::MAX);
+            Some((ty, dst, metric))
+        })
+        .collect()
 }
 
 /// How many copies of our rule a family has.
@@ -209,9 +217,27 @@ fn rule(ip: &IpTool, fam: &str, op: &str) -> std::io::Result<()> {
 /// of each family in use (exactly one), then stale routes out.
 pub fn apply(ip: &IpTool, tun: &str, wanted: &[Route]) -> anyhow::Result<()> {
     let lines: Vec<String> = wanted.iter().map(|r| replace_line(r, tun)).collect();
-    let mut result = ip
-        .batch(&lines)
-        .map_err(|e| anyhow::anyhow!("cannot install the policy routes: {e}"));
+    let mut result = Ok(());
+    if let Err(e) = ip.batch(&lines) {
+        // A source hint the kernel refuses (an IPv6 address still in DAD,
+        // say) must not leave a prefix unrouted: again without hints.
+        tracing::warn!("policy routes: {e}; installing them without source addresses");
+        let plain: Vec<String> = wanted
+            .iter()
+            .map(|r| {
+                replace_line(
+                    &Route {
+                        src: None,
+                        ..r.clone()
+                    },
+                    tun,
+                )
+            })
+            .collect();
+        if let Err(e) = ip.batch(&plain) {
+            result = Err(anyhow::anyhow!("cannot install the policy routes: {e}"));
+        }
+    }
     for (fam, v6) in [("-4", false), ("-6", true)] {
         let used = wanted.iter().any(|r| r.addr.is_ipv6() == v6);
         let n = rules(ip, fam);
@@ -258,4 +284,84 @@ pub fn remove_all(ip: &IpTool) -> usize {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> yadokari_config::Config {
+        let text = r#"
+[tunnel.t]
+local = "192.0.2.1"
+remote = "192.0.2.2"
+local_id = "a.example.org"
+psk = "a-long-enough-pre-shared-key-for-tests"
+local_ts = ["198.51.100.0/24", "2001:db8:a::/64"]
+remote_ts = ["203.0.113.0/24", "2001:db8:b::/64"]
+
+[policy.pass]
+action = "bypass"
+[selector.pass]
+src = "198.51.100.0/24"
+dst = "203.0.113.7/32"
+policy = "pass"
+
+[policy.drop]
+action = "discard"
+[selector.drop]
+src = "198.51.100.0/24"
+dst = "203.0.113.8-203.0.113.9"
+policy = "drop"
+"#;
+        let opts = yadokari_config::LoadOptions {
+            base_dir: std::path::PathBuf::new(),
+        };
+        yadokari_config::parse_str("t.toml", text, &opts).unwrap()
+    }
+
+    #[test]
+    fn every_policy_becomes_routes() {
+        let c = config();
+        let names = Default::default();
+        let conns = crate::translate::connections(&c, 500, &names).unwrap();
+        let plain = crate::translate::plain_policies(&c, &names).unwrap();
+        let keys: Vec<(String, String, u32)> =
+            wanted(&conns, &plain).iter().map(Route::key).collect();
+        let k = |t: &str, d: &str, m: u32| (t.to_owned(), d.to_owned(), m);
+        for want in [
+            k("unicast", "203.0.113.0/24", 100),
+            k("blackhole", "203.0.113.0/24", 31083),
+            k("unicast", "2001:db8:b::/64", 100),
+            k("blackhole", "2001:db8:b::/64", 31083),
+            k("throw", "203.0.113.7/32", 50),
+            k("blackhole", "203.0.113.8/31", 50),
+        ] {
+            assert!(keys.contains(&want), "{want:?} not in {keys:?}");
+        }
+        assert_eq!(keys.len(), 6, "{keys:?}");
+    }
+
+    #[test]
+    fn ip_json_parses_to_the_same_keys() {
+        let v4 = r#"[{"dst":"203.0.113.0/24","dev":"ykt0","scope":"link","metric":100,"flags":[]},
+            {"type":"blackhole","dst":"203.0.113.0/24","metric":31083,"flags":[]},
+            {"type":"throw","dst":"203.0.113.7","metric":50,"flags":[]},
+            {"type":"blackhole","dst":"default","metric":31083,"flags":[]}]"#;
+        assert_eq!(
+            parse_routes(v4, false),
+            vec![
+                ("unicast".into(), "203.0.113.0/24".into(), 100),
+                ("blackhole".into(), "203.0.113.0/24".into(), 31083),
+                ("throw".into(), "203.0.113.7/32".into(), 50),
+                ("blackhole".into(), "0.0.0.0/0".into(), 31083),
+            ]
+        );
+        let v6 = r#"[{"type":"blackhole","dst":"2001:db8:b::/64","dev":"lo","metric":31083,"flags":[],"pref":"medium"}]"#;
+        assert_eq!(
+            parse_routes(v6, true),
+            vec![("blackhole".into(), "2001:db8:b::/64".into(), 31083)]
+        );
+        assert!(parse_routes("not json", false).is_empty());
+    }
 }
