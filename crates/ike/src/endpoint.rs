@@ -927,7 +927,11 @@ impl IkeEndpoint {
                 r.retry_at = None;
             }
             if !self.conn_alive(conn) {
-                tracing::info!(conn = conn.0, "retrying the connection");
+                let name = self.cfg.connection(conn).map_or("?", |c| c.name.as_str());
+                tracing::info!(
+                    conn = name,
+                    "back-off over: negotiating the connection again"
+                );
                 self.initiate(now, conn);
             }
         }
@@ -1021,13 +1025,15 @@ impl IkeEndpoint {
                     st.last_error = Some(LastError::Lost(reason));
                     st.retry_at = None;
                     if st.automatic() && !leave_down {
-                        tracing::info!(conn = conn.0, ?reason, "SA lost: negotiating again");
+                        let name = self.cfg.connection(conn).map_or("?", |c| c.name.as_str());
+                        tracing::info!(conn = name, "the IKE SA was lost: negotiating it again");
                         self.initiate(now, conn);
                     }
                 } else if let Some(f) = s.failed {
-                    if st.failed(now, &retry_cfg, f, random) && st.want_up {
+                    if st.failed(now, &retry_cfg, f, random) && (st.want_up || st.restart) {
+                        let name = self.cfg.connection(conn).map_or("?", |c| c.name.as_str());
                         tracing::warn!(
-                            conn = conn.0,
+                            conn = name,
                             tries = retry_cfg.keyingtries,
                             "giving up on the connection after keyingtries failed attempts"
                         );
