@@ -296,3 +296,30 @@ fn dpd_clear_leaves_a_kept_up_connection_down() {
     assert!(p.a.ep.ike_sas().is_empty(), "{:?}", p.a.ep.ike_sas());
     assert_eq!(init_requests_sent(&p), 0);
 }
+
+/// `keyingtries`: after that many failed attempts in a row the connection
+/// is given up (no timer), and `Initiate` starts it afresh.
+#[test]
+fn keyingtries_gives_up_and_initiate_starts_over() {
+    let (mut a, b) = pair(&PairOptions::default());
+    a.connections[0].retry = RetryConfig {
+        keep_up: true,
+        keyingtries: 2,
+        max_interval: Duration::from_secs(5),
+        ..RetryConfig::default()
+    };
+    let mut p = Pair::new(a, b, 30, Faults::none());
+    p.net.cut = true;
+    p.command(Side::A, Command::Initiate { conn: CONN });
+    let t = p.elapsed() + Duration::from_secs(300);
+    assert!(p.drive_bounded(t, 100_000));
+    assert_eq!(init_requests_sent(&p), 2);
+    let st = p.a.ep.retry_status(CONN);
+    assert!(st.gave_up && !st.keep_up && st.failures == 2, "{st:?}");
+    assert_eq!(p.a.ep.poll_timeout(), None, "a timer left after giving up");
+    p.net.cut = false;
+    p.command(Side::A, Command::Initiate { conn: CONN });
+    let t = p.elapsed() + Duration::from_secs(3);
+    assert!(p.drive_until(t, 1000, established));
+    assert!(!p.a.ep.retry_status(CONN).gave_up);
+}
