@@ -63,7 +63,12 @@ fn site(topo: &Topology, side: Side) -> IpAddr {
 /// clear.
 fn cleartext(topo: &Topology, dir: &Path, tag: &str, dst: IpAddr) -> u64 {
     let pcap = dir.join(format!("outer-{tag}.pcap"));
-    let cap = Capture::start(topo.ns(Side::Left), "yk0", &pcap, Some("icmp")).unwrap();
+    // ICMPv6 also carries neighbour discovery: count echo requests only.
+    let filter = match dst {
+        IpAddr::V4(_) => "icmp",
+        IpAddr::V6(_) => "icmp6 and ip6[40] == 128",
+    };
+    let cap = Capture::start(topo.ns(Side::Left), "yk0", &pcap, Some(filter)).unwrap();
     let _ = topo.ns(Side::Left).exec(&[
         "ping",
         "-c",
@@ -197,6 +202,52 @@ fn protected_traffic_never_leaves_in_clear() {
     assert_eq!(table(topo.ns(Side::Left)), "");
     assert!(
         cleartext(&topo, dir.path(), "5", dst) > 0,
+        "capture saw nothing"
+    );
+}
+
+/// Item 0 for IPv6 inside the tunnel: no SA, then the daemon killed; an
+/// explicit `--cleanup` shows the capture would have seen a leak.
+#[test]
+fn protected_ipv6_traffic_never_leaves_in_clear() {
+    if skip() {
+        return;
+    }
+    let topo = Topology::direct("ykfcleak6").unwrap();
+    topo.left
+        .ip(&["-6", "route", "add", "default", "via", "2001:db8::2"])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dst = topo.addrs(Side::Right).site(Family::V6);
+    let left = TunnelConfig {
+        side: Side::Left,
+        family: Family::V4,
+        ifname: TUN,
+        name: "t",
+        initiate: false,
+        daemon: FAST,
+        tunnel: &site_selectors(&topo, Side::Left, Family::V6),
+    }
+    .render(&topo);
+    let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", &left).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !topo
+        .left
+        .ip(&["-6", "route", "show", "table", "31083"])
+        .unwrap_or_default()
+        .contains(TUN)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(cleartext(&topo, dir.path(), "1", dst), 0, "no SA yet");
+    kill9(&l, topo.ns(Side::Left));
+    drop(l);
+    assert_eq!(cleartext(&topo, dir.path(), "2", dst), 0, "daemon killed");
+    let out = topo.ns(Side::Left).exec(&[BIN, "--cleanup"]).unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        cleartext(&topo, dir.path(), "3", dst) > 0,
         "capture saw nothing"
     );
 }
