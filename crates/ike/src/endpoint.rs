@@ -54,6 +54,10 @@ pub struct IkeEndpoint {
     error_budget: (Option<Instant>, u32),
     /// Per connection: kept up? back-off, last error (see [`crate::retry`]).
     retry: HashMap<ConnId, ConnRetry>,
+    /// IKE SAs we started (attempts): only their failures count for the
+    /// back-off, so a stranger failing to authenticate to us cannot delay
+    /// our retries.
+    attempts: std::collections::HashSet<IkeSaId>,
 }
 
 impl std::fmt::Debug for IkeEndpoint {
@@ -104,6 +108,7 @@ impl IkeEndpoint {
             next_sa_id: 0,
             error_budget: (None, 0),
             retry: HashMap::new(),
+            attempts: std::collections::HashSet::new(),
         }
     }
 
@@ -690,6 +695,7 @@ impl IkeEndpoint {
             Ok(sa) => {
                 let id = sa.id;
                 self.file(sa);
+                self.attempts.insert(id);
                 Some(id)
             }
             Err(e) => {
@@ -981,8 +987,8 @@ impl IkeEndpoint {
                     Event::Failure {
                         conn: Some(conn),
                         reason,
-                        ..
-                    } => {
+                        ike,
+                    } if ike.is_none_or(|id| self.attempts.contains(&id)) => {
                         let i = at(&mut seen, *conn);
                         seen[i].1.failed = Some(reason.clone());
                     }
@@ -990,6 +996,8 @@ impl IkeEndpoint {
                 }
             }
             mark = end;
+            let sas = &self.sas;
+            self.attempts.retain(|id| sas.contains_key(id));
             for (conn, s) in seen {
                 let dpd_action = self.cfg.connection(conn).map(|c| c.dpd_action);
                 let restart = self.cfg.connection(conn).is_some_and(|c| {
