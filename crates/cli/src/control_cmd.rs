@@ -143,11 +143,22 @@ fn table(response: &Response, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
             writeln!(
                 out,
-                "{} IKE SA(s) established, {} CHILD SA(s) installed",
-                s.ike_sas, s.child_sas
+                "{} IKE SA(s) established, {} CHILD SA(s) installed, {} packet(s) dropped for want of an SA",
+                s.ike_sas, s.child_sas, s.dropped_without_sa
             )?;
             for c in &s.connections {
-                writeln!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
+                write!(out, "  {:<20} {:<11} {}", c.name, c.state, c.remote)?;
+                match (c.retry_in_secs, c.gave_up) {
+                    (_, true) => {
+                        write!(out, ", gave up after {} failed attempts", c.failed_attempts)?
+                    }
+                    (Some(n), false) => write!(out, ", retrying in {n} s")?,
+                    (None, false) => {}
+                }
+                if let Some(e) = &c.last_error {
+                    write!(out, ", last error: {e}")?;
+                }
+                writeln!(out)?;
             }
         }
         Response::Sas { ike_sas } => {

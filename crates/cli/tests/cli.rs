@@ -286,10 +286,15 @@ fn control_answers_print_in_words() {
                 config_file: "/etc/yadokari/yadokari.toml".into(),
                 ike_sas: 1,
                 child_sas: 2,
+                dropped_without_sa: 0,
                 connections: vec![ConnectionStatus {
                     name: "site".into(),
                     state: "up".into(),
                     remote: "192.0.2.1".into(),
+                    retry_in_secs: None,
+                    last_error: None,
+                    failed_attempts: 0,
+                    gave_up: false,
                 }],
             }),
             Response::Error {

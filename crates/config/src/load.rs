@@ -549,6 +549,20 @@ impl<'s> Loader<'s, '_> {
                 DpdAction::Restart
             }
         };
+        let keyingtries = match t.u64(sink, "keyingtries") {
+            None => 0,
+            Some((n, span)) => u32::try_from(n).unwrap_or_else(|_| {
+                sink.error_hint(
+                    span,
+                    format!("`{}` is too large", t.qualified("keyingtries")),
+                    "0 means forever",
+                );
+                0
+            }),
+        };
+        // Durations are whole seconds above zero: at least 1 s.
+        let retry_max_interval =
+            duration(sink, t, "retry_max_interval").unwrap_or(Duration::from_secs(60));
         let ike_rekey = duration(sink, t, "ike_rekey");
         let reauth_span = t.value("reauth").map(|v| v.span());
         let reauth = duration(sink, t, "reauth");
@@ -624,6 +638,8 @@ impl<'s> Loader<'s, '_> {
             ike_lifetime: lifetime(reauth.or(ike_rekey).unwrap_or(IKE_REKEY)),
             reauth: reauth.is_some(),
             window: u32::try_from(window).unwrap_or(1),
+            keyingtries,
+            retry_max_interval,
         })
     }
 
@@ -950,7 +966,24 @@ impl<'s> Loader<'s, '_> {
                         }
                     }
                 }
-                Some(_) => {}
+                Some(_) => {
+                    // Bypass and discard are routes, and routes go by
+                    // destination only (docs/config.md, Routing).
+                    if sel.protocol.is_some()
+                        || sel.src_ports != PortRange::ANY
+                        || sel.dst_ports != PortRange::ANY
+                    {
+                        sink.error_hint(
+                            span.clone(),
+                            format!(
+                                "`selector.{name}` names a bypass or discard policy but restricts \
+                                 the protocol or ports"
+                            ),
+                            "bypass and discard apply to a destination prefix as a whole: \
+                             remove `protocol`, `src_port` and `dst_port`",
+                        );
+                    }
+                }
             }
             if selectors.insert(name.clone(), sel).is_some() {
                 sink.error(span, format!("`selector.{name}` is defined twice"));

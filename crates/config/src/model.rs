@@ -116,6 +116,11 @@ pub struct Remote {
     /// Requests the peer may have outstanding with us at once (RFC 7296
     /// §2.3 SET_WINDOW_SIZE), 1 to 64.
     pub window: u32,
+    /// Failed attempts in a row before a connection that should be up is
+    /// given up (strongSwan's `keyingtries`); 0 means forever.
+    pub keyingtries: u32,
+    /// Longest wait between two attempts (the back-off doubles from 1 s).
+    pub retry_max_interval: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -601,3 +601,49 @@ fn admission_keepalive_and_window_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn retry_settings_and_plain_policies() {
+    let text = r#"
+[tunnel.t]
+local = "192.0.2.1"
+remote = "192.0.2.2"
+local_id = "a.example.org"
+psk = "a-long-enough-pre-shared-key-for-tests"
+start = "initiate"
+keyingtries = 5
+retry_max_interval = "2m"
+
+[policy.pass]
+action = "bypass"
+[selector.pass]
+src = "198.51.100.0/24"
+dst = "203.0.113.7/32"
+policy = "pass"
+"#;
+    let c = parse_str("ok.toml", text, &opts()).unwrap();
+    assert_eq!(c.remotes["t"].keyingtries, 5);
+    assert_eq!(
+        c.remotes["t"].retry_max_interval,
+        std::time::Duration::from_secs(120)
+    );
+    // Defaults: forever, at most a minute apart.
+    let plain = text
+        .replace("keyingtries = 5\n", "")
+        .replace("retry_max_interval = \"2m\"\n", "");
+    let c = parse_str("ok.toml", &plain, &opts()).unwrap();
+    assert_eq!(c.remotes["t"].keyingtries, 0);
+    assert_eq!(
+        c.remotes["t"].retry_max_interval,
+        std::time::Duration::from_secs(60)
+    );
+    // Bypass and discard are routes: no ports or protocol.
+    let bad = text.replace(
+        "policy = \"pass\"",
+        "policy = \"pass\"\nprotocol = \"tcp\"\ndst_port = \"22\"",
+    );
+    let err = parse_str("bad.toml", &bad, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("restricts the protocol or ports"), "{err}");
+}

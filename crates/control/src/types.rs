@@ -50,6 +50,10 @@ pub struct Status {
     pub config_file: String,
     pub ike_sas: usize,
     pub child_sas: usize,
+    /// Packets a protect policy routed into the tunnel while no CHILD SA
+    /// could carry them: dropped, never sent in clear.
+    #[serde(default)]
+    pub dropped_without_sa: u64,
     pub connections: Vec<ConnectionStatus>,
 }
 
@@ -59,6 +63,21 @@ pub struct ConnectionStatus {
     /// `up`, `connecting`, `down`.
     pub state: String,
     pub remote: String,
+    /// While a connection that is kept up waits out its back-off after a
+    /// failed attempt: seconds until the next attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_in_secs: Option<u64>,
+    /// Why the last attempt failed or the SA was lost, in words (cleared
+    /// when the connection comes up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Failed attempts in a row.
+    #[serde(default)]
+    pub failed_attempts: u32,
+    /// `keyingtries` attempts failed: no more automatic attempts until
+    /// `up` (or traffic, for an on-demand connection).
+    #[serde(default)]
+    pub gave_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,10 @@ use yadokari_ike::{self as ike, Command, ConnId, Event, IkeEndpoint, Path};
 
 use crate::net::{Input, Net};
 use crate::translate::{self, Connection};
-use crate::{dns, sa_install, sas_view};
+use crate::{dns, routes, sa_install, sas_view};
+
+/// How long `down` waits for the peer to acknowledge the Delete.
+const DOWN_WAIT: Duration = Duration::from_secs(1);
 
 /// An operator request that is answered later (once the SA is up or gone).
 struct Waiter {
@@ -48,9 +51,6 @@ pub struct Engine {
     /// When each IKE and CHILD SA came up, for `list-sas`.
     pub(crate) ike_since: HashMap<ike::IkeSaId, Instant>,
     pub(crate) child_since: HashMap<u32, Instant>,
-    pub(crate) routes: sa_install::Routes,
-    /// Inbound ESP packet count per CHILD SA at the last liveness sweep.
-    esp_seen: HashMap<u32, u64>,
     /// `daemon.ike_pcap`, when configured and writable.
     ike_pcap: Option<crate::ike_pcap::IkePcap>,
     /// Host names of the configuration, their addresses and TTLs.
@@ -128,8 +128,6 @@ impl Engine {
             waiters: Vec::new(),
             ike_since: HashMap::new(),
             child_since: HashMap::new(),
-            routes: sa_install::Routes::default(),
-            esp_seen: HashMap::new(),
             ike_pcap,
             dns: names,
             resolver,
@@ -137,6 +135,10 @@ impl Engine {
             dns_rx,
             dns_pending: false,
         };
+        // Before the first negotiation: from now on protected traffic goes
+        // into the TUN (or is dropped), never out in clear; whatever a
+        // previous run left is replaced or removed.
+        engine.sync_routes()?;
         let now = Instant::now();
         for (i, c) in engine.conns.iter().enumerate() {
             if c.start == yadokari_config::StartAction::Initiate {
@@ -211,6 +213,9 @@ impl Engine {
                     .handle_datagram(now, Path::new(local, from), &message);
             }
             Some(Input::Acquire { dst }) => self.acquire(now, dst),
+            // The time the packet arrived, not now: the DPD timer counts
+            // from there (RFC 7296 §2.4).
+            Some(Input::Traffic { spi, at }) => self.ike.child_traffic_seen(at.min(now), spi),
             Some(Input::Rekey { spi }) => {
                 // The data plane names the outbound SA; the core rekeys by
                 // the inbound SPI of the pair.
@@ -219,10 +224,7 @@ impl Engine {
                         .handle_command(now, Command::RekeyChild { spi_in: c.spi_in });
                 }
             }
-            None => {
-                self.note_esp_activity(now);
-                self.ike.handle_timeout(now);
-            }
+            None => self.ike.handle_timeout(now),
         }
         self.expire_waiters(now);
         self.flush().await;
@@ -296,51 +298,37 @@ impl Engine {
         tracing::info!(changed = %report.changed.join(", "), "connections follow the new addresses");
     }
 
-    /// Before timers fire: tell the core which CHILD SAs received ESP since
-    /// the last look, so a DPD probe is only sent to a silent peer
-    /// (RFC 7296 §2.4; the data plane counts only authenticated packets).
-    fn note_esp_activity(&mut self, now: Instant) {
-        if !self.conns.iter().any(|c| c.conn.dpd_delay.is_some()) {
-            return;
-        }
-        let Ok(dp) = self.net.dataplane() else {
-            return;
-        };
-        let counts: HashMap<u32, u64> = dp
-            .counters()
-            .sas
-            .into_iter()
-            .filter(|((dir, _), _)| *dir == yadokari_dataplane::Direction::Inbound)
-            .map(|((_, spi), c)| (spi, c.packets))
-            .collect();
-        for child in self.ike.child_sas() {
-            let packets = counts.get(&child.spi_in).copied().unwrap_or(0);
-            if packets > self.esp_seen.get(&child.spi_in).copied().unwrap_or(0) {
-                self.ike.child_traffic_seen(now, child.spi_in);
-            }
-        }
-        self.esp_seen = counts;
-    }
-
     /// Traffic with no SA: start the connection whose remote selectors cover
-    /// it, if it is configured to start on demand (racoon2's ACQUIRE).
+    /// it, if it is configured to start on demand (racoon2's ACQUIRE). The
+    /// core ignores it while an attempt runs or its back-off lasts.
     fn acquire(&mut self, now: Instant, dst: IpAddr) {
-        let up: Vec<ConnId> = self.ike.ike_sas().iter().map(|s| s.conn).collect();
         for (i, c) in self.conns.iter().enumerate() {
             let covers = c
                 .conn
                 .children
                 .iter()
                 .any(|ch| ch.ts_remote.iter().any(|t| t.addrs.contains_addr(dst)));
-            if covers
-                && c.start == yadokari_config::StartAction::OnDemand
-                && !up.contains(&ConnId(i))
-            {
-                tracing::info!(conn = %c.name, %dst, "traffic needs the tunnel: initiating");
+            // `dpd_action = "hold"`: a dead peer's connection comes back
+            // when traffic needs it, as an on-demand one does.
+            let on_traffic = c.start == yadokari_config::StartAction::OnDemand
+                || c.conn.dpd_action == ike::DpdAction::Hold;
+            if covers && on_traffic {
+                let before = self.ike.ike_sas().len();
                 self.ike
-                    .handle_command(now, Command::Initiate { conn: ConnId(i) });
+                    .handle_command(now, Command::Acquire { conn: ConnId(i) });
+                if self.ike.ike_sas().len() > before {
+                    tracing::info!(conn = %c.name, %dst, "traffic needs the tunnel: initiating");
+                }
             }
         }
+    }
+
+    /// Puts the policy routes of the current configuration in place
+    /// (protect into the TUN, bypass and discard), removing stale ones.
+    fn sync_routes(&mut self) -> anyhow::Result<()> {
+        let plain = translate::plain_policies(&self.config, &self.dns.addresses())?;
+        let wanted = routes::wanted(&self.conns, &plain);
+        routes::apply(&self.net.ip, &self.net.tun_name, &wanted)
     }
 
     /// Sends what the endpoint wants sent and applies its events.
@@ -409,7 +397,7 @@ impl Engine {
                 let name = self.conn_name(conn).to_owned();
                 tracing::info!(conn = %name, spi_in = %format!("{:08x}", info.spi_in), spi_out = %format!("{:08x}", info.spi_out), "CHILD SA installed");
                 self.child_since.insert(info.spi_in, now);
-                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &info, None) {
+                if let Err(e) = sa_install::install(&self.net, &info, None) {
                     crate::internal_error!(conn = %name, "cannot install the CHILD SA: {e:#}");
                 }
                 self.answer(conn, WaitFor::ChildUp, |_| Response::Done {
@@ -425,7 +413,7 @@ impl Engine {
                 tracing::info!(old_spi_in = %format!("{old_spi_in:08x}"), old_spi_out = %format!("{old_spi_out:08x}"), spi_in = %format!("{:08x}", new.spi_in), spi_out = %format!("{:08x}", new.spi_out), "CHILD SA rekeyed");
                 self.child_since.insert(new.spi_in, now);
                 let standby = responder.then_some(old_spi_out);
-                if let Err(e) = sa_install::install(&self.net, &mut self.routes, &new, standby) {
+                if let Err(e) = sa_install::install(&self.net, &new, standby) {
                     crate::internal_error!("cannot install the rekeyed CHILD SA: {e:#}");
                 }
             }
@@ -437,8 +425,7 @@ impl Engine {
             } => {
                 tracing::info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), "CHILD SA removed: {reason}");
                 self.child_since.remove(&spi_in);
-                let still = self.ike.child_sas();
-                sa_install::remove(&self.net, &mut self.routes, spi_in, spi_out, &still);
+                sa_install::remove(&self.net, spi_in, spi_out);
             }
             Event::NatDetected {
                 local_behind_nat,
@@ -495,9 +482,19 @@ impl Engine {
             self.waiters.drain(..).partition(|w| w.deadline <= now);
         self.waiters = keep;
         for w in done {
-            let _ = w.reply.send(Response::Error {
-                error: "timed out waiting for the peer".into(),
-            });
+            let r = match w.kind {
+                // Down already: only the peer's acknowledgement is missing.
+                WaitFor::AllDown => Response::Done {
+                    message: format!(
+                        "connection `{}` is down (the peer has not acknowledged the Delete)",
+                        self.conn_name(w.conn)
+                    ),
+                },
+                WaitFor::ChildUp => Response::Error {
+                    error: "timed out waiting for the peer".into(),
+                },
+            };
+            let _ = w.reply.send(r);
         }
     }
 
@@ -527,6 +524,10 @@ impl Engine {
                             message: format!("connection `{name}` is already up"),
                         }
                     } else {
+                        // Whatever state it is in (an attempt retransmitting
+                        // to a dead peer, waiting out a back-off, an IKE SA
+                        // without CHILD SA): start over, now.
+                        self.ike.handle_command(now, Command::Close { conn });
                         self.ike.handle_command(now, Command::Initiate { conn });
                         self.waiters.push(Waiter {
                             conn,
@@ -544,28 +545,32 @@ impl Engine {
                     error: format!("no connection named `{name}`"),
                 },
                 Some(conn) => {
-                    let sas: Vec<_> = self
-                        .ike
-                        .ike_sas()
-                        .into_iter()
-                        .filter(|s| s.conn == conn)
-                        .collect();
-                    if sas.is_empty() {
+                    let had = self.ike.ike_sas().iter().any(|s| s.conn == conn);
+                    // Stops retries too, SAs or not. The CHILD SAs go at
+                    // once; the Delete to the peer goes on in the
+                    // background, answered or not.
+                    self.ike.handle_command(now, Command::Close { conn });
+                    self.flush().await;
+                    self.answer(conn, WaitFor::ChildUp, |_| Response::Error {
+                        error: format!("connection `{name}` was taken down"),
+                    });
+                    if !had {
                         Response::Done {
                             message: format!("connection `{name}` is not up"),
                         }
-                    } else {
-                        for s in sas {
-                            self.ike
-                                .handle_command(now, Command::DeleteIke { ike: s.id });
+                    } else if !self.ike.ike_sas().iter().any(|s| s.conn == conn) {
+                        Response::Done {
+                            message: format!("connection `{name}` is down"),
                         }
+                    } else {
+                        // A live peer acknowledges within a round trip;
+                        // a dead one must not hold the operator up.
                         self.waiters.push(Waiter {
                             conn,
                             kind: WaitFor::AllDown,
                             reply,
-                            deadline: now + Duration::from_secs(15),
+                            deadline: now + DOWN_WAIT,
                         });
-                        self.flush().await;
                         return;
                     }
                 }
@@ -658,6 +663,9 @@ impl Engine {
         self.conns = table;
         self.config = new;
         self.flush().await;
+        if let Err(e) = self.sync_routes() {
+            crate::internal_error!("policy routes not updated: {e:#}");
+        }
         for i in fresh {
             if self.conns[i.0].start == yadokari_config::StartAction::Initiate {
                 self.ike.handle_command(now, Command::Initiate { conn: i });
@@ -676,8 +684,10 @@ impl Engine {
             let _ = tokio::time::timeout(Duration::from_millis(200), self.drive()).await;
         }
         for c in self.ike.child_sas() {
-            sa_install::remove(&self.net, &mut self.routes, c.spi_in, c.spi_out, &[]);
+            sa_install::remove(&self.net, c.spi_in, c.spi_out);
         }
+        // A clean unload: the policies go with the daemon.
+        routes::remove_all(&self.net.ip);
         self.net.shutdown();
     }
 
@@ -694,6 +704,7 @@ impl Engine {
     }
 
     fn status(&self) -> Status {
+        let now = Instant::now();
         let sas = self.ike.ike_sas();
         let children = self.ike.child_sas();
         // Only what carries traffic: not half-open SAs, nor what a rekey
@@ -706,6 +717,11 @@ impl Engine {
             config_file: self.config_path.display().to_string(),
             ike_sas: counts.ike_sas,
             child_sas: counts.child_sas,
+            dropped_without_sa: self
+                .net
+                .dataplane()
+                .map(|d| d.counters().global.drops.no_sa)
+                .unwrap_or(0),
             connections: self
                 .conns
                 .iter()
@@ -720,6 +736,8 @@ impl Engine {
                     } else {
                         "down"
                     };
+                    let retry = self.ike.retry_status(id);
+                    let waiting = state == "down" && retry.keep_up;
                     ConnectionStatus {
                         name: c.name.clone(),
                         state: state.into(),
@@ -728,6 +746,13 @@ impl Engine {
                             .remote_addr
                             .map(|a| a.ip().to_string())
                             .unwrap_or_else(|| "any".into()),
+                        retry_in_secs: retry
+                            .retry_at
+                            .filter(|_| waiting)
+                            .map(|t| t.saturating_duration_since(now).as_secs_f64().ceil() as u64),
+                        last_error: retry.last_error.as_ref().map(describe),
+                        failed_attempts: retry.failures,
+                        gave_up: retry.gave_up,
                     }
                 })
                 .collect(),
@@ -747,6 +772,22 @@ fn nat_words(local: bool, remote: bool, forced: bool) -> &'static str {
         (false, true, true) => "NAT detected on both sides",
         (false, true, false) => "NAT detected: we are behind a NAT",
         (false, false, _) => "NAT detected: the peer is behind a NAT",
+    }
+}
+
+/// Why a connection is not up, in words for `yadokari status`.
+fn describe(e: &ike::LastError) -> String {
+    use ike::{DownReason as D, FailureReason as F, LastError as L};
+    match e {
+        L::Lost(D::PeerDead) => "the peer stopped answering (dead-peer detection)".into(),
+        L::Lost(D::PeerDeleted) => "the peer deleted the IKE SA".into(),
+        L::Lost(D::Expired) => "the IKE SA expired".into(),
+        L::Lost(_) => "the IKE SA went down".into(),
+        L::Failed(F::Timeout) => "no answer from the peer (retransmissions ran out)".into(),
+        L::Failed(F::PeerDead) => "the peer stopped answering (dead-peer detection)".into(),
+        // Every other reason reads as the core words it (the IANA notify
+        // name in parentheses where there is one).
+        L::Failed(f) => format!("negotiation failed: {f}"),
     }
 }
 

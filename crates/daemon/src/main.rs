@@ -20,6 +20,7 @@ mod engine;
 mod ike_pcap;
 mod logging;
 mod net;
+mod routes;
 mod sa_install;
 mod sas_view;
 mod translate;
@@ -52,6 +53,11 @@ struct Args {
     /// (status 0 if it is valid, 1 if not).
     #[arg(long)]
     check: bool,
+    /// Remove the policy routes and rules a yadokarid left in this network
+    /// namespace (after a crash or kill -9 they keep protected traffic
+    /// blocked on purpose), then exit. Needs no configuration.
+    #[arg(long, conflicts_with = "check")]
+    cleanup: bool,
     /// Control socket (overrides `daemon.control_socket`).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
@@ -71,6 +77,14 @@ fn main() -> ExitCode {
     if let Err(e) = harden_start() {
         eprintln!("yadokarid: cannot restrict the process's privileges: {e}");
         return ExitCode::from(2);
+    }
+    if args.cleanup {
+        let n = routes::remove_all(&yadokari_sys::netcfg::IpTool::current());
+        println!(
+            "removed {n} route(s) and rule(s) of routing table {}",
+            routes::TABLE
+        );
+        return ExitCode::SUCCESS;
     }
     let config = match yadokari_config::load_file(&args.config).and_then(|c| {
         // What the text alone cannot tell: checked here so that --check

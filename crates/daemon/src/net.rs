@@ -6,19 +6,15 @@
 //! marker tells IKE from ESP); the data plane hands those datagrams over on
 //! their own channel, ahead of ESP, so an ESP flood cannot starve IKE.
 //!
-//! Transport mode (RFC 4303 §3.1.1) routes the peer's own address into the
-//! TUN, so the datagrams that carry the tunnel must not follow that route.
-//! As wg-quick does for a default route, our sockets get [`FWMARK`], the
-//! peer's host route goes into [`TRANSPORT_TABLE`], and one rule per family
-//! (`not fwmark FWMARK lookup TRANSPORT_TABLE`) sends every unmarked packet
-//! through that table first. Marked datagrams and everything the table has
-//! no route for fall through to the main table unchanged. Nothing of this
-//! exists until the first transport-mode SA is installed.
+//! The policy routes ([`crate::routes`]) may cover the peers' own addresses
+//! (always so in transport mode, RFC 4303 §3.1.1), so the datagrams that
+//! carry the tunnel must not follow them. As wg-quick does for a default
+//! route, our sockets get [`FWMARK`] from the start, and the rule that
+//! sends traffic through the policy table skips marked packets.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,8 +30,8 @@ use yadokari_sys::udp::{UdpConfig, UdpSocket as DpSocket};
 
 use crate::translate::Connection;
 
-/// Firewall mark of the daemon's IKE and ESP sockets once transport mode is
-/// in use ("yk").
+/// Firewall mark of the daemon's IKE and ESP sockets ("yk"): they skip
+/// the policy routes.
 pub const FWMARK: u32 = 0x796b;
 /// Creates the TUN device, or says why not in words. The kernel answers a
 /// name taken by another kind of interface with a bare EINVAL, and one
@@ -66,9 +62,6 @@ fn open_tun(ip: &IpTool, name: &str, mtu: u16) -> anyhow::Result<Tun> {
     })
 }
 
-/// Routing table holding transport-mode peers' host routes into the TUN.
-pub const TRANSPORT_TABLE: u32 = 0x796b;
-
 /// Something for the engine to process.
 #[derive(Debug)]
 pub enum Input {
@@ -87,6 +80,8 @@ pub enum Input {
     },
     /// Traffic for which no SA exists (racoon2's ACQUIRE).
     Acquire { dst: IpAddr },
+    /// Authenticated ESP arrived on inbound SA `spi` at `at`.
+    Traffic { spi: u32, at: std::time::Instant },
     /// An outbound SA is close to sequence-number exhaustion.
     Rekey { spi: u32 },
 }
@@ -99,10 +94,6 @@ pub struct Net {
     natt_port: u16,
     /// Which of our addresses the kernel uses toward a peer (learnt once).
     local_cache: Mutex<HashMap<IpAddr, IpAddr>>,
-    /// Sockets carry [`FWMARK`] (set with the first transport-mode SA).
-    marked: AtomicBool,
-    /// Policy rule installed, per family (IPv4, IPv6).
-    rules: Mutex<[bool; 2]>,
 }
 
 impl Net {
@@ -175,13 +166,31 @@ impl Net {
         ucfg.send_buffer = 16 << 20;
         let sock =
             DpSocket::bind(&ucfg).with_context(|| format!("cannot bind NAT-T socket {bind}"))?;
+        // DPD counts from the last ESP a peer sent (RFC 7296 §2.4): the data
+        // plane reports it at most every tenth of the shortest DPD delay
+        // (between 100 ms and 1 s), the error the timer may have.
+        let activity_interval = conns
+            .iter()
+            .filter_map(|c| c.conn.dpd_delay)
+            .min()
+            .map(|d| (d / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)));
         let dcfg = dp::Config {
             mss_clamp: config.interface.mss_clamp,
             keepalive_interval: config.daemon.nat_keepalive,
+            activity_interval,
             ..dp::Config::default()
         };
         let (dataplane, channels) =
             DataPlane::start(dcfg, vec![tun], vec![sock]).context("cannot start the data plane")?;
+        // Marked before anything is sent, so no IKE or ESP datagram can take
+        // a policy route into the TUN.
+        for s in &ike500 {
+            yadokari_sys::udp::set_mark(s.as_fd(), FWMARK)
+                .context("cannot set SO_MARK on the IKE socket (needs CAP_NET_ADMIN)")?;
+        }
+        dataplane
+            .set_mark(FWMARK)
+            .context("cannot set SO_MARK on the NAT-T socket (needs CAP_NET_ADMIN)")?;
         std::thread::Builder::new()
             .name("yk-dp-bridge".into())
             .spawn(move || {
@@ -199,8 +208,6 @@ impl Net {
             tun_name: config.interface.name.clone(),
             natt_port,
             local_cache: Mutex::new(HashMap::new()),
-            marked: AtomicBool::new(false),
-            rules: Mutex::new([false; 2]),
         })
     }
 
@@ -234,10 +241,8 @@ impl Net {
         };
         let ip = std::net::UdpSocket::bind(any)
             .and_then(|s| {
-                // Ask as our IKE sockets would send, past a transport route.
-                if self.marked.load(Ordering::Relaxed) {
-                    yadokari_sys::udp::set_mark(s.as_fd(), FWMARK)?;
-                }
+                // Ask as our IKE sockets would send, past the policy routes.
+                yadokari_sys::udp::set_mark(s.as_fd(), FWMARK)?;
                 s.connect((peer, 9)).and_then(|_| s.local_addr())
             })
             .map(|a| a.ip())
@@ -273,120 +278,7 @@ impl Net {
         Ok(())
     }
 
-    /// Marks every IKE and ESP socket with [`FWMARK`] and adds the policy
-    /// rule of `v6`'s family, both once. Called before the first route of
-    /// a transport-mode peer appears, so no IKE or ESP datagram can take it.
-    pub fn enable_transport_routing(&self, v6: bool) -> anyhow::Result<()> {
-        if !self.marked.load(Ordering::Relaxed) {
-            for s in &self.ike500 {
-                yadokari_sys::udp::set_mark(s.as_fd(), FWMARK)
-                    .context("cannot set SO_MARK on the IKE socket (needs CAP_NET_ADMIN)")?;
-            }
-            self.dataplane()?
-                .set_mark(FWMARK)
-                .context("cannot set SO_MARK on the NAT-T socket")?;
-            self.marked.store(true, Ordering::Relaxed);
-        }
-        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
-        let fam = usize::from(v6);
-        if !rules[fam] {
-            // A rule left by a daemon that died would double up: clear first.
-            self.rule(v6, "del").ok();
-            self.rule(v6, "add")
-                .context("cannot add the policy rule for transport mode")?;
-            rules[fam] = true;
-            // The reverse-path check looks up the peer's address without
-            // our mark, finds the TUN, and drops ESP arriving from the peer
-            // on the outer interface when the check is strict.
-            let strict = std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter")
-                .is_ok_and(|v| v.trim() == "1");
-            if !v6 && strict {
-                tracing::warn!(
-                    "net.ipv4.conf.all.rp_filter is 1 (strict): ESP from transport-mode peers \
-                     will fail the reverse-path check; set it to 2 (loose)"
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes the policy rule of a family (its last transport SA is gone).
-    /// The sockets keep their mark: harmless without the rule.
-    pub fn disable_transport_routing(&self, v6: bool) {
-        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
-        let fam = usize::from(v6);
-        if rules[fam] {
-            if let Err(e) = self.rule(v6, "del") {
-                tracing::warn!("cannot remove the transport-mode policy rule: {e}");
-            }
-            rules[fam] = false;
-        }
-    }
-
-    fn rule(&self, v6: bool, op: &str) -> std::io::Result<()> {
-        let mark = format!("{FWMARK:#x}");
-        let table = TRANSPORT_TABLE.to_string();
-        let fam = if v6 { "-6" } else { "-4" };
-        self.ip
-            .run(&[fam, "rule", op, "not", "fwmark", &mark, "table", &table])
-    }
-
-    /// A host route into the TUN in `table`.
-    pub fn route_replace_table(
-        &self,
-        dst: yadokari_sys::netcfg::Prefix,
-        src: Option<IpAddr>,
-        table: u32,
-    ) -> std::io::Result<()> {
-        let d = dst.to_string();
-        let t = table.to_string();
-        let fam = if dst.addr.is_ipv6() { "-6" } else { "-4" };
-        let mut args = vec![
-            fam,
-            "route",
-            "replace",
-            &d,
-            "dev",
-            &self.tun_name,
-            "table",
-            &t,
-        ];
-        let s = src.map(|s| s.to_string());
-        if let Some(s) = &s {
-            args.extend(["src", s.as_str()]);
-        }
-        self.ip.run(&args)
-    }
-
-    /// Removes a route of `table`; a missing route is not an error.
-    pub fn route_delete_table(
-        &self,
-        dst: yadokari_sys::netcfg::Prefix,
-        table: u32,
-    ) -> std::io::Result<()> {
-        let d = dst.to_string();
-        let t = table.to_string();
-        let fam = if dst.addr.is_ipv6() { "-6" } else { "-4" };
-        match self
-            .ip
-            .run(&[fam, "route", "del", &d, "dev", &self.tun_name, "table", &t])
-        {
-            Err(e) if e.to_string().contains("No such process") => Ok(()),
-            r => r,
-        }
-    }
-
     pub fn shutdown(&mut self) {
-        // Whatever SA removal left behind: the rules, and our table.
-        for v6 in [false, true] {
-            self.disable_transport_routing(v6);
-        }
-        if self.marked.load(Ordering::Relaxed) {
-            let t = TRANSPORT_TABLE.to_string();
-            for fam in ["-4", "-6"] {
-                let _ = self.ip.run(&[fam, "route", "flush", "table", &t]);
-            }
-        }
         if let Some(d) = self.dataplane.take() {
             d.shutdown();
         }
@@ -540,6 +432,7 @@ fn bridge(ch: dp::Channels, inputs: mpsc::Sender<Input>) {
             },
             recv(ch.events) -> e => match e {
                 Ok(dp::Event::Acquire { dst, .. }) => Input::Acquire { dst },
+                Ok(dp::Event::Traffic { spi, at }) => Input::Traffic { spi, at },
                 Ok(dp::Event::RekeyNeeded { spi }) | Ok(dp::Event::SequenceExhausted { spi }) => Input::Rekey { spi },
                 Err(_) => return,
             },

@@ -1,40 +1,22 @@
-//! Installs IKE-negotiated CHILD SAs into the data plane, and routes their
-//! remote traffic selectors into the TUN device (route-based VPN: the
-//! routing table picks the tunnel, the data plane picks the SA).
+//! Installs IKE-negotiated CHILD SAs into the data plane. Routing is not
+//! per SA: the policy routes into the TUN are in place from load to unload
+//! ([`crate::routes`]), so traffic with no SA is dropped by the data plane,
+//! never sent in clear; this module only adds and removes the SAs the data
+//! plane picks by selector.
 //!
 //! Transport mode (RFC 4303 §3.1.1) protects traffic to the peer's own
-//! address, which is also where the IKE and ESP datagrams go. Its host route
-//! therefore lives in a table of its own that only unmarked traffic consults
-//! ([`crate::net::TRANSPORT_TABLE`], reached through an `ip rule` added with
-//! the first transport SA of a family and removed with the last); the
-//! daemon's sockets carry [`crate::net::FWMARK`] and keep using the main
-//! table.
+//! address, which is also where the IKE and ESP datagrams go: its host
+//! route is one of the policy routes, which the daemon's marked sockets
+//! never consult ([`crate::net::FWMARK`]).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{anyhow, bail, Context as _};
 use yadokari_dataplane::{self as dp};
 use yadokari_esp::{Encryption, InboundConfig, Integrity, Mode, OutboundConfig, Suite};
 use yadokari_ike::{ChildSaInfo, TrafficSelector};
-use yadokari_sys::netcfg::Prefix;
 
 use crate::net::Net;
-
-/// A route we added: destination prefix, and the table (`None`: main).
-type RouteKey = (IpAddr, u8, Option<u32>);
-
-/// Routes we added, with how many installed SAs need each.
-#[derive(Default)]
-pub struct Routes {
-    refs: HashMap<RouteKey, usize>,
-    by_sa: HashMap<u32, Vec<RouteKey>>,
-    /// Transport-mode SAs per family (IPv4, IPv6): the policy rule stays
-    /// while this is non-zero.
-    transport: [usize; 2],
-    /// Inbound SPIs of transport-mode SAs, with their family.
-    transport_sas: HashMap<u32, bool>,
-}
 
 fn suite(info: &ChildSaInfo) -> anyhow::Result<Suite> {
     let a = &info.algorithms;
@@ -110,44 +92,20 @@ fn check_transport(info: &ChildSaInfo, a: &dp::TransportAddrs) -> anyhow::Result
     Ok(())
 }
 
-/// Routes the peer's own address into the TUN for everything but our own
-/// IKE/ESP datagrams (marking those first, so none can take the route).
-fn transport_route(
-    net: &Net,
-    routes: &mut Routes,
-    spi_in: u32,
-    a: &dp::TransportAddrs,
-) -> anyhow::Result<()> {
-    let v6 = a.remote.is_ipv6();
-    net.enable_transport_routing(v6)?;
-    routes.transport[usize::from(v6)] += 1;
-    routes.transport_sas.insert(spi_in, v6);
-    let len = if v6 { 128 } else { 32 };
-    let key = (a.remote, len, Some(crate::net::TRANSPORT_TABLE));
-    routes.by_sa.insert(spi_in, vec![key]);
-    add_route(net, routes, key, Some(a.local))
-}
-
 /// Installs a CHILD SA pair. `standby_for`: the outbound SPI of the SA this
 /// one replaces when we answered the rekey; the new outbound SA then waits
 /// until the peer uses the new inbound one or deletes the old pair
 /// ([`dp::Standby`], RFC 7296 §2.8).
-pub fn install(
-    net: &Net,
-    routes: &mut Routes,
-    info: &ChildSaInfo,
-    standby_for: Option<u32>,
-) -> anyhow::Result<()> {
+pub fn install(net: &Net, info: &ChildSaInfo, standby_for: Option<u32>) -> anyhow::Result<()> {
     let (mode, esp_mode) = match info.mode {
         yadokari_ike::Mode::Tunnel => (dp::SaMode::Tunnel, Mode::Tunnel),
         yadokari_ike::Mode::Transport => {
+            // Fail closed: the peer's host route into the TUN is in place
+            // since load, so if this SA is refused traffic to the peer is
+            // dropped, not sent in clear.
             let a = transport_hosts(net, info);
-            // Fail closed: the route goes in first, so if this SA is refused
-            // (or fails below) traffic to the peer ends in the TUN without
-            // an SA and is dropped, instead of leaving in clear. It goes
-            // with the CHILD SA's removal.
-            transport_route(net, routes, info.spi_in, &a)?;
             check_transport(info, &a)?;
+            warn_strict_rp_filter(a.remote);
             (dp::SaMode::Transport(a), Mode::Transport)
         }
     };
@@ -192,113 +150,32 @@ pub fn install(
         standby,
     })?;
 
-    if matches!(mode, dp::SaMode::Transport(_)) {
-        // Routed above; the data plane refuses anything but the two hosts.
-        return Ok(());
-    }
+    Ok(())
+}
 
-    // Route the peer's networks into the TUN, with one of our addresses
-    // inside our selectors as the source so locally generated traffic
-    // matches them too.
-    let mut added = Vec::new();
-    for ts in &info.ts_remote {
-        let prefixes = ts.addrs.to_prefixes();
-        // Listing the host's addresses is costly (a netlink dump); only a
-        // route that does not exist yet needs its source.
-        let new_route = prefixes.iter().any(|p| {
-            routes
-                .refs
-                .get(&(p.addr(), p.prefix_len(), None))
-                .is_none_or(|n| *n == 0)
+/// The reverse-path check looks up the peer's address without our mark,
+/// finds the TUN, and drops ESP arriving from a transport-mode peer on the
+/// outer interface when the check is strict. Said once per run.
+fn warn_strict_rp_filter(peer: IpAddr) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let strict = std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter")
+        .is_ok_and(|v| v.trim() == "1");
+    if peer.is_ipv4() && strict {
+        SAID.call_once(|| {
+            tracing::warn!(
+                "net.ipv4.conf.all.rp_filter is 1 (strict): ESP from transport-mode peers \
+                 will fail the reverse-path check; set it to 2 (loose)"
+            );
         });
-        let src = if new_route {
-            info.ts_local
-                .iter()
-                .filter(|l| l.addrs.is_ipv4() == ts.addrs.is_ipv4())
-                .find_map(host_address_in)
-        } else {
-            None
-        };
-        for p in prefixes {
-            let key = (p.addr(), p.prefix_len(), None);
-            add_route(net, routes, key, src)?;
-            added.push(key);
-        }
     }
-    routes.by_sa.insert(info.spi_in, added);
-    Ok(())
 }
 
-/// Adds the route (once; later users only count).
-fn add_route(
-    net: &Net,
-    routes: &mut Routes,
-    key: RouteKey,
-    src: Option<IpAddr>,
-) -> anyhow::Result<()> {
-    let n = routes.refs.entry(key).or_insert(0);
-    if *n == 0 {
-        let dst = Prefix {
-            addr: key.0,
-            len: key.1,
-        };
-        let res = match key.2 {
-            None => net.ip.route_replace(dst, &net.tun_name, src),
-            Some(table) => net.route_replace_table(dst, src, table),
-        };
-        res.with_context(|| format!("cannot route {dst} into {}", net.tun_name))?;
-    }
-    *n += 1;
-    Ok(())
-}
-
-/// One of this host's addresses inside `ts`, if any.
-fn host_address_in(ts: &TrafficSelector) -> Option<IpAddr> {
-    let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    addrs
-        .filter_map(|i| i.address)
-        .filter_map(|s| {
-            s.as_sockaddr_in()
-                .map(|v4| IpAddr::V4(v4.ip()))
-                .or_else(|| s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
-        })
-        .find(|ip| ts.addrs.contains_addr(*ip))
-}
-
-/// Removes an SA pair; routes go when no installed SA needs them.
-pub fn remove(
-    net: &Net,
-    routes: &mut Routes,
-    spi_in: u32,
-    spi_out: u32,
-    _remaining: &[ChildSaInfo],
-) {
+/// Removes an SA pair from the data plane (its routes stay: they belong
+/// to the policy, not the SA).
+pub fn remove(net: &Net, spi_in: u32, spi_out: u32) {
     if let Ok(d) = net.dataplane() {
         let _ = d.remove_inbound(spi_in);
         let _ = d.remove_outbound(spi_out, None);
-    }
-    for key in routes.by_sa.remove(&spi_in).unwrap_or_default() {
-        if let Some(n) = routes.refs.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                routes.refs.remove(&key);
-                let dst = Prefix {
-                    addr: key.0,
-                    len: key.1,
-                };
-                let _ = match key.2 {
-                    None => net.ip.route_delete(dst, &net.tun_name),
-                    Some(table) => net.route_delete_table(dst, table),
-                };
-            }
-        }
-    }
-    if let Some(v6) = routes.transport_sas.remove(&spi_in) {
-        let fam = usize::from(v6);
-        routes.transport[fam] = routes.transport[fam].saturating_sub(1);
-        if routes.transport[fam] == 0 {
-            net.disable_transport_routing(v6);
-        }
     }
 }
 

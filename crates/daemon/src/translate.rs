@@ -55,6 +55,35 @@ pub fn connections(
     Ok(out)
 }
 
+/// What a bypass or discard policy does with the traffic its selectors
+/// name (RFC 4301 §4.4.1: BYPASS and DISCARD entries of the SPD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainAction {
+    Bypass,
+    Discard,
+}
+
+/// The destinations of every bypass and discard policy's selectors.
+pub fn plain_policies(
+    config: &Config,
+    names: &Resolved,
+) -> anyhow::Result<Vec<(PlainAction, TrafficSelector)>> {
+    let mut out = Vec::new();
+    for (name, policy) in &config.policies {
+        let action = match policy {
+            Policy::Bypass => PlainAction::Bypass,
+            Policy::Discard => PlainAction::Discard,
+            Policy::Protect { .. } => continue,
+        };
+        for sel in config.selectors.values().filter(|s| &s.policy == name) {
+            let ts = selector(&sel.dst, sel.protocol, sel.dst_ports, None, names)
+                .with_context(|| format!("policy `{name}`"))?;
+            out.push((action, ts));
+        }
+    }
+    Ok(out)
+}
+
 fn connection(
     config: &Config,
     name: &str,
@@ -141,6 +170,12 @@ fn connection(
         force_encap: r.encap,
         reauth: r.reauth,
         window: r.window,
+        retry: ike::RetryConfig {
+            keep_up: r.start == cfg::StartAction::Initiate,
+            keyingtries: r.keyingtries,
+            max_interval: r.retry_max_interval,
+            ..ike::RetryConfig::default()
+        },
     })
 }
 

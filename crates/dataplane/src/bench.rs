@@ -53,6 +53,7 @@ impl DropPath {
                         activates: None,
                     },
                     counters: Arc::new(SaCounters::default()),
+                    last_reported: None,
                 },
             );
         }

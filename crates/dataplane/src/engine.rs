@@ -43,6 +43,9 @@ pub struct Config {
     pub keepalive_interval: Option<Duration>,
     /// At most one `Acquire` per destination per interval.
     pub acquire_interval: Duration,
+    /// Report authenticated inbound traffic per SA ([`Event::Traffic`]) at
+    /// most this often; `None` reports nothing.
+    pub activity_interval: Option<Duration>,
     /// Source address of generated ICMPv4 errors (default: the original
     /// packet's destination).
     pub icmp_source_v4: Option<IpAddr>,
@@ -60,6 +63,7 @@ impl Default for Config {
             mss_clamp: true,
             keepalive_interval: Some(Duration::from_secs(20)),
             acquire_interval: Duration::from_secs(1),
+            activity_interval: None,
             icmp_source_v4: None,
             icmp_source_v6: None,
             ike_queue: 256,
@@ -91,6 +95,15 @@ pub enum Event {
         dst: IpAddr,
         /// Inner protocol.
         protocol: u8,
+    },
+    /// Authenticated ESP arrived on the inbound SA `spi` at `at` (with
+    /// [`Config::activity_interval`]; at most once per interval per SA).
+    /// The daemon's dead-peer detection counts from it.
+    Traffic {
+        /// The inbound SA's SPI.
+        spi: u32,
+        /// When the packet was processed.
+        at: std::time::Instant,
     },
     /// An outbound SA passed its soft sequence-number limit: rekey it.
     RekeyNeeded {

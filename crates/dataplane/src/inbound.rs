@@ -31,7 +31,7 @@ use yadokari_sys::udp::{RecvMeta, UdpSocket, RECV_BATCH};
 use yadokari_wire::udp_encap::Datagram;
 
 use crate::counters::{Counters, DropReason, LogLimiter, Traffic};
-use crate::engine::{IkeDatagram, InCtl, Shared};
+use crate::engine::{Event, IkeDatagram, InCtl, Shared};
 use crate::ip;
 use crate::sa::{InEntry, InTable};
 use crate::selector::tuple_matches;
@@ -189,6 +189,7 @@ impl InboundWorker {
             n_out: 0,
             gro: TunGro::default(),
             logs: LogLimiter::new(Duration::from_secs(1)),
+            now: Instant::now(),
         };
         while !self.shared.stop.load(Ordering::Relaxed) {
             // The raw sockets appear when the first raw-ESP SA is installed
@@ -238,7 +239,9 @@ impl InboundWorker {
     /// Reads up to [`RAW_BURST`] datagrams from a raw ESP socket.
     fn raw_burst(&self, st: &mut State, raw: &RawEspSocket) {
         st.n_out = 0;
-        st.logs.now = Instant::now();
+        let now = Instant::now();
+        st.logs.now = now;
+        st.now = now;
         let mut datagrams = 0u64;
         for _ in 0..RAW_BURST {
             let (n, from) = match raw.recv(&mut st.storage[..RECV_BUF]) {
@@ -319,7 +322,14 @@ impl InboundWorker {
             match msg {
                 InCtl::Install(sa, counters) => {
                     debug!(spi = format_args!("{:08x}", sa.spi), "inbound SA installed");
-                    st.table.map.insert(sa.spi, InEntry { sa: *sa, counters });
+                    st.table.map.insert(
+                        sa.spi,
+                        InEntry {
+                            sa: *sa,
+                            counters,
+                            last_reported: None,
+                        },
+                    );
                 }
                 InCtl::Remove { spi } => {
                     st.table.map.remove(&spi);
@@ -333,6 +343,7 @@ impl InboundWorker {
                     let len = packet.len().min(RECV_BUF);
                     st.storage[..len].copy_from_slice(&packet[..len]);
                     st.n_out = 0;
+                    st.now = Instant::now();
                     self.raw_esp(st, 0..len, from);
                     self.flush_tun(st);
                 }
@@ -371,7 +382,9 @@ impl InboundWorker {
             }
         };
         st.n_out = 0;
-        st.logs.now = Instant::now();
+        let now = Instant::now();
+        st.logs.now = now;
+        st.now = now;
         let mut datagrams = 0u64;
         for m in 0..n {
             let meta = st.meta[m];
@@ -547,6 +560,22 @@ impl InboundWorker {
             return;
         }
         e.counters.add(1, inner_len as u64);
+        // Proof of life for the peer's DPD (RFC 7296 §2.4), reported with
+        // the time it arrived and at most once per interval per SA, so the
+        // daemon's liveness timer is at most one interval early and never
+        // late. Not sent when the channel is full: the next packet retries.
+        if let Some(iv) = self.shared.cfg.activity_interval {
+            let now = st.now;
+            if e.last_reported.is_none_or(|t| now.duration_since(t) >= iv)
+                && self
+                    .shared
+                    .events
+                    .try_send(Event::Traffic { spi, at: now })
+                    .is_ok()
+            {
+                e.last_reported = Some(now);
+            }
+        }
         let out = &mut st.out[st.n_out];
         out.clear();
         out.resize(TUN_OFFSET, 0);
@@ -581,6 +610,8 @@ struct State {
     n_out: usize,
     gro: TunGro,
     logs: LogLimiter,
+    /// The time of the batch being processed (read once per batch).
+    now: Instant,
 }
 
 #[cfg(test)]

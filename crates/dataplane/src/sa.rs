@@ -415,6 +415,8 @@ impl OutTable {
 pub(crate) struct InEntry {
     pub sa: InboundSa,
     pub counters: Arc<SaCounters>,
+    /// When [`crate::Event::Traffic`] last went out for this SA.
+    pub last_reported: Option<std::time::Instant>,
 }
 
 /// Inbound table of one worker: SPI → SA.

@@ -86,7 +86,7 @@ struct Peer {
     ch: Channels,
 }
 
-fn start_peer(topo: &Topology, side: Side, sa: &ManualSa) -> Peer {
+fn start_peer(topo: &Topology, side: Side, sa: &ManualSa, activity: Option<Duration>) -> Peer {
     let ns = topo.ns(side).name().to_owned();
     let a = topo.addrs(side);
     let b = topo.addrs(side.peer());
@@ -115,6 +115,7 @@ fn start_peer(topo: &Topology, side: Side, sa: &ManualSa) -> Peer {
     }
     let cfg = Config {
         keepalive_interval: Some(Duration::from_millis(300)),
+        activity_interval: activity,
         ..Config::default()
     };
     let (dp, ch) = DataPlane::start(cfg, vec![tun], vec![sock]).expect("start data plane");
@@ -213,8 +214,8 @@ fn two_data_planes_in_namespaces() {
     let topo = Topology::direct("dataplane").expect("topology");
     let sa_l = left_sa(&topo);
     let sa_r = sa_l.mirrored(SocketAddr::new(topo.addrs(Side::Left).outer4, 4500));
-    let left = start_peer(&topo, Side::Left, &sa_l);
-    let right = start_peer(&topo, Side::Right, &sa_r);
+    let left = start_peer(&topo, Side::Left, &sa_l, None);
+    let right = start_peer(&topo, Side::Right, &sa_r, Some(Duration::from_millis(200)));
     let r = topo.addrs(Side::Right);
 
     // 1. Ping through the tunnel, both families.
@@ -237,6 +238,23 @@ fn two_data_planes_in_namespaces() {
         .counters()
         .sa(Direction::Outbound, SPI_R)
         .is_some_and(|s| s.packets >= 6));
+    // The inbound SA reported the authenticated traffic (for DPD), with
+    // the time it arrived, at most once per 200 ms: 6 pings over ~0.6 s.
+    let seen: Vec<_> = right.ch.events.try_iter().collect();
+    let traffic: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            yadokari_dataplane::Event::Traffic { spi, at } if *spi == SPI_R => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert!(!traffic.is_empty() && traffic.len() <= 6, "{seen:?}");
+    assert!(traffic
+        .iter()
+        .all(|t| t.elapsed() < Duration::from_secs(10)));
+    assert!(traffic
+        .windows(2)
+        .all(|w| w[1].duration_since(w[0]) >= Duration::from_millis(200)));
 
     // 2. Keepalives flow (interval 300 ms).
     assert!(wait_for(Duration::from_secs(3), || right

@@ -50,6 +50,7 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         force_encap: false,
+        retry: yadokari_ike::RetryConfig::default(),
         reauth: false,
         window: 1,
     }

@@ -224,6 +224,37 @@ pub struct ConnConfig {
     /// Requests the peer may have outstanding with us at once, announced
     /// with SET_WINDOW_SIZE (RFC 7296 §2.3) when above 1.
     pub window: u32,
+    /// Whether and how the connection is kept up after failures.
+    pub retry: RetryConfig,
+}
+
+/// Keeping a connection up (see [`crate::retry`]): after a failed attempt
+/// the next one starts after `initial * 2^(n-1)` (capped at `max_interval`,
+/// minus up to a fifth of random jitter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Keep the connection up: once the driver has initiated it, start it
+    /// again after every failed attempt or lost SA that was not asked for
+    /// locally, until [`crate::Command::Close`] (strongSwan's
+    /// `start_action = start` with `keyingtries`).
+    pub keep_up: bool,
+    /// Attempts in a row before giving up; 0 means forever.
+    pub keyingtries: u32,
+    /// Back-off after the first failure.
+    pub initial: Duration,
+    /// Longest back-off.
+    pub max_interval: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            keep_up: false,
+            keyingtries: 0,
+            initial: Duration::from_secs(1),
+            max_interval: Duration::from_secs(60),
+        }
+    }
 }
 
 impl ConnConfig {

@@ -16,8 +16,11 @@ use crate::sa::{IkeSa, Queued};
 /// Work for the endpoint after the current SA has been put back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowUp {
-    /// Initiate a connection again (DPD action restart).
+    /// Initiate a connection again.
     Initiate(ConnId),
+    /// The peer authenticated this IKE SA with INITIAL_CONTACT (RFC 7296
+    /// §2.4): its other IKE SAs with the same identities are stale.
+    InitialContact(IkeSaId),
     /// Delete another IKE SA (the redundant one of a rekey collision).
     DeleteIke(IkeSaId),
     /// Move the children of `from` to `to`, or to whatever replaced `to`.

@@ -21,6 +21,7 @@ use crate::event::{Command, Event, IkeSaId, Path, Transmit};
 use crate::exchange::{self, ike_sa_init};
 use crate::msg::{Header, Message, Notify, Payload};
 use crate::reg::{exchange as xt, notify};
+use crate::retry::{ConnRetry, LastError, RetryStatus};
 use crate::rng::Rng;
 use crate::sa::{IkeSa, Pending, Phase, Queued};
 use crate::timer::ChildTimer;
@@ -54,6 +55,12 @@ pub struct IkeEndpoint {
     next_sa_id: u64,
     /// Token bucket for unauthenticated error replies: (window start, used).
     error_budget: (Option<Instant>, u32),
+    /// Per connection: kept up? back-off, last error (see [`crate::retry`]).
+    retry: HashMap<ConnId, ConnRetry>,
+    /// IKE SAs we started (attempts): only their failures count for the
+    /// back-off, so a stranger failing to authenticate to us cannot delay
+    /// our retries.
+    attempts: std::collections::HashSet<IkeSaId>,
 }
 
 impl std::fmt::Debug for IkeEndpoint {
@@ -161,6 +168,8 @@ impl IkeEndpoint {
             counters: Counters::default(),
             next_sa_id: 0,
             error_budget: (None, 0),
+            retry: HashMap::new(),
+            attempts: std::collections::HashSet::new(),
         }
     }
 
@@ -278,10 +287,16 @@ impl IkeEndpoint {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sa = self.deadlines.first().map(|(t, _)| *t);
-        [sa, self.children.next_timeout(), self.cookie_rotate_at]
-            .into_iter()
-            .flatten()
-            .min()
+        let retry = self.retry.values().filter_map(ConnRetry::timer).min();
+        [
+            sa,
+            self.children.next_timeout(),
+            self.cookie_rotate_at,
+            retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs `f` on one SA with a context, then files the SA (and any SAs it
@@ -377,6 +392,7 @@ impl IkeEndpoint {
             for f in list {
                 match f {
                     FollowUp::Initiate(conn) => self.initiate(now, conn),
+                    FollowUp::InitialContact(keep) => self.initial_contact(now, keep),
                     FollowUp::DeleteIke(id) => {
                         let _ = self.with_sa_collect(now, id, &mut next, |cx, sa| {
                             exchange::enqueue(sa, Queued::DeleteIke);
@@ -454,6 +470,12 @@ impl IkeEndpoint {
 
     /// Handles one received UDP payload.
     pub fn handle_datagram(&mut self, now: Instant, path: Path, dgram: &[u8]) {
+        let mark = self.events.len();
+        self.datagram(now, path, dgram);
+        self.settle(now, mark);
+    }
+
+    fn datagram(&mut self, now: Instant, path: Path, dgram: &[u8]) {
         self.counters.datagrams_in += 1;
         let packet = match crate::codec::unframe(dgram, path, self.cfg.ike_port) {
             Ok(p) => p,
@@ -688,8 +710,47 @@ impl IkeEndpoint {
 
     /// Handles a command from the driver.
     pub fn handle_command(&mut self, now: Instant, cmd: Command) {
+        let mark = self.events.len();
+        self.command(now, cmd);
+        self.settle(now, mark);
+    }
+
+    fn command(&mut self, now: Instant, cmd: Command) {
         match cmd {
-            Command::Initiate { conn } => self.initiate(now, conn),
+            Command::Initiate { conn } => {
+                let keep_up = self.cfg.connection(conn).is_some_and(|c| c.retry.keep_up);
+                let st = self.retry.entry(conn).or_default();
+                st.want_up = keep_up;
+                st.reset();
+                self.initiate(now, conn);
+            }
+            Command::Acquire { conn } => {
+                let wait = self.retry.get(&conn).and_then(|r| r.retry_at);
+                let has_peer = self
+                    .cfg
+                    .connection(conn)
+                    .is_some_and(|c| c.remote_addr.is_some());
+                if has_peer && !self.conn_alive(conn) && wait.is_none_or(|t| t <= now) {
+                    tracing::debug!(conn = conn.0, "traffic needs the connection: initiating");
+                    self.initiate(now, conn);
+                }
+            }
+            Command::Close { conn } => {
+                if let Some(st) = self.retry.get_mut(&conn) {
+                    st.want_up = false;
+                    st.restart = false;
+                    st.reset();
+                }
+                let ids: Vec<IkeSaId> = self
+                    .sas
+                    .values()
+                    .filter(|s| s.conn == conn)
+                    .map(|s| s.id)
+                    .collect();
+                for id in ids {
+                    self.delete_ike(now, id);
+                }
+            }
             Command::CreateChild { ike, child } => {
                 self.queue(now, ike, Queued::CreateChild { child })
             }
@@ -727,6 +788,13 @@ impl IkeEndpoint {
                 sa.queue.clear();
                 exchange::enqueue(sa, Queued::DeleteIke);
                 exchange::kick(cx, sa);
+                // Deleting is our decision, not the peer's: its CHILD SAs
+                // stop carrying traffic now, whether or not the peer ever
+                // answers the Delete (a dead peer would hold them for the
+                // whole retransmission budget, RFC 7296 §1.4.1).
+                if sa.successor.is_none() {
+                    crate::child::remove_all_of(cx, sa.id, crate::event::DownReason::Local);
+                }
             }
             _ => exchange::informational::close(cx, sa, crate::event::DownReason::Local),
         });
@@ -826,6 +894,7 @@ impl IkeEndpoint {
             Ok(sa) => {
                 let id = sa.id;
                 self.file(sa);
+                self.attempts.insert(id);
                 Some(id)
             }
             Err(e) => {
@@ -841,6 +910,13 @@ impl IkeEndpoint {
 
     /// Fires every expired timer. Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let mark = self.events.len();
+        self.timeout(now);
+        self.retry_due(now);
+        self.settle(now, mark);
+    }
+
+    fn timeout(&mut self, now: Instant) {
         if self.cookie_rotate_at.is_some_and(|t| t <= now) {
             self.cookies.rotate(&mut self.rng);
             self.cookie_rotate_at = Some(now + self.cfg.cookie_rotation);
@@ -897,6 +973,12 @@ fn on_message(
                 ike_sa_init::InitResult::Ignored(r) => Err(r),
                 _ => Ok(()),
             };
+        }
+        if sa.phase.keys().is_none() {
+            return Err(DropReason::UnexpectedResponse);
+        }
+        if let Some(r) = invalid_spi_hint(cx, sa, packet) {
+            return Err(r);
         }
         let keys = sa.phase.keys().ok_or(DropReason::UnexpectedResponse)?;
         let msg = match crate::codec::decode_protected(packet, keys, !sa.is_initiator()) {
@@ -964,15 +1046,247 @@ fn on_message(
     exchange::handle_request(cx, sa, &msg)
 }
 
+/// How often an IKE SA acts on an unauthenticated INVALID_IKE_SPI hint.
+const HINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// RFC 7296 §1.5: an unprotected INVALID_IKE_SPI answering one of our
+/// requests on an established SA says the peer may have lost its state
+/// (it restarted). It MUST NOT change the SA, but is a hint to check: we
+/// start a new IKE SA beside the old one (make-before-break, as a
+/// reauthentication does, §2.8.3). If the peer really restarted, the new
+/// SA comes up in one round trip instead of after the whole retransmission
+/// budget, and replaces the old one; if the hint was forged, the old SA is
+/// replaced by an equally good one. At most once per [`HINT_INTERVAL`].
+fn invalid_spi_hint(cx: &mut Cx<'_>, sa: &mut IkeSa, packet: &[u8]) -> Option<DropReason> {
+    let msg = crate::codec::decode_plain(packet).ok()?;
+    if !matches!(msg.payloads.first(), Some(Payload::Notify(n)) if n.ty == notify::INVALID_IKE_SPI)
+    {
+        return None;
+    }
+    let live = sa
+        .phase
+        .established()
+        .is_some_and(|e| !e.deleting && matches!(e.rekey, crate::sa::IkeRekey::None));
+    let recent = sa
+        .last_hint
+        .is_some_and(|t| cx.now.saturating_duration_since(t) < HINT_INTERVAL);
+    if live && !recent && sa.successor.is_none() {
+        sa.last_hint = Some(cx.now);
+        tracing::info!(
+            ike = sa.id.0,
+            "the peer does not know this IKE SA (restarted?): negotiating a new one beside it"
+        );
+        cx.follow_ups.push(FollowUp::Reauth(sa.id));
+    }
+    Some(DropReason::Unprotected)
+}
+
 impl IkeEndpoint {
     /// Traffic arrived on the CHILD SA whose inbound SPI is `spi_in` (the
     /// data plane counted authenticated ESP). RFC 7296 §2.4: a fresh
     /// protected message on any CHILD SA proves the peer alive, so the IKE
     /// SA's liveness check starts over instead of probing a busy peer.
     /// Unknown SPIs are ignored (the SA may have gone meanwhile).
+    ///
+    /// `now` is when the traffic arrived, which may be a little before the
+    /// instant of the call (the data plane reports it through a queue); an
+    /// older report than what the SA already heard changes nothing.
     pub fn child_traffic_seen(&mut self, now: Instant, spi_in: u32) {
         if let Some(ike) = self.children.get(spi_in).map(ChildSa::ike) {
             let _ = self.with_sa(now, ike, |cx, sa| sa.heard(cx));
+        }
+    }
+
+    /// Retry state of a connection, for the driver's status display.
+    pub fn retry_status(&self, conn: ConnId) -> RetryStatus {
+        self.retry
+            .get(&conn)
+            .map(RetryStatus::from)
+            .unwrap_or(RetryStatus {
+                keep_up: false,
+                failures: 0,
+                retry_at: None,
+                last_error: None,
+                gave_up: false,
+            })
+    }
+
+    /// Whether an IKE SA of `conn` is alive: negotiating, or established
+    /// and neither being deleted nor replaced.
+    fn conn_alive(&self, conn: ConnId) -> bool {
+        self.sas.values().any(|s| {
+            s.conn == conn
+                && s.successor.is_none()
+                && match &s.phase {
+                    Phase::Gone => false,
+                    Phase::Established(e) => !e.deleting,
+                    _ => true,
+                }
+        })
+    }
+
+    /// Starts the attempts whose back-off ran out.
+    fn retry_due(&mut self, now: Instant) {
+        let due: Vec<ConnId> = self
+            .retry
+            .iter()
+            .filter(|(_, r)| r.timer().is_some_and(|t| t <= now))
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in due {
+            if let Some(r) = self.retry.get_mut(&conn) {
+                r.retry_at = None;
+            }
+            if !self.conn_alive(conn) {
+                let name = self.cfg.connection(conn).map_or("?", |c| c.name.as_str());
+                tracing::info!(
+                    conn = name,
+                    "back-off over: negotiating the connection again"
+                );
+                self.initiate(now, conn);
+            }
+        }
+    }
+
+    /// After an input: looks at what it did to each connection (the events
+    /// it queued from `mark` on) and keeps connections up that should be —
+    /// a lost SA is negotiated again at once, a failed attempt again after
+    /// back-off (RFC 7296 §2.4: after a peer is found dead or restarted,
+    /// new SAs are the driver's business; here it is the core's).
+    fn settle(&mut self, now: Instant, mut mark: usize) {
+        // Attempts started here can fail at once and queue more events.
+        for _ in 0..4 {
+            let end = self.events.len();
+            if mark >= end {
+                return;
+            }
+            #[derive(Default)]
+            struct Seen {
+                up: bool,
+                lost: Option<crate::event::DownReason>,
+                failed: Option<FailureReason>,
+            }
+            let mut seen: Vec<(ConnId, Seen)> = Vec::new();
+            let at = |seen: &mut Vec<(ConnId, Seen)>, c: ConnId| -> usize {
+                match seen.iter().position(|(x, _)| *x == c) {
+                    Some(i) => i,
+                    None => {
+                        seen.push((c, Seen::default()));
+                        seen.len() - 1
+                    }
+                }
+            };
+            for e in self.events.range(mark..end) {
+                use crate::event::DownReason as D;
+                match e {
+                    Event::ChildSaInstalled(info) => {
+                        let i = at(&mut seen, info.conn);
+                        seen[i].1.up = true;
+                    }
+                    Event::IkeSaDown { conn, reason, .. }
+                        if matches!(reason, D::PeerDead | D::PeerDeleted | D::Expired) =>
+                    {
+                        let i = at(&mut seen, *conn);
+                        seen[i].1.lost = Some(*reason);
+                    }
+                    Event::Failure {
+                        conn: Some(conn),
+                        reason,
+                        ike,
+                    } if ike.is_none_or(|id| self.attempts.contains(&id)) => {
+                        let i = at(&mut seen, *conn);
+                        seen[i].1.failed = Some(reason.clone());
+                    }
+                    _ => {}
+                }
+            }
+            mark = end;
+            let sas = &self.sas;
+            self.attempts.retain(|id| sas.contains_key(id));
+            for (conn, s) in seen {
+                let dpd_action = self.cfg.connection(conn).map(|c| c.dpd_action);
+                let restart = self.cfg.connection(conn).is_some_and(|c| {
+                    c.dpd_action == crate::config::DpdAction::Restart && c.remote_addr.is_some()
+                });
+                let retry_cfg = self
+                    .cfg
+                    .connection(conn)
+                    .map(|c| c.retry)
+                    .unwrap_or_default();
+                let alive = self.conn_alive(conn);
+                let random = self.rng.u64();
+                let st = self.retry.entry(conn).or_default();
+                if s.up {
+                    st.succeeded();
+                }
+                if alive {
+                    continue;
+                }
+                if let Some(reason) = s.lost {
+                    let dead = reason == crate::event::DownReason::PeerDead;
+                    if dead && restart {
+                        st.restart = true;
+                    }
+                    // `clear` and `hold` say what to do with a dead peer's
+                    // connection: leave it down (until the operator, or for
+                    // `hold` traffic, starts it), even if it is kept up.
+                    let leave_down = dead
+                        && matches!(
+                            dpd_action,
+                            Some(crate::config::DpdAction::Clear | crate::config::DpdAction::Hold)
+                        );
+                    st.last_error = Some(LastError::Lost(reason));
+                    st.retry_at = None;
+                    if st.automatic() && !leave_down {
+                        let name = self.cfg.connection(conn).map_or("?", |c| c.name.as_str());
+                        tracing::info!(conn = name, "the IKE SA was lost: negotiating it again");
+                        self.initiate(now, conn);
+                    }
+                } else if let Some(f) = s.failed {
+                    if st.failed(now, &retry_cfg, f, random) && (st.want_up || st.restart) {
+                        let name = self.cfg.connection(conn).map_or("?", |c| c.name.as_str());
+                        tracing::warn!(
+                            conn = name,
+                            tries = retry_cfg.keyingtries,
+                            "giving up on the connection after keyingtries failed attempts"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// RFC 7296 §2.4: the peer said INITIAL_CONTACT when it authenticated
+    /// `keep`, so any other IKE SA between the same two identities is left
+    /// over from before it restarted: remove those (and their CHILD SAs)
+    /// now instead of waiting for DPD. An SA the peer proved alive after
+    /// `keep` began is not stale (both sides initiating at once) and stays.
+    fn initial_contact(&mut self, now: Instant, keep: IkeSaId) {
+        let Some((ids, began)) = self.sas.get(&keep).and_then(|s| {
+            let e = s.phase.established()?;
+            Some(((e.local_id.clone(), e.remote_id.clone()), s.created))
+        }) else {
+            return;
+        };
+        let stale: Vec<IkeSaId> = self
+            .sas
+            .values()
+            .filter(|s| s.id != keep && s.last_heard < began)
+            .filter(|s| {
+                s.phase
+                    .established()
+                    .is_some_and(|e| (e.local_id.clone(), e.remote_id.clone()) == ids)
+            })
+            .map(|s| s.id)
+            .collect();
+        for id in stale {
+            tracing::info!(
+                ike = id.0,
+                "the peer restarted (INITIAL_CONTACT): removing its old IKE SA"
+            );
+            let _ = self.with_sa(now, id, |cx, sa| {
+                exchange::informational::close(cx, sa, crate::event::DownReason::PeerDead)
+            });
         }
     }
 }
@@ -1040,6 +1354,21 @@ impl IkeEndpoint {
             }
         }
         self.cfg.connections = connections;
+        // A connection removed, no longer configured to stay up, or without
+        // a peer address to start it with stops its retries (before its SAs
+        // are closed below, which would otherwise count as a loss).
+        for (i, c) in self.cfg.connections.iter().enumerate() {
+            let id = ConnId(i);
+            if let Some(r) = self.retry.get_mut(&id) {
+                let gone = retire.contains(&id) || self.cfg.retired.contains(&id);
+                if gone || !c.retry.keep_up || c.remote_addr.is_none() {
+                    r.want_up = false;
+                }
+                if gone || c.remote_addr.is_none() {
+                    r.restart = false;
+                }
+            }
+        }
         self.cfg.retired.extend(retire.iter().copied());
         if !retire.is_empty() {
             self.close_retired(now);

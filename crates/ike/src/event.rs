@@ -43,8 +43,18 @@ pub struct Transmit {
 /// What the driver asks the endpoint to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Start an IKE SA (and its first CHILD SA) for a configured connection.
+    /// Start an IKE SA (and its first CHILD SA) for a configured connection
+    /// now. Back-off starts over, and a connection configured to be kept up
+    /// ([`crate::RetryConfig::keep_up`]) is kept up again after a `Close`.
     Initiate { conn: ConnId },
+    /// Traffic needs the connection (the data plane's ACQUIRE, RFC 4301
+    /// §5.1): start it unless an IKE SA of it is alive or its back-off has
+    /// not run out. Failures are not retried by timer; the next packet does.
+    Acquire { conn: ConnId },
+    /// Take the connection down and keep it down: no more retries, every
+    /// IKE SA of it deleted (established ones with a Delete to the peer;
+    /// their CHILD SAs are removed at once, without waiting for the answer).
+    Close { conn: ConnId },
     /// Create one more CHILD SA (by child config index of the connection)
     /// inside an established IKE SA.
     CreateChild { ike: IkeSaId, child: usize },

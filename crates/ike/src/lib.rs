@@ -31,6 +31,7 @@ pub mod ext;
 pub mod msg;
 pub mod proposal;
 pub mod reg;
+pub mod retry;
 pub mod rng;
 pub mod sa;
 pub mod suite;
@@ -40,7 +41,7 @@ pub mod window;
 
 pub use config::{
     AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
-    Lifetime, Mode, PskKey, RetransmitConfig,
+    Lifetime, Mode, PskKey, RetransmitConfig, RetryConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{
@@ -50,5 +51,6 @@ pub use event::{
     ChildKeys, ChildSaInfo, Command, DownReason, Event, IkeSaId, Path, Transmit, UdpEncap,
 };
 pub use proposal::{ChildAlgorithms, ChildProposal, IkeProposal, Transform};
+pub use retry::{LastError, RetryStatus};
 pub use rng::{DeterministicRandom, Rng, SecureRandom};
 pub use ts::TrafficSelector;

@@ -217,6 +217,10 @@ pub struct IkeSa {
     pub phase: Phase,
     /// Last time an authenticated message from the peer arrived (DPD).
     pub last_heard: Instant,
+    /// When this SA was created (its IKE_SA_INIT sent or received).
+    pub created: Instant,
+    /// When an unauthenticated INVALID_IKE_SPI last made us check (§1.5).
+    pub last_hint: Option<Instant>,
     /// When the SA became established (lifetimes count from here).
     pub established_at: Option<Instant>,
     /// Successor after a rekey, for late messages about moved children.
@@ -256,6 +260,8 @@ impl IkeSa {
             timers: IkeTimers::default(),
             phase: Phase::Gone,
             last_heard: now,
+            created: now,
+            last_hint: None,
             established_at: None,
             successor: None,
             predecessor: None,
@@ -368,11 +374,17 @@ impl IkeSa {
         }
     }
 
-    /// Re-arms the DPD timer after traffic from the peer.
+    /// Re-arms the DPD timer after traffic from the peer (at `cx.now`):
+    /// the liveness check is due `dpd_delay` after the last sign of life,
+    /// never later (RFC 7296 §2.4). A report older than the last one heard
+    /// changes nothing.
     pub fn heard(&mut self, cx: &Cx<'_>) {
+        if cx.now < self.last_heard {
+            return;
+        }
         self.last_heard = cx.now;
-        if let (Some(conn), Phase::Established(_)) = (cx.cfg.connection(self.conn), &self.phase) {
-            if let Some(d) = conn.dpd_delay {
+        if let (Some(conn), Phase::Established(e)) = (cx.cfg.connection(self.conn), &self.phase) {
+            if let (Some(d), false) = (conn.dpd_delay, e.deleting) {
                 self.timers.set(IkeTimer::Dpd.idx(), cx.now + d);
             }
         }

@@ -131,6 +131,7 @@ fn conn(
         force_encap: force,
         reauth: o.reauth && remote.is_some(),
         window: o.window,
+        retry: yadokari_ike::RetryConfig::default(),
     }
 }
 

@@ -102,6 +102,57 @@ impl IpTool {
         ))
     }
 
+    /// Runs `ip [-n NS] ARGS…` and returns its standard output.
+    pub fn output(&self, args: &[&str]) -> io::Result<String> {
+        let mut cmd = Command::new("ip");
+        if let Some(ns) = &self.netns {
+            cmd.arg("-n").arg(ns);
+        }
+        let out = cmd.args(args).output()?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(io::Error::other(format!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    /// Runs many commands in one `ip -force -batch -` (one process for
+    /// hundreds of routes). Every line runs even if an earlier one fails;
+    /// the error names the failures.
+    pub fn batch(&self, lines: &[String]) -> io::Result<()> {
+        use std::io::Write as _;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = Command::new("ip");
+        if let Some(ns) = &self.netns {
+            cmd.arg("-n").arg(ns);
+        }
+        let mut child = cmd
+            .args(["-force", "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(lines.join("\n").as_bytes())?;
+            stdin.write_all(b"\n")?;
+        }
+        let out = child.wait_with_output()?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "ip -batch: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
     /// Sets the MTU and brings the link up.
     pub fn link_up(&self, dev: &str, mtu: u16) -> io::Result<()> {
         self.run(&["link", "set", "dev", dev, "mtu", &mtu.to_string(), "up"])

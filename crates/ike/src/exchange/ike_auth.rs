@@ -260,6 +260,10 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
             child::install(cx, info, &cc.lifetime, None, false);
         }
     }
+    if msg.notify(notify::INITIAL_CONTACT).is_some() {
+        cx.follow_ups
+            .push(crate::cx::FollowUp::InitialContact(sa.id));
+    }
     if childless {
         delete_childless(sa);
     }

@@ -12,7 +12,6 @@ pub mod informational;
 use std::time::Duration;
 
 use crate::child;
-use crate::config::DpdAction;
 use crate::cx::{Cx, FollowUp};
 use crate::error::{DropReason, FailureReason, IkeError};
 use crate::event::DownReason;
@@ -167,19 +166,21 @@ pub fn handle_response(cx: &mut Cx<'_>, sa: &mut IkeSa, pending: Pending, msg: &
 
 /// Retransmissions ran out: the peer is gone (§2.4). No Delete is sent.
 pub fn peer_dead(cx: &mut Cx<'_>, sa: &mut IkeSa) {
-    let conn = cx.cfg.connection(sa.conn);
     match &sa.phase {
         Phase::Established(e) => {
             let replaced = matches!(e.rekey, IkeRekey::Replaced { .. });
             let deleting = e.deleting;
-            informational::close(cx, sa, DownReason::PeerDead);
+            // An SA we were deleting anyway went as we asked, answered or
+            // not: that is no reason to negotiate again.
+            let reason = match deleting {
+                true => DownReason::Local,
+                false => DownReason::PeerDead,
+            };
+            informational::close(cx, sa, reason);
             if !replaced && !deleting {
+                // The endpoint restarts the connection (after this input)
+                // if it is kept up or its `dpd_action` is restart.
                 cx.failure(Some(sa.id), Some(sa.conn), FailureReason::PeerDead);
-                if conn
-                    .is_some_and(|c| c.dpd_action == DpdAction::Restart && c.remote_addr.is_some())
-                {
-                    cx.follow_ups.push(FollowUp::Initiate(sa.conn));
-                }
             }
         }
         Phase::Gone => {}
