@@ -114,6 +114,38 @@ fn lifetime(rekey: Duration) -> Lifetime {
     }
 }
 
+/// The lifetime of SAs renewed every `renew`: `hard_key` (`lifetime` for
+/// CHILD SAs, `ike_lifetime` for IKE SAs) sets the hard expiry; without it
+/// the hard expiry is 10 % after the renewal. A rekey that has not finished
+/// by then leaves the SA carrying nothing, so short renewal times on a busy
+/// or lossy path want a longer margin.
+fn lifetime_of(
+    sink: &mut Sink<'_>,
+    t: &mut TableReader<'_, '_>,
+    renew: Duration,
+    hard_key: &'static str,
+) -> Lifetime {
+    let span = t.value(hard_key).map(|v| v.span());
+    let mut l = lifetime(renew);
+    if let (Some(hard), Some(span)) = (duration(sink, t, hard_key), span) {
+        if hard <= renew {
+            sink.error_hint(
+                span,
+                format!(
+                    "`{}` ({} s) must be longer than the rekey time ({} s)",
+                    t.qualified(hard_key),
+                    hard.as_secs(),
+                    renew.as_secs()
+                ),
+                "the hard lifetime ends an SA whose rekey has not finished; leave it out for 10 % more than the rekey time",
+            );
+        } else {
+            l.margin = hard - renew;
+        }
+    }
+    l
+}
+
 impl<'s> Loader<'s, '_> {
     fn root(&mut self, top: &mut TableReader<'_, '_>) -> Config {
         let daemon = match top.table(&mut self.sink, "daemon") {
@@ -382,7 +414,7 @@ impl<'s> Loader<'s, '_> {
             IpsecTemplate {
                 mode,
                 sa,
-                lifetime: lifetime(rekey),
+                lifetime: lifetime_of(sink, t, rekey, "lifetime"),
                 tunnel_local,
                 tunnel_remote,
             },
@@ -635,7 +667,12 @@ impl<'s> Loader<'s, '_> {
                 delay,
                 action: dpd_action,
             }),
-            ike_lifetime: lifetime(reauth.or(ike_rekey).unwrap_or(IKE_REKEY)),
+            ike_lifetime: lifetime_of(
+                sink,
+                t,
+                reauth.or(ike_rekey).unwrap_or(IKE_REKEY),
+                "ike_lifetime",
+            ),
             reauth: reauth.is_some(),
             window: u32::try_from(window).unwrap_or(1),
             keyingtries,
@@ -775,6 +812,7 @@ impl<'s> Loader<'s, '_> {
         let sink = &mut self.sink;
         let mode = mode(sink, t).unwrap_or(Mode::Tunnel);
         let rekey = duration(sink, t, "rekey").unwrap_or(CHILD_REKEY);
+        let child_lifetime = lifetime_of(sink, t, rekey, "lifetime");
         let protocol = protocol(sink, t);
         let local_ts = ts_list(sink, t, "local_ts");
         let remote_ts = ts_list(sink, t, "remote_ts");
@@ -817,7 +855,7 @@ impl<'s> Loader<'s, '_> {
             IpsecTemplate {
                 mode,
                 sa: vec![name.to_owned()],
-                lifetime: lifetime(rekey),
+                lifetime: child_lifetime,
                 tunnel_local: None,
                 tunnel_remote: None,
             },

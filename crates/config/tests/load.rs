@@ -647,3 +647,40 @@ policy = "pass"
         .to_string();
     assert!(err.contains("restricts the protocol or ports"), "{err}");
 }
+
+/// The hard lifetimes can be set; they must come after the rekey time.
+#[test]
+fn hard_lifetimes_are_settings() {
+    use std::time::Duration;
+    let base = "[tunnel.h]\nremote = \"192.0.2.1\"\nlocal_id = \"h.example.org\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"\n";
+    let c = parse_str(
+        "h.toml",
+        &format!("{base}rekey = \"10s\"\nike_rekey = \"20s\"\n"),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.ipsec["h"].lifetime.margin,
+        Duration::from_secs(1),
+        "10 % by default"
+    );
+    let c = parse_str(
+        "h.toml",
+        &format!("{base}rekey = \"10s\"\nlifetime = \"30s\"\nike_rekey = \"20s\"\nike_lifetime = \"25s\"\n"),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(c.ipsec["h"].lifetime.margin, Duration::from_secs(20));
+    assert_eq!(c.remotes["h"].ike_lifetime.margin, Duration::from_secs(5));
+    let err = parse_str(
+        "h.toml",
+        &format!("{base}rekey = \"10s\"\nlifetime = \"10s\"\n"),
+        &opts(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("h.toml:6:12: error: `tunnel.h.lifetime` (10 s) must be longer than the rekey time (10 s)"),
+        "{err}"
+    );
+}
