@@ -283,10 +283,13 @@ fn yk_config(topo: &Topology, side: Side, initiate: bool, encap: bool) -> String
 }
 
 /// The daemon-wide part. The TUN must not be called `yk0`: that is the
-/// topology's outer veth.
+/// topology's outer veth. A burst of N set-ups comes from one address,
+/// which the per-source half-open limit (16 by default) would treat as a
+/// flood; strongSwan's responder gets its per-IP limit lifted too (below).
+/// The COOKIE threshold keeps its default.
 fn yk_head(log_level: &str) -> String {
     format!(
-        "[daemon]\nlog_level = \"{log_level}\"\nretransmit_timeout = \"20s\"\n\n[interface]\nname = \"ykt0\"\n"
+        "[daemon]\nlog_level = \"{log_level}\"\nretransmit_timeout = \"20s\"\nhalf_open_per_source = 0\n\n[interface]\nname = \"ykt0\"\n"
     )
 }
 
