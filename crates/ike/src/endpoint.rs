@@ -883,6 +883,19 @@ impl IkeEndpoint {
             };
             SocketAddr::new(ip, self.cfg.ike_port)
         });
+        // RFC 7296 §2.4: INITIAL_CONTACT asserts that this is the only IKE
+        // SA between the two identities, and the peer deletes the others.
+        // With another one here, up or on its way (a burst of connections
+        // between the same identities, a make-before-break renegotiation),
+        // it would tear that one down.
+        let ids = (&c.local_id, &c.remote_id);
+        let initial_contact = !self.sas.values().any(|s| {
+            !matches!(s.phase, Phase::Gone)
+                && self
+                    .cfg
+                    .connection(s.conn)
+                    .is_some_and(|o| (&o.local_id, &o.remote_id) == ids)
+        });
         let path = Path::new(local, remote);
         let mut new_sas = Vec::new();
         let mut follow = Vec::new();
@@ -891,7 +904,8 @@ impl IkeEndpoint {
             ike_sa_init::start(&mut cx, conn, path)
         };
         match r {
-            Ok(sa) => {
+            Ok(mut sa) => {
+                sa.initial_contact = initial_contact;
                 let id = sa.id;
                 self.file(sa);
                 self.attempts.insert(id);

@@ -232,6 +232,10 @@ pub struct IkeSa {
     pub reauth_of: Option<IkeSaId>,
     /// A reauthentication of this SA is under way in that SA.
     pub reauth_by: Option<IkeSaId>,
+    /// As initiator: send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4), set
+    /// when the SA started while no other IKE SA between the same two
+    /// identities existed here.
+    pub initial_contact: bool,
 }
 
 impl IkeSa {
@@ -267,6 +271,7 @@ impl IkeSa {
             predecessor: None,
             reauth_of: None,
             reauth_by: None,
+            initial_contact: false,
         }
     }
 

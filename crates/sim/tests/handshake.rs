@@ -804,3 +804,47 @@ fn sa_counts_leave_out_half_open_sas() {
     assert_eq!((c.ike_sas, c.child_sas, c.connecting), (1, 1, 0));
     assert_eq!(p.a.ep.sa_counts(), c);
 }
+
+/// RFC 7296 §2.4: INITIAL_CONTACT claims "the only IKE SA between these
+/// identities". Two connections between the same identities started at
+/// once must not say it both, or the responder deletes the first SA when
+/// the second authenticates.
+#[test]
+fn initial_contact_only_without_another_sa_between_the_identities() {
+    let (mut a, b) = pair(&PairOptions::default());
+    a.trace_messages = true;
+    let second = a.connections[0].clone();
+    a.connections.push(second);
+    let mut p = Pair::new(a, b, 33, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    p.command(Side::A, Command::Initiate { conn: ConnId(1) });
+    let both = |p: &Pair| p.a.live_ike_sas().len() == 2 && p.b.live_ike_sas().len() == 2;
+    assert!(
+        p.drive_until(Duration::from_secs(5), 2000, both),
+        "a={:?}\nb={:?}",
+        p.a.events,
+        p.b.events
+    );
+    let t = p.elapsed() + Duration::from_secs(10);
+    p.drive_bounded(t, 5000);
+    assert!(both(&p), "an SA was torn down: b={:?}", p.b.events);
+    let with_ic =
+        p.a.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::MessageTrace {
+                    outbound: true,
+                    message,
+                    ..
+                } if message.get(18) == Some(&35) => Some(message),
+                _ => None,
+            })
+            .filter(|m| {
+                yadokari_wire::Message::parse(m)
+                    .unwrap()
+                    .notifies()
+                    .any(|n| n.notify_type == yadokari_wire::registry::NotifyType::INITIAL_CONTACT)
+            })
+            .count();
+    assert_eq!(with_ic, 1, "INITIAL_CONTACT in exactly the first IKE_AUTH");
+}

@@ -43,8 +43,9 @@ pub fn start(
     }
     payloads.push(Payload::Auth { method, data });
     // §2.8.3: a reauthentication keeps the old SAs until the new ones are
-    // up, so it must not tell the peer to drop every other SA with us.
-    if sa.reauth_of.is_none() {
+    // up, so it must not tell the peer to drop every other SA with us; nor
+    // may any SA that started beside another between the same identities.
+    if sa.reauth_of.is_none() && sa.initial_contact {
         payloads.push(Payload::Notify(Notify::new(
             notify::INITIAL_CONTACT,
             Vec::new(),
