@@ -272,7 +272,8 @@ fn yk_config(topo: &Topology, side: Side, initiate: bool, encap: bool) -> String
         ifname: "ykt0",
         name: "yk",
         initiate,
-        daemon: "log_level = \"info\"\nretransmit_timeout = \"20s\"",
+        // The burst's responder: see `yk_head` on the per-source limit.
+        daemon: "log_level = \"info\"\nretransmit_timeout = \"20s\"\nhalf_open_per_source = 0",
         tunnel: &format!(
             "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = {encap}",
             me.net(Family::V4),

@@ -27,6 +27,11 @@ use crate::sa::{IkeSa, Pending, Phase, Queued};
 use crate::timer::ChildTimer;
 use crate::window::RequestCheck;
 
+/// How long a half-open SA is treated as an exchange in flight before a
+/// newer attempt from the same source at its quota may replace it: a round
+/// trip and a retransmission or two.
+const HALF_OPEN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A sans-IO IKEv2 endpoint: any number of IKE SAs, both roles.
 pub struct IkeEndpoint {
     cfg: Config,
@@ -611,8 +616,16 @@ impl IkeEndpoint {
         }
         if at_quota {
             // A source that answers COOKIEs still never holds more than its
-            // quota: its newest attempt replaces its oldest.
+            // quota: its newest attempt replaces its oldest — unless that one
+            // is young enough to be an honest exchange whose IKE_AUTH is on
+            // its way. Then the new request waits for its retransmission, so
+            // a burst of real set-ups from one address (many tunnels, many
+            // clients behind one NAT) completes instead of each attempt
+            // cancelling one that was about to.
             self.counters.count_drop(DropReason::HalfOpenPerSource);
+            if !self.oldest_half_open_is_stale(source, now) {
+                return;
+            }
             self.evict_oldest(source);
         } else if full {
             match self.largest_source(held) {
@@ -682,6 +695,17 @@ impl IkeEndpoint {
             .max_by_key(|(_, set)| set.len())
             .filter(|(_, set)| set.len() > held + 1)
             .map(|(src, _)| *src)
+    }
+
+    /// Whether the oldest half-open SA of `source` has waited for its
+    /// IKE_AUTH longer than an honest initiator takes
+    /// ([`HALF_OPEN_GRACE`]).
+    fn oldest_half_open_is_stale(&self, source: IpAddr, now: Instant) -> bool {
+        self.half_open_by_source
+            .get(&source)
+            .and_then(|set| set.first())
+            .and_then(|id| self.sas.get(id))
+            .is_none_or(|sa| now.saturating_duration_since(sa.created) >= HALF_OPEN_GRACE)
     }
 
     /// Forgets the oldest half-open SA of `source` (it never came up: no event).

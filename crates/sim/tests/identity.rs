@@ -601,3 +601,40 @@ fn ike_hard_lifetime_removes_its_children_at_once() {
     )));
     p.check_consistent().unwrap();
 }
+
+/// A burst of honest set-ups from one address, past its quota, completes:
+/// an attempt at the quota waits for its retransmission instead of
+/// cancelling an exchange whose IKE_AUTH is already on its way (many
+/// tunnels between two gateways, or many clients behind one NAT, coming
+/// up at once).
+#[test]
+fn an_honest_burst_from_one_source_completes() {
+    const N: usize = 24;
+    let (mut a, mut b) = pair(&PairOptions::default());
+    b.half_open_per_source = 4;
+    let base = a.connections[0].clone();
+    a.connections = (0..N)
+        .map(|i| {
+            let mut c = base.clone();
+            c.name = format!("a{i}");
+            c
+        })
+        .collect();
+    let mut p = Pair::new(a, b, 44, Faults::none());
+    for i in 0..N {
+        p.command(Side::A, Command::Initiate { conn: ConnId(i) });
+    }
+    let all = |p: &Pair| p.a.live_ike_sas().len() == N && p.b.live_ike_sas().len() == N;
+    assert!(
+        p.drive_until(Duration::from_secs(20), 200_000, all),
+        "{} of {N} up at A, {} at B",
+        p.a.live_ike_sas().len(),
+        p.b.live_ike_sas().len()
+    );
+    let failures: Vec<&Event> =
+        p.a.events
+            .iter()
+            .filter(|e| matches!(e, Event::Failure { .. }))
+            .collect();
+    assert!(failures.is_empty(), "{failures:?}");
+}
