@@ -93,13 +93,7 @@ impl Drop for Daemon {
 
 /// The daemon needs root (namespaces, TUN); elsewhere these tests skip.
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip"])
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {

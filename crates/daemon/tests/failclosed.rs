@@ -30,13 +30,7 @@ const TUN: &str = "ykfc0";
 const FAST: &str = "retransmit_timeout = \"2s\"";
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip", "ping", "tcpdump"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip", "ping", "tcpdump"])
 }
 
 /// One side's configuration: a tunnel between the site networks.

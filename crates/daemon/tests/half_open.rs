@@ -33,13 +33,7 @@ const IKE_SA_INIT: u8 = 34;
 const IKE_AUTH: u8 = 35;
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip"])
 }
 
 /// What the attacker saw.

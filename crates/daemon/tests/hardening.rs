@@ -21,13 +21,7 @@ const CAP_NET_ADMIN: u64 = 1 << 12;
 const CAP_NET_RAW: u64 = 1 << 13;
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip", "ping", "setpriv"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip", "ping", "setpriv"])
 }
 
 /// A configuration whose one tunnel takes its key from `psk_file`.

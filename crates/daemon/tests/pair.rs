@@ -14,13 +14,7 @@ use yadokari_testbed::{Family, Side, Topology, Yadokarid};
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip", "ping"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip", "ping"])
 }
 
 /// One side's config: a site-to-site tunnel over IPv4 between the

@@ -9,13 +9,7 @@ use yadokari_testbed::{Family, Netns, Side, Topology};
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip", "ping", "nft"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip", "ping", "nft"])
 }
 
 /// A site-to-site tunnel over `family` between the topology's site

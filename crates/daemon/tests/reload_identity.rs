@@ -16,13 +16,7 @@ const OLD_PSK: &str = "the-gone-tunnel-first-pre-shared-key-0123";
 const NEW_PSK: &str = "the-gone-tunnel-second-pre-shared-key-456";
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip"])
 }
 
 /// A tunnel between the two sides' outer IPv4 addresses. `keep` carries the

@@ -11,13 +11,7 @@ use yadokari_testbed::{Family, Side, Topology};
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip", "tcpdump"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip", "tcpdump"])
 }
 
 /// Every IKE message of a pcap as (exchange, response, JSON text).

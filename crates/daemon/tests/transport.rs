@@ -25,13 +25,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 const TRANSFER: usize = 2 << 20;
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip", "ping"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip", "ping"])
 }
 
 /// A transport-mode connection between the two outer addresses; no

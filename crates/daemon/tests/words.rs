@@ -15,13 +15,7 @@ use yadokari_testbed::{Family, Side, Topology, Yadokarid};
 const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
 
 fn skip() -> bool {
-    match yadokari_testbed::require(&["ip"]) {
-        Some(reason) => {
-            eprintln!("skipped: {reason}");
-            true
-        }
-        None => false,
-    }
+    yadokari_testbed::skip_without(&["ip"])
 }
 
 /// Runs a CLI control command against `y`: (exit status, stdout, stderr).

@@ -81,6 +81,21 @@ pub fn require(tools: &[&str]) -> Option<String> {
     reason
 }
 
+/// For the first line of a namespace test: `true` (after saying why on
+/// stderr) when the test bed is unusable here — not root, or one of `tools`
+/// missing — so the test returns; with `YK_TESTBED_REQUIRED=1` that is a
+/// failure instead ([`require`]).
+#[must_use]
+pub fn skip_without(tools: &[&str]) -> bool {
+    match require(tools) {
+        Some(reason) => {
+            eprintln!("skipped: {reason}");
+            true
+        }
+        None => false,
+    }
+}
+
 fn missing(tools: &[&str]) -> Option<String> {
     let uid = std::fs::read_to_string("/proc/self/status")
         .ok()
