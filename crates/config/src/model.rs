@@ -145,12 +145,9 @@ pub struct Dpd {
     pub action: DpdAction,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DpdAction {
-    Clear,
-    Restart,
-    Hold,
-}
+/// What DPD does when the peer is dead: the IKE core's own type (one home
+/// per concept).
+pub use yadokari_ike::DpdAction;
 
 /// When to rekey. The hard expiry is `rekey + margin`; each side draws a
 /// random jitter of up to `jitter` so peers don't rekey at the same instant.
@@ -202,11 +199,8 @@ pub struct IpsecTemplate {
     pub tunnel_remote: Option<IpAddr>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Tunnel,
-    Transport,
-}
+/// Tunnel or transport mode (RFC 4301 §4.1): the IKE core's own type.
+pub use yadokari_ike::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaTemplate {

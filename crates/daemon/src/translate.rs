@@ -140,10 +140,7 @@ fn connection(
         ts_local,
         ts_remote,
         proposals: esp,
-        mode: match tpl.mode {
-            cfg::Mode::Tunnel => ike::Mode::Tunnel,
-            cfg::Mode::Transport => ike::Mode::Transport,
-        },
+        mode: tpl.mode,
         lifetime: lifetime(&tpl.lifetime),
     };
     Ok(ike::ConnConfig {
@@ -162,11 +159,8 @@ fn connection(
         children: vec![child],
         ike_lifetime: lifetime(&r.ike_lifetime),
         dpd_delay: r.dpd.map(|d| d.delay),
-        dpd_action: match r.dpd.map(|d| d.action) {
-            Some(cfg::DpdAction::Clear) => ike::DpdAction::Clear,
-            Some(cfg::DpdAction::Hold) => ike::DpdAction::Hold,
-            _ => ike::DpdAction::Restart,
-        },
+        // Without `dpd` the action never runs; restart is the documented default.
+        dpd_action: r.dpd.map_or(ike::DpdAction::Restart, |d| d.action),
         force_encap: r.encap,
         reauth: r.reauth,
         window: r.window,
