@@ -1,8 +1,8 @@
 //! Adapter to `yadokari-crypto`: the negotiated IKE suite, the key
 //! schedule (RFC 7296 §2.14 SKEYSEED/SK_*, §2.17 KEYMAT, §2.18 rekey),
 //! SK ciphers per direction, key exchange, and the two plain hashes the
-//! core needs (SHA-1 for NAT-D §2.23, SHA-256 for COOKIEs §2.6), which the
-//! crypto crate does not export — they come straight from aws-lc-rs here.
+//! core needs (SHA-1 for NAT-D §2.23, SHA-256 for COOKIEs §2.6), re-exported
+//! from the crypto crate.
 
 use yadokari_crypto::ke::{self, KeyExchange};
 use yadokari_crypto::keys::{ChildSaKeys, IkeSaKeys, IkeSuite as CryptoSuite};
@@ -220,24 +220,6 @@ pub fn ke_generate(group: u16, rng: &mut Rng) -> Result<KeSecret, IkeError> {
     })
 }
 
-/// SHA-1 over the concatenation of `parts` (NAT-D, §2.23).
-pub fn sha1(parts: &[&[u8]]) -> [u8; 20] {
-    let mut c = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
-    for p in parts {
-        c.update(p);
-    }
-    let mut out = [0u8; 20];
-    out.copy_from_slice(c.finish().as_ref());
-    out
-}
-
-/// SHA-256 over the concatenation of `parts` (COOKIE, §2.6).
-pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut c = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for p in parts {
-        c.update(p);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(c.finish().as_ref());
-    out
-}
+/// SHA-1 (NAT-D, §2.23) and SHA-256 (COOKIE, §2.6) of concatenated parts:
+/// the crypto crate's, the one home of plain hashes.
+pub use yadokari_crypto::hash::{sha1, sha256};

@@ -2,8 +2,10 @@
 //! (RFC 7383 §2.5) with keys from a key table: integrity check, decryption,
 //! and removal of the padding.
 //!
-//! This is `inspect`'s glue, kept behind one function so it can move onto
-//! `yadokari-crypto`'s SK cipher once that exists. Integrity uses
+//! This is `inspect`'s glue, behind one function. `yadokari-crypto`'s SK
+//! cipher now exists but opens only what the IKE core negotiates, and
+//! `inspect` must also read what others send (GCM with short ICVs, CCM,
+//! NULL), so the two are not yet one. Integrity uses
 //! `yadokari_crypto::Integ`; ciphers come from aws-lc-rs directly:
 //! AES-CBC (RFC 3602), AES-CTR (RFC 5930, counter block salt ‖ IV ‖ 1),
 //! AES-GCM with a 16-octet ICV and ChaCha20-Poly1305 (RFC 5282 §5,
