@@ -60,6 +60,8 @@ pub struct Engine {
     dns_rx: mpsc::Receiver<DnsResults>,
     /// A lookup task is running.
     dns_pending: bool,
+    /// Applies route changes after start-up, off the event loop.
+    routes: routes::Syncer,
 }
 
 type DnsResults = Vec<(String, anyhow::Result<dns::Answer>)>;
@@ -117,6 +119,8 @@ impl Engine {
         let net = Net::open(&config, &conns, tx)
             .await
             .context("cannot set up the network side")?;
+        let routes = routes::Syncer::start(net.ip.clone(), net.tun_name.clone())
+            .context("cannot start the route thread")?;
         let mut engine = Engine {
             config_path,
             config,
@@ -134,11 +138,14 @@ impl Engine {
             dns_tx,
             dns_rx,
             dns_pending: false,
+            routes,
         };
         // Before the first negotiation: from now on protected traffic goes
         // into the TUN (or is dropped), never out in clear; whatever a
         // previous run left is replaced or removed.
-        engine.sync_routes()?;
+        let plain = translate::plain_policies(&engine.config, &engine.dns.addresses())?;
+        let wanted = routes::wanted(&engine.conns, &plain);
+        routes::apply(&engine.net.ip, &engine.net.tun_name, &wanted)?;
         let now = Instant::now();
         for (i, c) in engine.conns.iter().enumerate() {
             if c.start == yadokari_config::StartAction::Initiate {
@@ -323,12 +330,13 @@ impl Engine {
         }
     }
 
-    /// Puts the policy routes of the current configuration in place
-    /// (protect into the TUN, bypass and discard), removing stale ones.
+    /// Has the policy routes of the current configuration put in place
+    /// (protect into the TUN, bypass and discard, stale ones removed) by
+    /// the route thread; the event loop does not wait for `ip`.
     fn sync_routes(&mut self) -> anyhow::Result<()> {
         let plain = translate::plain_policies(&self.config, &self.dns.addresses())?;
-        let wanted = routes::wanted(&self.conns, &plain);
-        routes::apply(&self.net.ip, &self.net.tun_name, &wanted)
+        self.routes.submit(routes::wanted(&self.conns, &plain));
+        Ok(())
     }
 
     /// Sends what the endpoint wants sent and applies its events.
@@ -686,7 +694,9 @@ impl Engine {
         for c in self.ike.child_sas() {
             sa_install::remove(&self.net, c.spi_in, c.spi_out);
         }
-        // A clean unload: the policies go with the daemon.
+        // A clean unload: the policies go with the daemon, after any
+        // change still queued (which would otherwise put them back).
+        self.routes.finish();
         routes::remove_all(&self.net.ip);
         self.net.shutdown();
     }

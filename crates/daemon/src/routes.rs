@@ -29,9 +29,16 @@
 //! window in which protected traffic could leave in clear), then whatever
 //! a previous run left that is no longer wanted goes, and duplicate rules
 //! are removed. A clean shutdown removes the table's routes and the rules.
+//!
+//! `ip` runs as a child process, which takes milliseconds: after start-up
+//! a [`Syncer`] thread applies route sets, so the event loop that answers
+//! IKE never waits for it. Only the newest set matters; older ones that
+//! have not been applied yet are skipped.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use yadokari_ike::TrafficSelector;
 use yadokari_sys::netcfg::IpTool;
@@ -265,6 +272,61 @@ pub fn apply(ip: &IpTool, tun: &str, wanted: &[Route]) -> anyhow::Result<()> {
         tracing::warn!("cannot remove stale routes: {e}");
     }
     result
+}
+
+/// Applies route sets off the event loop, newest first (see the module
+/// documentation). Start-up applies its set directly, before this exists,
+/// so the first negotiation never precedes the routes.
+pub struct Syncer {
+    tx: Option<mpsc::Sender<Vec<Route>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Syncer {
+    /// Starts the thread that runs `ip` for route changes.
+    pub fn start(ip: IpTool, tun: String) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Vec<Route>>();
+        let thread = std::thread::Builder::new()
+            .name("yk-routes".into())
+            .spawn(move || {
+                while let Ok(mut wanted) = rx.recv() {
+                    // Sets that arrived meanwhile are superseded by the last.
+                    while let Ok(newer) = rx.try_recv() {
+                        wanted = newer;
+                    }
+                    if let Err(e) = apply(&ip, &tun, &wanted) {
+                        crate::internal_error!("policy routes not updated: {e:#}");
+                    }
+                }
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks for `wanted` to become the table; returns at once.
+    pub fn submit(&self, wanted: Vec<Route>) {
+        if let Some(tx) = &self.tx {
+            // The thread only ends when `finish` drops the sender.
+            let _ = tx.send(wanted);
+        }
+    }
+
+    /// Lets the thread apply what is queued, then ends it: after this, no
+    /// route change can race a clean unload's removal.
+    pub fn finish(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 /// Removes every route of our table and our rules (clean shutdown, or

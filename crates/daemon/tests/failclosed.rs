@@ -572,3 +572,50 @@ fn initiator_recovers_quickly_from_a_responder_killed_and_restarted() {
     );
     assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
 }
+
+/// A reload changes the routes without a restart (the route thread applies
+/// them after the reply): a discard policy added by reload drops its
+/// traffic, and removed by the next reload it is gone from our table.
+#[test]
+fn reload_changes_the_policy_routes() {
+    if skip() {
+        return;
+    }
+    let topo = Topology::direct("ykfcreload").unwrap();
+    let base = config(&topo, Side::Left, false, FAST, "");
+    let l = Yadokarid::start(topo.ns(Side::Left), BIN, "left", &base).unwrap();
+    wait_routes(topo.ns(Side::Left));
+    assert!(!table(topo.ns(Side::Left)).contains("203.0.113.8"));
+    let extra = "
+[policy.drop]
+action = \"discard\"
+[selector.drop]
+src = \"198.51.100.0/24\"
+dst = \"203.0.113.8/32\"
+policy = \"drop\"
+";
+    let reload = |text: &str| {
+        std::fs::write(l.dir().join("yadokari.toml"), text).unwrap();
+        match l.call(&Request::Reload).unwrap() {
+            Response::Reloaded(_) => {}
+            other => panic!("reload: {other:?}\n{}", l.log()),
+        }
+    };
+    let wait_for = |present: bool| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while table(topo.ns(Side::Left)).contains("blackhole 203.0.113.8") != present
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        table(topo.ns(Side::Left))
+    };
+    reload(&format!("{base}{extra}"));
+    let t = wait_for(true);
+    assert!(t.contains("blackhole 203.0.113.8"), "{t}\n{}", l.log());
+    assert!(t.contains(&format!("dev {TUN}")), "{t}");
+    reload(&base);
+    let t = wait_for(false);
+    assert!(!t.contains("203.0.113.8"), "{t}\n{}", l.log());
+    assert!(t.contains(&format!("dev {TUN}")), "{t}");
+}
