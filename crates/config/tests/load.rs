@@ -406,12 +406,12 @@ fn algorithms_that_cannot_run_are_refused_at_load() {
 remote = "192.0.2.1"
 local_id = "pq.example.org"
 psk = "a-long-enough-pre-shared-key-for-tests"
-ike = "aes256gcm16-prfsha384-x25519-mlkem768"
+ike = "aes128gcm8-prfsha384-x25519"
 esp = "aes128ctr-sha256"
 "#;
     let err = parse_str("pq.toml", text, &opts()).unwrap_err().to_string();
     assert!(
-        err.contains("pq.toml:6:7: error:") && err.contains("`mlkem768` (ml-kem-768)"),
+        err.contains("pq.toml:6:7: error:") && err.contains("`aes128gcm8` (ENCR_AES_GCM_8)"),
         "{err}"
     );
     assert!(

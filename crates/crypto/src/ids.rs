@@ -132,16 +132,26 @@ iana_enum! {
         Curve25519 = KeMethod::CURVE25519.0,
         /// Curve448 (RFC 8031).
         Curve448 = KeMethod::CURVE448.0,
+        /// ML-KEM-512 (FIPS 203; draft-ietf-ipsecme-ikev2-mlkem).
+        MlKem512 = KeMethod::ML_KEM_512.0,
+        /// ML-KEM-768 (FIPS 203; draft-ietf-ipsecme-ikev2-mlkem).
+        MlKem768 = KeMethod::ML_KEM_768.0,
+        /// ML-KEM-1024 (FIPS 203; draft-ietf-ipsecme-ikev2-mlkem).
+        MlKem1024 = KeMethod::ML_KEM_1024.0,
     }
 }
 
 impl KeGroup {
-    /// Length in bytes of a KE payload's Key Exchange Data for this group
-    /// (RFC 7296 §3.4, RFC 5903 §7, RFC 8031 §3.1); a peer value of any other
-    /// length is INVALID_SYNTAX.
+    /// Length in bytes of the initiator's Key Exchange Data for this group
+    /// (RFC 7296 §3.4, RFC 5903 §7, RFC 8031 §3.1; for ML-KEM the
+    /// encapsulation key, FIPS 203 §8); a value of any other length is
+    /// INVALID_SYNTAX. The responder's is [`Self::response_len`].
     #[must_use]
     pub const fn public_len(self) -> usize {
         match self {
+            KeGroup::MlKem512 => 800,
+            KeGroup::MlKem768 => 1184,
+            KeGroup::MlKem1024 => 1568,
             KeGroup::Modp1024 => 128,
             KeGroup::Modp1536 => 192,
             KeGroup::Modp2048 => 256,
@@ -157,10 +167,35 @@ impl KeGroup {
         }
     }
 
+    /// Length in bytes of the responder's Key Exchange Data: the same as
+    /// the initiator's for Diffie-Hellman groups, the ciphertext for ML-KEM
+    /// (FIPS 203 §8).
+    #[must_use]
+    pub const fn response_len(self) -> usize {
+        match self {
+            KeGroup::MlKem512 => 768,
+            KeGroup::MlKem768 => 1088,
+            KeGroup::MlKem1024 => 1568,
+            other => other.public_len(),
+        }
+    }
+
+    /// Whether the method is a key encapsulation mechanism: the responder
+    /// answers the initiator's public key with a ciphertext instead of a
+    /// public value of its own.
+    #[must_use]
+    pub const fn is_kem(self) -> bool {
+        matches!(
+            self,
+            KeGroup::MlKem512 | KeGroup::MlKem768 | KeGroup::MlKem1024
+        )
+    }
+
     /// Length in bytes of the shared secret g^ir.
     #[must_use]
     pub const fn shared_secret_len(self) -> usize {
         match self {
+            KeGroup::MlKem512 | KeGroup::MlKem768 | KeGroup::MlKem1024 => 32,
             KeGroup::Ecp256 => 32,
             KeGroup::Ecp384 => 48,
             KeGroup::Ecp521 => 66,
@@ -255,10 +290,11 @@ mod capability_tests {
             Some(128)
         ));
         assert!(ike_can_run(TransformType::KE, KeMethod::CURVE25519.0, None));
-        // ML-KEM has a number but nothing here runs it yet.
+        assert!(ike_can_run(TransformType::KE, KeMethod::ML_KEM_768.0, None));
+        // A KE method with a number that nothing here runs.
         assert!(!ike_can_run(
             TransformType::KE,
-            KeMethod::ML_KEM_768.0,
+            KeMethod::BRAINPOOL_P256R1.0,
             None
         ));
         assert!(ike_can_run(

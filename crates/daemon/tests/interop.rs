@@ -690,3 +690,53 @@ fn reload_keeps_unchanged_sas() {
         .ping(Side::Left, topo.addrs(Side::Right).site(Family::V4))
         .unwrap());
 }
+
+/// A yadokari that proposes ML-KEM-768 first and a classic proposal second
+/// comes up with the classic one against strongSwan 5.9.8, which has no
+/// ML-KEM: strongSwan chooses the second proposal and asks for its group
+/// (INVALID_KE_PAYLOAD, RFC 7296 §1.3), and yadokari starts again with
+/// X25519.
+#[test]
+fn ml_kem_first_falls_back_to_classic_with_strongswan_5() {
+    skip_unless_testbed!();
+    let topo = Topology::direct("ykmlkemfb").unwrap();
+    let conf =
+        site_to_site(&topo, Side::Left, Family::V4, &[Family::V4]).with_proposals(GCM.0, GCM.1);
+    let swan = StrongSwan::start(
+        topo.ns(Side::Left),
+        "left",
+        &conf,
+        &CharonOptions::default(),
+    )
+    .unwrap();
+    let cfg = TunnelConfig {
+        side: Side::Right,
+        family: Family::V4,
+        ifname: "ykt0",
+        name: "yk",
+        initiate: true,
+        daemon: "retransmit_timeout = \"6s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = [\"aes256gcm16-prfsha384-mlkem768\", \"{}\"]\nesp = \"{}\"\nencap = true\n",
+            net(Family::V4, Side::Right),
+            net(Family::V4, Side::Left),
+            GCM.0,
+            GCM.1
+        ),
+    }
+    .render(&topo);
+    let yk = Yadokari::start(&topo, &cfg);
+    assert!(
+        yk.wait(Duration::from_secs(20), |sas| sas
+            .iter()
+            .any(|sa| !sa.children.is_empty())),
+        "no CHILD SA:\n{}\n{}",
+        yk.log(),
+        swan.log_text().unwrap_or_default()
+    );
+    let sa = &yk.sas()[0];
+    assert_eq!(sa.algorithms.ke, "Curve25519", "{:?}", sa.algorithms);
+    assert!(topo
+        .ping(Side::Right, topo.addrs(Side::Left).site(Family::V4))
+        .unwrap());
+}

@@ -318,3 +318,43 @@ fn peer_host_name_is_followed_when_its_address_changes() {
     assert!(log.contains("resolves to another address"), "{log}");
     assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
 }
+
+/// Post-quantum key exchange between two yadokarid: ML-KEM-768 for the IKE
+/// SA and ML-KEM-1024 as the CHILD SAs' PFS group; traffic flows, and the
+/// CHILD SA rekey (a fresh ML-KEM exchange, `rekey = "3s"`) and IKE SA
+/// rekey keep it flowing.
+#[test]
+fn ml_kem_tunnel_carries_traffic_and_rekeys() {
+    if skip() {
+        return;
+    }
+    let topo = Topology::direct("ykmlkem").unwrap();
+    let tunnel = "ike = \"aes256gcm16-prfsha384-mlkem768\"\nesp = \"aes256gcm16-mlkem1024\"\nrekey = \"3s\"\nike_rekey = \"4s\"";
+    let (l, r) = (
+        config(&topo, Side::Left, "", tunnel),
+        config(&topo, Side::Right, "", tunnel),
+    );
+    let (left, _right) = up(&topo, &l, &r);
+    assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
+    let sas = left.sas().unwrap();
+    assert_eq!(
+        sas[0].algorithms.ke, "ml-kem-768",
+        "{:?}",
+        sas[0].algorithms
+    );
+    // The first CHILD SA comes with IKE_AUTH, without a KE of its own
+    // (RFC 7296 §1.2); its rekeys run ML-KEM-1024.
+    let child = &sas[0].children[0];
+    assert_eq!(child.algorithms.ke, None);
+    let (old_child, old_ike) = (child.spi_in.clone(), sas[0].ispi.clone());
+    assert!(
+        left.wait(Duration::from_secs(15), |sas| sas.len() == 1
+            && sas[0].ispi != old_ike
+            && sas[0].children.iter().any(
+                |c| c.spi_in != old_child && c.algorithms.ke.as_deref() == Some("ml-kem-1024")
+            )),
+        "{}",
+        left.log()
+    );
+    assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
+}

@@ -220,6 +220,21 @@ pub fn ke_generate(group: u16, rng: &mut Rng) -> Result<KeSecret, IkeError> {
     })
 }
 
+/// The responder's key exchange: our Key Exchange Data (a public value, or
+/// for ML-KEM the ciphertext) and the shared secret, from the initiator's
+/// data. An unsupported group is `NoProposalChosen`, bad peer data an error
+/// from the crypto crate.
+pub fn ke_respond(
+    group: u16,
+    peer: &[u8],
+    rng: &mut Rng,
+) -> Result<(Vec<u8>, SecretBytes), IkeError> {
+    let g = KeGroup::from_iana(group).ok_or(IkeError::PeerIncompatible(
+        crate::error::PeerIncompatible::NoProposalChosen,
+    ))?;
+    Ok(ke::respond(g, peer, rng)?)
+}
+
 /// SHA-1 (NAT-D, §2.23) and SHA-256 (COOKIE, §2.6) of concatenated parts:
 /// the crypto crate's, the one home of plain hashes.
 pub use yadokari_crypto::hash::{sha1, sha256};

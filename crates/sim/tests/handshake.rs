@@ -848,3 +848,63 @@ fn initial_contact_only_without_another_sa_between_the_identities() {
             .count();
     assert_eq!(with_ic, 1, "INITIAL_CONTACT in exactly the first IKE_AUTH");
 }
+
+/// ML-KEM (FIPS 203) as the key exchange method: ML-KEM-768 for the IKE
+/// SA and ML-KEM-1024 for the CHILD SAs' PFS, through set-up, a CHILD SA
+/// rekey answered by the other side, and an IKE SA rekey, with seeded loss
+/// and duplication. Both roles of the KEM (encapsulation key out,
+/// ciphertext back) run in both directions.
+#[test]
+fn ml_kem_set_up_and_rekeys_under_loss() {
+    use yadokari_wire::registry::KeMethod;
+    for seed in 0..12u64 {
+        let o = PairOptions {
+            ike_a: vec!["aes256gcm16-prfsha384-mlkem768"],
+            ike_b: vec!["aes256gcm16-prfsha384-mlkem768"],
+            esp_a: vec!["aes256gcm16-mlkem1024"],
+            esp_b: vec!["aes256gcm16-mlkem1024"],
+            ..Default::default()
+        };
+        let (a, b) = pair(&o);
+        let faults = Faults {
+            drop: 0.15,
+            duplicate: 0.05,
+            ..Faults::none()
+        };
+        let mut p = Pair::new(a, b, 9000 + seed, faults);
+        p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+        assert!(
+            p.drive_until(Duration::from_secs(60), 20_000, established),
+            "seed {seed}: a={:?}\nb={:?}",
+            p.a.events,
+            p.b.events
+        );
+        let sa = p.a.live_ike_sas()[0].algorithms.expect("established");
+        assert_eq!(sa.ke, KeMethod::ML_KEM_768.0);
+        let old = spi_a(&p);
+        p.command(
+            Side::B,
+            Command::RekeyChild {
+                spi_in: *p.b.installed.keys().next().expect("b child"),
+            },
+        );
+        assert!(
+            p.drive_until(Duration::from_secs(60), 20_000, |p| established(p)
+                && !p.a.installed.contains_key(&old)),
+            "seed {seed}: child rekey"
+        );
+        let ike = p.a.live_ike_sas()[0].id;
+        p.command(Side::A, Command::RekeyIke { ike });
+        assert!(
+            p.drive_until(Duration::from_secs(60), 20_000, |p| p
+                .a
+                .live_ike_sas()
+                .iter()
+                .any(|s| s.id != ike)
+                && p.a.live_ike_sas().len() == 1
+                && p.b.live_ike_sas().len() == 1),
+            "seed {seed}: IKE rekey"
+        );
+        p.check_consistent().unwrap();
+    }
+}

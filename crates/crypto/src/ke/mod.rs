@@ -1,7 +1,15 @@
 //! Key exchange (RFC 7296 §1.2, §2.7 and the KE payload of §3.4) behind an
 //! object-safe [`KeyExchange`]: ephemeral X25519 and Curve448 (RFC 8031),
-//! ECP groups 19–21 (RFC 5903), and the MODP groups 2, 5 and 14–18
-//! (RFC 2409, RFC 3526).
+//! ECP groups 19–21 (RFC 5903), the MODP groups 2, 5 and 14–18
+//! (RFC 2409, RFC 3526), and ML-KEM-512/768/1024 (FIPS 203, transform IDs
+//! 35–37 of draft-ietf-ipsecme-ikev2-mlkem).
+//!
+//! A Diffie-Hellman exchange is symmetric; a KEM is not: the initiator
+//! sends an encapsulation key and the responder answers with a ciphertext.
+//! So the initiator [`start`]s and later [`KeyExchange::complete`]s with
+//! the peer's value, while the responder, who always has the initiator's
+//! value first, makes its own and the shared secret at once with
+//! [`respond`].
 //!
 //! Private values come from the caller's [`SecureRandom`], so a seeded
 //! simulation is reproducible. Every peer value is validated before use:
@@ -10,6 +18,7 @@
 //! (RFC 8031 §2.3).
 
 mod ecdh;
+mod mlkem;
 mod modp;
 mod modp_primes;
 #[cfg(feature = "x448")]
@@ -48,9 +57,14 @@ impl core::fmt::Debug for dyn KeyExchange {
     }
 }
 
-/// Starts a key exchange in `group` with a fresh private value from `rng`.
+/// Starts a key exchange in `group` as the initiator, with a fresh private
+/// value from `rng` (ML-KEM draws from AWS-LC's own DRBG: its API takes no
+/// caller randomness).
 pub fn start(group: KeGroup, rng: &mut dyn SecureRandom) -> Result<Box<dyn KeyExchange>> {
     match group {
+        KeGroup::MlKem512 | KeGroup::MlKem768 | KeGroup::MlKem1024 => {
+            Ok(Box::new(mlkem::MlKemInitiator::generate(group)?))
+        }
         KeGroup::Curve25519 | KeGroup::Ecp256 | KeGroup::Ecp384 | KeGroup::Ecp521 => {
             Ok(Box::new(ecdh::Ecdh::generate(group, rng)?))
         }
@@ -65,6 +79,22 @@ pub fn start(group: KeGroup, rng: &mut dyn SecureRandom) -> Result<Box<dyn KeyEx
     }
 }
 
+/// The responder's side: from the initiator's Key Exchange Data, our own
+/// (a fresh public value, or for ML-KEM the ciphertext) and the shared
+/// secret.
+pub fn respond(
+    group: KeGroup,
+    peer: &[u8],
+    rng: &mut dyn SecureRandom,
+) -> Result<(Vec<u8>, SharedSecret)> {
+    if group.is_kem() {
+        return mlkem::encapsulate(group, peer);
+    }
+    let ke = start(group, rng)?;
+    let public = ke.public_value().to_vec();
+    Ok((public, ke.complete(peer)?))
+}
+
 /// A key exchange from a known private value, for known-answer tests and
 /// replaying captured handshakes. `private` is the X25519/X448 scalar
 /// (32/56 bytes), the ECP scalar (big-endian, field length), or the MODP
@@ -75,6 +105,10 @@ pub fn from_private(group: KeGroup, private: &[u8]) -> Result<Box<dyn KeyExchang
             Ok(Box::new(ecdh::Ecdh::from_private(group, private)?))
         }
         KeGroup::Curve448 => from_private_x448(private),
+        // AWS-LC takes ML-KEM keys only from its own generator.
+        KeGroup::MlKem512 | KeGroup::MlKem768 | KeGroup::MlKem1024 => {
+            Err(CryptoError::UnsupportedGroup(group.iana()))
+        }
         _ => Ok(Box::new(modp::Modp::from_exponent(group, private)?)),
     }
 }

@@ -154,6 +154,9 @@ fn every_group_agrees_and_is_reproducible() {
         if !group.is_supported() || matches!(group, KeGroup::Modp6144 | KeGroup::Modp8192) {
             continue; // the big MODP groups run in their own (slower) test
         }
+        if group.is_kem() {
+            continue; // asymmetric, and from AWS-LC's own DRBG: the ML-KEM tests
+        }
         let mut rng = DeterministicRandom::from_seed(group.iana().into());
         let a = start(group, &mut rng).unwrap();
         let b = start(group, &mut rng).unwrap();
@@ -315,4 +318,65 @@ fn x448_low_order_point_is_rejected() {
         a.complete(&[0u8; 56]),
         Err(CryptoError::InvalidPeerPublicValue { .. })
     ));
+}
+
+/// ML-KEM against an independent implementation (RustCrypto's `ml-kem`,
+/// FIPS 203): each side's encapsulation key and ciphertext, exactly as the
+/// KE payloads carry them, give the other the same 32-byte secret, in both
+/// roles and for every parameter set.
+#[test]
+fn ml_kem_agrees_with_an_independent_implementation() {
+    use ml_kem::{Decapsulate, KeyExport};
+    macro_rules! check {
+        ($p:ty, $group:expr, $seed:expr) => {{
+            let (group, seed): (KeGroup, u8) = ($group, $seed);
+            let mut rng = DeterministicRandom::from_seed(seed.into());
+            // Theirs initiates (encapsulation key), ours responds (ciphertext).
+            let theirs = ml_kem::DecapsulationKey::<$p>::from_seed([seed; 64].into());
+            let ek = theirs.encapsulation_key().to_bytes();
+            assert_eq!(ek.len(), group.public_len(), "{group:?}");
+            let (ct, ours) = respond(group, &ek, &mut rng).unwrap();
+            assert_eq!(ct.len(), group.response_len(), "{group:?}");
+            let ct = ml_kem::Ciphertext::<$p>::try_from(ct.as_slice()).unwrap();
+            assert_eq!(
+                theirs.decapsulate(&ct).as_slice(),
+                ours.expose(),
+                "{group:?}"
+            );
+            // Ours initiates, theirs responds.
+            let ours = start(group, &mut rng).unwrap();
+            let key = ours
+                .public_value()
+                .try_into()
+                .expect("encapsulation key length");
+            let ek = ml_kem::EncapsulationKey::<$p>::new(&key).unwrap();
+            let (ct, theirs) = ek.encapsulate_deterministic(&[seed ^ 0x5a; 32].into());
+            let secret = ours.complete(ct.as_slice()).unwrap();
+            assert_eq!(secret.expose(), theirs.as_slice(), "{group:?}");
+            assert_eq!(secret.expose().len(), group.shared_secret_len());
+        }};
+    }
+    for seed in [1u8, 77, 200] {
+        check!(ml_kem::MlKem512, KeGroup::MlKem512, seed);
+        check!(ml_kem::MlKem768, KeGroup::MlKem768, seed);
+        check!(ml_kem::MlKem1024, KeGroup::MlKem1024, seed);
+    }
+}
+
+/// Malformed ML-KEM data is refused by length before AWS-LC sees it, and a
+/// tampered ciphertext yields a different secret (implicit rejection,
+/// FIPS 203 §6.3), never an error the peer could probe.
+#[test]
+fn ml_kem_rejects_bad_lengths_and_tampering() {
+    let mut rng = DeterministicRandom::from_seed(3);
+    for g in [KeGroup::MlKem512, KeGroup::MlKem768, KeGroup::MlKem1024] {
+        assert!(respond(g, &[0u8; 31], &mut rng).is_err());
+        let a = start(g, &mut rng).unwrap();
+        let (mut ct, shared) = respond(g, a.public_value(), &mut rng).unwrap();
+        ct[5] ^= 1;
+        let b = start(g, &mut rng).unwrap();
+        assert!(b.complete(&ct[1..]).is_err());
+        let other = a.complete(&ct).unwrap();
+        assert_ne!(other.expose(), shared.expose());
+    }
 }

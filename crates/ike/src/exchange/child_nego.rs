@@ -186,14 +186,13 @@ pub fn respond(
     if allow_ke {
         match (algs.ke, msg.ke()) {
             (Some(want), Some((g, data))) if g == want => {
-                let mut ke = suite::ke_generate(g, cx.rng)
-                    .map_err(|_| Refusal::new(notify::NO_PROPOSAL_CHOSEN))?;
-                let s = ke
-                    .agree(data)
-                    .map_err(|_| Refusal::new(notify::INVALID_SYNTAX))?;
+                let (ke_public, s) = suite::ke_respond(g, data, cx.rng).map_err(|e| match e {
+                    IkeError::PeerIncompatible(_) => Refusal::new(notify::NO_PROPOSAL_CHOSEN),
+                    _ => Refusal::new(notify::INVALID_SYNTAX),
+                })?;
                 ke_payload = Some(Payload::Ke {
                     group: g,
-                    data: ke.public().to_vec(),
+                    data: ke_public,
                 });
                 shared = Some(s);
             }

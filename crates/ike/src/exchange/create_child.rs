@@ -657,8 +657,7 @@ fn respond_ike_rekey(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
     }
     let spi_r = cx.rng.ike_spi();
     let nr = cx.rng.bytes(NONCE_LEN);
-    let made = suite::ke_generate(group, cx.rng).and_then(|mut ke| {
-        let shared = ke.agree(ke_data)?;
+    let made = suite::ke_respond(group, ke_data, cx.rng).and_then(|(ke_public, shared)| {
         let n = successor(
             cx,
             sa,
@@ -670,7 +669,7 @@ fn respond_ike_rekey(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
             &nr,
             shared.expose(),
         )?;
-        Ok((n, ke.public().to_vec()))
+        Ok((n, ke_public))
     });
     let (new_sa, ke_pub) = match made {
         Ok(x) => x,

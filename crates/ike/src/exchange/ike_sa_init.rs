@@ -291,11 +291,10 @@ pub fn respond(
     let Ok(suite) = IkeSuite::from_proposal(&chosen) else {
         return refuse(cx, notify::NO_PROPOSAL_CHOSEN, Vec::new());
     };
-    let Ok(mut ke) = suite::ke_generate(group, cx.rng) else {
-        return Answer::Drop(DropReason::Malformed);
-    };
-    let Ok(shared) = ke.agree(ke_data) else {
-        return refuse(cx, notify::INVALID_SYNTAX, Vec::new());
+    let (ke_public, shared) = match suite::ke_respond(group, ke_data, cx.rng) {
+        Ok(r) => r,
+        Err(IkeError::PeerIncompatible(_)) => return Answer::Drop(DropReason::Malformed),
+        Err(_) => return refuse(cx, notify::INVALID_SYNTAX, Vec::new()),
     };
     let spi_r = cx.rng.ike_spi();
     let nr = Zeroizing::new(cx.rng.bytes(NONCE_LEN));
@@ -346,7 +345,7 @@ pub fn respond(
     }]));
     resp.push(Payload::Ke {
         group,
-        data: ke.public().to_vec(),
+        data: ke_public,
     });
     resp.push(Payload::Nonce(nr.to_vec()));
     ext::on_send(cx, &mut sa, SendStage::InitResponse, &mut resp);
@@ -354,7 +353,6 @@ pub fn respond(
     let Ok(packet) = crate::codec::encode_plain(&resp) else {
         return Answer::Drop(DropReason::Malformed);
     };
-    drop(ke);
     sa.transmit(cx, &packet);
     sa.responses.answered(0, packet.clone());
     sa.timers
