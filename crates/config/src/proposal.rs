@@ -39,6 +39,9 @@ pub struct IkeProposal {
     pub integrity: Vec<u16>,
     pub prf: Vec<u16>,
     pub ke: Vec<u16>,
+    /// RFC 9370 additional key exchanges: (ADDKE number 1–7, method; 0 is
+    /// NONE, which makes that exchange optional).
+    pub additional_ke: Vec<(u8, u16)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,8 @@ enum Token {
     Integ(u16),
     Prf(u16),
     Ke(u16),
+    /// An additional key exchange (RFC 9370): `ke1_mlkem768` is ADDKE1.
+    AddKe(u8, u16),
     Esn(bool),
 }
 
@@ -98,6 +103,20 @@ pub fn legacy_reason(text: &str) -> Option<&'static str> {
 }
 
 fn token(tok: &str) -> Option<Token> {
+    // strongSwan's syntax for RFC 9370: `keN_<method>`, `keN_none` (optional).
+    if let Some((n, method)) = tok
+        .strip_prefix("ke")
+        .and_then(|r| r.split_once('_'))
+        .and_then(|(n, m)| Some((n.parse::<u8>().ok().filter(|n| (1..=7).contains(n))?, m)))
+    {
+        return match method {
+            "none" => Some(Token::AddKe(n, 0)),
+            m => match token(m)? {
+                Token::Ke(id) => Some(Token::AddKe(n, id)),
+                _ => None,
+            },
+        };
+    }
     let aes = |bits: u16, id: u16| {
         Some(Token::Encr(Encr {
             id,
@@ -177,6 +196,7 @@ struct Parts {
     integrity: Vec<u16>,
     prf: Vec<u16>,
     ke: Vec<u16>,
+    addke: Vec<(u8, u16)>,
     esn: Vec<bool>,
 }
 
@@ -196,6 +216,7 @@ impl Token {
             Token::Integ(i) => (TransformType::INTEG, i, None),
             Token::Prf(i) => (TransformType::PRF, i, None),
             Token::Ke(i) => (TransformType::KE, i, None),
+            Token::AddKe(n, i) => (TransformType(TransformType::KE.0 + 1 + n), i, None),
             Token::Esn(b) => (TransformType::ESN, u16::from(b), None),
         }
     }
@@ -204,6 +225,8 @@ impl Token {
     fn can_run(&self, u: Use) -> bool {
         let (ty, id, bits) = self.transform();
         match (u, ty) {
+            // CHILD SAs would need IKE_FOLLOWUP_KE (RFC 9370 §2.2.4).
+            (Use::Esp, ty) if ty.is_key_exchange() && ty != TransformType::KE => false,
             (Use::Ike, _) | (Use::Esp, TransformType::KE) => {
                 yadokari_crypto::ids::ike_can_run(ty, id, bits)
             }
@@ -218,6 +241,7 @@ fn split(text: &str, u: Use) -> Result<Parts, String> {
         integrity: vec![],
         prf: vec![],
         ke: vec![],
+        addke: vec![],
         esn: vec![],
     };
     let lower = text.trim().to_ascii_lowercase();
@@ -231,6 +255,9 @@ fn split(text: &str, u: Use) -> Result<Parts, String> {
             let what = match u {
                 Use::Ike => "for IKE",
                 Use::Esp if ty == TransformType::KE => "for PFS",
+                Use::Esp if ty.is_key_exchange() => {
+                    "as an additional key exchange of a CHILD SA (RFC 9370 IKE_FOLLOWUP_KE)"
+                }
                 Use::Esp => "for ESP",
             };
             let iana = ty.id_name(id).unwrap_or("?");
@@ -244,6 +271,7 @@ fn split(text: &str, u: Use) -> Result<Parts, String> {
             Some(Token::Integ(i)) => p.integrity.push(i),
             Some(Token::Prf(i)) => p.prf.push(i),
             Some(Token::Ke(i)) => p.ke.push(i),
+            Some(Token::AddKe(n, i)) => p.addke.push((n, i)),
             Some(Token::Esn(b)) => p.esn.push(b),
             None => return Err(format!("unknown algorithm `{tok}` in `{text}`")),
         }
@@ -278,6 +306,20 @@ pub fn parse_ike_proposal(text: &str) -> Result<IkeProposal, String> {
     if p.ke.is_empty() {
         return Err(format!("`{text}` needs a key-exchange group (e.g. x25519)"));
     }
+    // RFC 9370 §2.2.1: the additional exchanges run in order, ADDKE1 first,
+    // and none of them may be left out before a later one.
+    let mut used: Vec<u8> = p.addke.iter().map(|(n, _)| *n).collect();
+    used.sort_unstable();
+    used.dedup();
+    if used
+        .iter()
+        .enumerate()
+        .any(|(i, n)| usize::from(*n) != i + 1)
+    {
+        return Err(format!(
+            "`{text}`: additional key exchanges are numbered from ke1_ on without gaps"
+        ));
+    }
     if p.prf.is_empty() {
         // strongSwan's rule: the PRF follows the integrity algorithm, and
         // AEAD proposals get HMAC-SHA2-256.
@@ -295,6 +337,7 @@ pub fn parse_ike_proposal(text: &str) -> Result<IkeProposal, String> {
         integrity: p.integrity,
         prf: p.prf,
         ke: p.ke,
+        additional_ke: p.addke,
     })
 }
 
@@ -329,6 +372,11 @@ impl IkeProposal {
         t.extend(plain(TransformType::PRF, &self.prf));
         t.extend(plain(TransformType::INTEG, &self.integrity));
         t.extend(plain(TransformType::KE, &self.ke));
+        t.extend(
+            self.additional_ke
+                .iter()
+                .map(|(n, id)| Transform::new(TransformType::KE.0 + 1 + n, *id, None)),
+        );
         yadokari_ike::IkeProposal(ProposalConfig { transforms: t })
     }
 }
@@ -428,6 +476,17 @@ mod tests {
             assert!(e.contains("for ESP"), "{esp}: {e}");
         }
         assert!(parse_esp_proposal("aes128gcm16-mlkem768").is_ok());
+        // RFC 9370 additional key exchanges, strongSwan's `keN_` syntax.
+        let h = parse_ike_proposal("aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_none").unwrap();
+        assert_eq!(h.additional_ke, vec![(1, KeMethod::ML_KEM_768.0), (2, 0)]);
+        let t = h.to_core().0.transforms;
+        assert!(t.iter().any(|t| t.ty == 6 && t.id == 36));
+        assert!(t.iter().any(|t| t.ty == 7 && t.id == 0));
+        let gap = parse_ike_proposal("aes256gcm16-x25519-ke2_mlkem768").unwrap_err();
+        assert!(gap.contains("without gaps"), "{gap}");
+        assert!(parse_ike_proposal("aes256gcm16-x25519-ke8_mlkem768").is_err());
+        let esp = parse_esp_proposal("aes256gcm16-x25519-ke1_mlkem768").unwrap_err();
+        assert!(esp.contains("IKE_FOLLOWUP_KE"), "{esp}");
         // What IKE can run, ESP may not, and the other way round.
         assert!(parse_ike_proposal("aes128gcm8-prfsha256-x25519").is_err());
         assert!(parse_ike_proposal("aes192ctr-sha256-x25519").is_ok());

@@ -264,6 +264,11 @@ pub fn ike_can_run(ty: TransformType, id: u16, key_bits: Option<u16>) -> bool {
         TransformType::KE => {
             key_bits.is_none() && KeGroup::from_iana(id).is_some_and(KeGroup::is_supported)
         }
+        // RFC 9370 additional key exchanges; NONE (0) makes one optional.
+        t if t.is_key_exchange() => {
+            key_bits.is_none()
+                && (id == 0 || KeGroup::from_iana(id).is_some_and(KeGroup::is_supported))
+        }
         _ => false,
     }
 }

@@ -358,3 +358,39 @@ fn ml_kem_tunnel_carries_traffic_and_rekeys() {
     );
     assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
 }
+
+/// RFC 9370 hybrid between two yadokarid: X25519 in IKE_SA_INIT and
+/// ML-KEM-768 as ADDKE1 in an IKE_INTERMEDIATE exchange (RFC 9242); the
+/// IKE pcap shows the exchange, and traffic flows.
+#[test]
+fn hybrid_x25519_mlkem768_tunnel_carries_traffic() {
+    if skip() {
+        return;
+    }
+    let topo = Topology::direct("ykhybrid").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let pcap = out.path().join("ike.pcap");
+    let (left, right) = with_pcap(
+        &topo,
+        &pcap,
+        "ike = \"aes256gcm16-prfsha384-x25519-ke1_mlkem768\"",
+    );
+    let (l, _r) = up(&topo, &left, &right);
+    assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
+    assert_eq!(l.sas().unwrap()[0].algorithms.ke, "Curve25519");
+    let x = exchanges(&pcap);
+    let names: Vec<(&str, bool)> = x.iter().map(|(e, r, _)| (e.as_str(), *r)).collect();
+    assert_eq!(
+        names[..6],
+        [
+            ("IKE_SA_INIT", false),
+            ("IKE_SA_INIT", true),
+            ("IKE_INTERMEDIATE", false),
+            ("IKE_INTERMEDIATE", true),
+            ("IKE_AUTH", false),
+            ("IKE_AUTH", true)
+        ],
+        "{x:?}"
+    );
+    assert!(x[2].2.iter().any(|p| p == "KE"), "{x:?}");
+}

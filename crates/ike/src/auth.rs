@@ -35,7 +35,7 @@ pub enum Signer {
 /// The octets an AUTH covers: the signer's IKE_SA_INIT message, the other
 /// side's nonce, and the MACed ID of the signer.
 pub fn signed_octets<'a>(
-    keys: &IkeKeys,
+    keys: &'a IkeKeys,
     signer: Signer,
     message: &'a [u8],
     peer_nonce: &'a [u8],
@@ -45,13 +45,11 @@ pub fn signed_octets<'a>(
         Signer::Initiator => KeyRole::Initiator,
         Signer::Responder => KeyRole::Responder,
     };
-    Ok(SignedOctets::new(
-        keys.raw(),
-        role,
-        message,
-        peer_nonce,
-        &id_body(id),
-    )?)
+    Ok(
+        SignedOctets::new(keys.raw(), role, message, peer_nonce, &id_body(id))?
+            // RFC 9242 §3.3.2: empty unless IKE_INTERMEDIATE exchanges took place.
+            .with_int_auth(keys.int_auth()),
+    )
 }
 
 /// Computes our AUTH payload (method, data).

@@ -154,6 +154,33 @@ pub fn decode_protected(
     Ok(Message { header, payloads })
 }
 
+/// What an IKE_INTERMEDIATE message contributes to IntAuth (RFC 9242
+/// §3.3.2): its IKE header and Encrypted payload header with the lengths
+/// they would have if the SK payload held only the plaintext inner
+/// payloads (IntAuth_A), followed by those payloads (IntAuth_P). Built from
+/// the message's payloads, for a message sent or received alike.
+pub fn int_auth_octets(msg: &Message) -> Result<Vec<u8>, IkeError> {
+    let inner = msg
+        .payloads
+        .iter()
+        .map(to_wire)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (first, plain) = wp::chain_to_vec(&inner).map_err(malformed)?;
+    let mut out = Vec::with_capacity(28 + 4 + plain.len());
+    yadokari_wire::emit_encrypted(
+        &to_wire_header(&msg.header),
+        &[],
+        EncryptedKind::Sk,
+        first,
+        plain.len(),
+        &mut out,
+    )
+    .map_err(malformed)?;
+    out.truncate(28 + 4);
+    out.extend_from_slice(&plain);
+    Ok(out)
+}
+
 /// Encodes an unprotected message.
 pub fn encode_plain(msg: &Message) -> Result<Vec<u8>, IkeError> {
     let payloads = msg

@@ -1039,8 +1039,18 @@ fn on_message(
         return Err(DropReason::WrongExchange);
     }
     let keys = sa.phase.keys().ok_or(DropReason::WrongExchange)?;
-    let decoded =
-        crate::codec::decode_protected(packet, keys, sa.role == crate::sa::Role::OriginalResponder);
+    let from_initiator = sa.role == crate::sa::Role::OriginalResponder;
+    let decoded = match crate::codec::decode_protected(packet, keys, from_initiator) {
+        // A retransmitted IKE_INTERMEDIATE request still carries the keys
+        // its exchange replaced (RFC 9370 §2.2.2).
+        Err(crate::codec::DecodeError::Drop(DropReason::BadIcv))
+            if sa.phase.prev_keys().is_some() =>
+        {
+            let prev = sa.phase.prev_keys().ok_or(DropReason::BadIcv)?;
+            crate::codec::decode_protected(packet, prev, from_initiator)
+        }
+        d => d,
+    };
     match sa.responses.check(mid) {
         RequestCheck::Retransmit(cached) => {
             // Only an authentic retransmission gets the cached answer back.

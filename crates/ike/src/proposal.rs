@@ -50,6 +50,27 @@ pub struct ProposalConfig {
     pub transforms: Vec<Transform>,
 }
 
+/// Whether a transform type is one of RFC 9370's ADDKE1–7.
+pub fn is_additional_ke(ty: u8) -> bool {
+    ty != tt::KE && yadokari_wire::registry::TransformType(ty).is_key_exchange()
+}
+
+impl ProposalConfig {
+    /// The proposal without its RFC 9370 additional key exchanges
+    /// (transform types ADDKE1–7).
+    #[must_use]
+    pub fn without_additional_ke(&self) -> Self {
+        Self {
+            transforms: self
+                .transforms
+                .iter()
+                .filter(|t| !is_additional_ke(t.ty))
+                .copied()
+                .collect(),
+        }
+    }
+}
+
 /// Configured IKE SA proposal (ENCR, PRF, INTEG unless AEAD, KE).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IkeProposal(pub ProposalConfig);

@@ -15,7 +15,7 @@ macro_rules! from_registry {
 /// Exchange types (§3.1).
 pub mod exchange {
     from_registry!(yadokari_wire::registry::ExchangeType, u8:
-        IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL);
+        IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, IKE_INTERMEDIATE);
 }
 
 /// Notify message types (§3.10.1).
@@ -29,7 +29,8 @@ pub mod notify {
         INITIAL_CONTACT, SET_WINDOW_SIZE, ADDITIONAL_TS_POSSIBLE, IPCOMP_SUPPORTED,
         NAT_DETECTION_SOURCE_IP, NAT_DETECTION_DESTINATION_IP, COOKIE,
         USE_TRANSPORT_MODE, HTTP_CERT_LOOKUP_SUPPORTED, REKEY_SA,
-        ESP_TFC_PADDING_NOT_SUPPORTED, NON_FIRST_FRAGMENTS_ALSO);
+        ESP_TFC_PADDING_NOT_SUPPORTED, NON_FIRST_FRAGMENTS_ALSO,
+        INTERMEDIATE_EXCHANGE_SUPPORTED);
 
     /// Largest error type; 0..16383 are errors (§3.10.1).
     pub const LAST_ERROR: u16 = INITIAL_CONTACT - 1;

@@ -17,6 +17,7 @@ use crate::cx::Cx;
 use crate::error::IkeError;
 use crate::event::{IkeSaId, Path, Transmit};
 use crate::exchange::create_child::{ChildInit, IkeRekeyInit};
+use crate::exchange::intermediate::IntAuth;
 use crate::ext::nat_t::NatState;
 use crate::msg::{Header, Message, Notify, Payload};
 use crate::proposal::Proposal;
@@ -64,6 +65,23 @@ pub struct AuthSent {
     pub first_child: Option<FirstChild>,
 }
 
+/// Initiator between IKE_SA_INIT and IKE_AUTH, running the additional key
+/// exchanges of RFC 9370 §2.2.1 in IKE_INTERMEDIATE exchanges (RFC 9242),
+/// one at a time, ADDKE1 first.
+pub struct IntermediateSent {
+    /// The keys in force (updated after each exchange, RFC 9370 §2.2.2).
+    pub keys: IkeKeys,
+    pub ni: Zeroizing<Vec<u8>>,
+    pub nr: Zeroizing<Vec<u8>>,
+    pub init_request: Vec<u8>,
+    pub init_response: Vec<u8>,
+    /// Methods still to run; the front one is in flight.
+    pub remaining: VecDeque<u16>,
+    /// Our half of the exchange in flight.
+    pub ke: KeSecret,
+    pub int_auth: IntAuth,
+}
+
 /// Responder after answering IKE_SA_INIT: waiting for IKE_AUTH.
 pub struct InitAnswered {
     pub keys: IkeKeys,
@@ -75,6 +93,13 @@ pub struct InitAnswered {
     pub init_response: Vec<u8>,
     /// Connections that matched the addresses and the chosen proposal.
     pub candidates: Vec<ConnId>,
+    /// RFC 9370 additional key exchanges still to run before IKE_AUTH.
+    pub additional: VecDeque<u16>,
+    pub int_auth: IntAuth,
+    /// The keys before the last IKE_INTERMEDIATE exchange updated them: a
+    /// retransmitted request is protected with these and must still get
+    /// its cached response.
+    pub prev_keys: Option<IkeKeys>,
 }
 
 /// A peer's rekey of an SA we were rekeying too (§2.8.1 collision).
@@ -118,6 +143,7 @@ pub const UNKNOWN_DELETES_MAX: usize = 32;
 /// The lifecycle enum.
 pub enum Phase {
     InitSent(Box<InitSent>),
+    IntermediateSent(Box<IntermediateSent>),
     AuthSent(Box<AuthSent>),
     InitAnswered(Box<InitAnswered>),
     Established(Box<Established>),
@@ -129,9 +155,19 @@ impl Phase {
     pub fn keys(&self) -> Option<&IkeKeys> {
         match self {
             Phase::InitSent(_) | Phase::Gone => None,
+            Phase::IntermediateSent(s) => Some(&s.keys),
             Phase::AuthSent(s) => Some(&s.keys),
             Phase::InitAnswered(s) => Some(&s.keys),
             Phase::Established(s) => Some(&s.keys),
+        }
+    }
+
+    /// Keys that protected the peer's previous request, when an
+    /// IKE_INTERMEDIATE exchange has just replaced them.
+    pub fn prev_keys(&self) -> Option<&IkeKeys> {
+        match self {
+            Phase::InitAnswered(s) => s.prev_keys.as_ref(),
+            _ => None,
         }
     }
 
@@ -152,6 +188,7 @@ impl Phase {
     pub fn name(&self) -> &'static str {
         match self {
             Phase::InitSent(_) => "InitSent",
+            Phase::IntermediateSent(_) => "IntermediateSent",
             Phase::AuthSent(_) => "AuthSent",
             Phase::InitAnswered(_) => "InitAnswered",
             Phase::Established(_) => "Established",
@@ -164,6 +201,8 @@ impl Phase {
 pub enum Pending {
     /// Data lives in `Phase::InitSent`.
     IkeSaInit,
+    /// Data lives in `Phase::IntermediateSent`.
+    IkeIntermediate,
     /// Data lives in `Phase::AuthSent`.
     IkeAuth,
     CreateChild(Box<ChildInit>),
@@ -181,6 +220,7 @@ impl Pending {
         use crate::reg::exchange as xt;
         match self {
             Pending::IkeSaInit => xt::IKE_SA_INIT,
+            Pending::IkeIntermediate => xt::IKE_INTERMEDIATE,
             Pending::IkeAuth => xt::IKE_AUTH,
             Pending::CreateChild(_) | Pending::RekeyIke(_) => xt::CREATE_CHILD_SA,
             Pending::DeleteChildren(_) | Pending::DeleteIke | Pending::Dpd => xt::INFORMATIONAL,

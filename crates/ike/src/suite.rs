@@ -70,6 +70,9 @@ pub struct IkeKeys {
     ci: SkCipher,
     /// Protects responder → original initiator (SK_er/SK_ar).
     cr: SkCipher,
+    /// RFC 9242 IntAuth (IntAuth_iN | IntAuth_rN | IKE_AUTH_MID) that the
+    /// AUTH payloads cover; empty when no IKE_INTERMEDIATE took place.
+    int_auth: Vec<u8>,
 }
 
 impl std::fmt::Debug for IkeKeys {
@@ -110,7 +113,28 @@ impl IkeKeys {
             ke,
             ci: pair.outbound,
             cr: pair.inbound,
+            int_auth: Vec::new(),
         })
+    }
+
+    /// The IntAuth the AUTH payloads of this SA cover (RFC 9242 §3.3.2).
+    pub fn int_auth(&self) -> &[u8] {
+        &self.int_auth
+    }
+
+    /// Sets the IntAuth once the last IKE_INTERMEDIATE exchange is done.
+    pub fn set_int_auth(&mut self, int_auth: Vec<u8>) {
+        self.int_auth = int_auth;
+    }
+
+    /// SK_pi (`initiator`) or SK_pr.
+    pub fn sk_p(&self, initiator: bool) -> &[u8] {
+        let role = if initiator {
+            yadokari_crypto::keys::Role::Initiator
+        } else {
+            yadokari_crypto::keys::Role::Responder
+        };
+        self.keys.sk_p(role).expose()
     }
 
     /// The cipher of messages sent by the original initiator (`true`) or responder.

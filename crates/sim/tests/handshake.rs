@@ -908,3 +908,109 @@ fn ml_kem_set_up_and_rekeys_under_loss() {
         p.check_consistent().unwrap();
     }
 }
+
+/// RFC 9370 hybrid: X25519 in IKE_SA_INIT, then ML-KEM-768 (ADDKE1) and
+/// ECP-384 (ADDKE2) in two IKE_INTERMEDIATE exchanges (RFC 9242), each
+/// replacing the SA's keys; IKE_AUTH covers them through IntAuth. Set-up,
+/// a CHILD SA rekey with ML-KEM PFS and an IKE SA rekey all complete under
+/// seeded loss and duplication.
+#[test]
+fn hybrid_key_exchange_in_ike_intermediate_under_loss() {
+    use yadokari_wire::registry::{ExchangeType, KeMethod};
+    for seed in 0..12u64 {
+        let o = PairOptions {
+            ike_a: vec!["aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_ecp384"],
+            ike_b: vec!["aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_ecp384"],
+            esp_a: vec!["aes256gcm16-mlkem768"],
+            esp_b: vec!["aes256gcm16-mlkem768"],
+            ..Default::default()
+        };
+        let (mut a, b) = pair(&o);
+        a.trace_messages = true;
+        let faults = Faults {
+            drop: 0.15,
+            duplicate: 0.05,
+            ..Faults::none()
+        };
+        let mut p = Pair::new(a, b, 7000 + seed, faults);
+        p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+        assert!(
+            p.drive_until(Duration::from_secs(60), 20_000, established),
+            "seed {seed}: a={:?}\nb={:?}",
+            p.a.events,
+            p.b.events
+        );
+        assert_eq!(
+            p.a.live_ike_sas()[0].algorithms.expect("up").ke,
+            KeMethod::CURVE25519.0
+        );
+        // Two IKE_INTERMEDIATE requests went out (message IDs 1 and 2),
+        // then IKE_AUTH with message ID 3.
+        let sent: Vec<(u8, u32)> =
+            p.a.events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::MessageTrace {
+                        outbound: true,
+                        message,
+                        ..
+                    } => {
+                        let h = yadokari_wire::Message::parse(message).ok()?.header;
+                        (!h.flags.response()).then_some((h.exchange_type.0, h.message_id))
+                    }
+                    _ => None,
+                })
+                .collect();
+        let inter = ExchangeType::IKE_INTERMEDIATE.0;
+        let first = |x: u8| sent.iter().find(|(e, _)| *e == x).map(|(_, m)| *m);
+        assert_eq!(first(inter), Some(1), "seed {seed}: {sent:?}");
+        assert!(sent.contains(&(inter, 2)), "seed {seed}: {sent:?}");
+        assert_eq!(
+            first(ExchangeType::IKE_AUTH.0),
+            Some(3),
+            "seed {seed}: {sent:?}"
+        );
+        let old = spi_a(&p);
+        p.command(Side::A, Command::RekeyChild { spi_in: old });
+        assert!(
+            p.drive_until(Duration::from_secs(60), 20_000, |p| established(p)
+                && !p.a.installed.contains_key(&old)),
+            "seed {seed}: child rekey"
+        );
+        let ike = p.a.live_ike_sas()[0].id;
+        p.command(
+            Side::B,
+            Command::RekeyIke {
+                ike: p.b.live_ike_sas()[0].id,
+            },
+        );
+        assert!(
+            p.drive_until(Duration::from_secs(60), 20_000, |p| p
+                .a
+                .live_ike_sas()
+                .iter()
+                .all(|s| s.id != ike)
+                && p.a.live_ike_sas().len() == 1
+                && p.b.live_ike_sas().len() == 1),
+            "seed {seed}: IKE rekey"
+        );
+        p.check_consistent().unwrap();
+    }
+}
+
+/// A peer without RFC 9370 (here: configured with a classic proposal only)
+/// gets the classic proposal, and no IKE_INTERMEDIATE takes place.
+#[test]
+fn hybrid_offer_falls_back_to_a_classic_peer() {
+    let o = PairOptions {
+        ike_a: vec![
+            "aes256gcm16-prfsha384-x25519-ke1_mlkem768",
+            "aes128gcm16-prfsha256-ecp256",
+        ],
+        ike_b: vec!["aes128gcm16-prfsha256-ecp256"],
+        ..Default::default()
+    };
+    let p = up(o, 41);
+    let sa = p.a.live_ike_sas()[0].algorithms.expect("up");
+    assert_eq!(sa.ke, yadokari_wire::registry::KeMethod::ECP_256.0);
+}

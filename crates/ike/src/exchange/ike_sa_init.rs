@@ -11,9 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::config::{ConnConfig, ConnId};
 use crate::cx::Cx;
-use crate::error::{DropReason, FailureReason, IkeError, PeerIncompatible};
+use crate::error::{DropReason, FailureReason, IkeError, PeerIncompatible, PeerMisbehaved};
 use crate::event::Path;
-use crate::exchange::ike_auth;
+use crate::exchange::{ike_auth, intermediate};
 use crate::ext::{self, RecvStage, SendStage};
 use crate::msg::{Message, Notify, Payload};
 use crate::proposal::{self, Proposal};
@@ -95,6 +95,13 @@ fn send_request(cx: &mut Cx<'_>, sa: &mut IkeSa) -> Result<(), IkeError> {
         data: st.ke.public().to_vec(),
     });
     payloads.push(Payload::Nonce(st.ni.to_vec()));
+    if intermediate::offers_additional(&st.offered) {
+        // RFC 9242 §3.1: additional key exchanges need IKE_INTERMEDIATE.
+        payloads.push(Payload::Notify(Notify::new(
+            notify::INTERMEDIATE_EXCHANGE_SUPPORTED,
+            Vec::new(),
+        )));
+    }
     let mut msg = Message::new(sa.header(exchange::IKE_SA_INIT, false, 0));
     msg.payloads = payloads;
     ext::on_send(cx, sa, SendStage::InitRequest, &mut msg);
@@ -218,6 +225,34 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message, raw: &[u8]) -
         .unwrap_or_default();
     let nr = Zeroizing::new(nr.to_vec());
     let init_response = raw.to_vec();
+    let additional = intermediate::additional_of(&chosen);
+    if !additional.is_empty() {
+        if msg
+            .notify(notify::INTERMEDIATE_EXCHANGE_SUPPORTED)
+            .is_none()
+        {
+            return fail(
+                cx,
+                sa,
+                FailureReason::Protocol(IkeError::PeerMisbehaved(
+                    PeerMisbehaved::ChoseUnofferedProposal,
+                )),
+            );
+        }
+        return match intermediate::start(
+            cx,
+            sa,
+            keys,
+            ni,
+            nr,
+            init_request,
+            init_response,
+            additional,
+        ) {
+            Ok(()) => InitResult::Continue,
+            Err(e) => fail(cx, sa, FailureReason::Protocol(e)),
+        };
+    }
     match ike_auth::start(cx, sa, keys, ni, nr, init_request, init_response) {
         Ok(()) => InitResult::Continue,
         Err(e) => fail(cx, sa, FailureReason::Protocol(e)),
@@ -291,6 +326,15 @@ pub fn respond(
     let Ok(suite) = IkeSuite::from_proposal(&chosen) else {
         return refuse(cx, notify::NO_PROPOSAL_CHOSEN, Vec::new());
     };
+    // RFC 9370 §2.2.1: additional key exchanges run in IKE_INTERMEDIATE,
+    // which the initiator must have announced (RFC 9242 §3.1).
+    let intermediate_ok = msg
+        .notify(notify::INTERMEDIATE_EXCHANGE_SUPPORTED)
+        .is_some();
+    let additional = intermediate::additional_of(&chosen);
+    if !additional.is_empty() && !intermediate_ok {
+        return refuse(cx, notify::NO_PROPOSAL_CHOSEN, Vec::new());
+    }
     let (ke_public, shared) = match suite::ke_respond(group, ke_data, cx.rng) {
         Ok(r) => r,
         Err(IkeError::PeerIncompatible(_)) => return Answer::Drop(DropReason::Malformed),
@@ -348,6 +392,12 @@ pub fn respond(
         data: ke_public,
     });
     resp.push(Payload::Nonce(nr.to_vec()));
+    if intermediate_ok {
+        resp.push(Payload::Notify(Notify::new(
+            notify::INTERMEDIATE_EXCHANGE_SUPPORTED,
+            Vec::new(),
+        )));
+    }
     ext::on_send(cx, &mut sa, SendStage::InitResponse, &mut resp);
     ext::trace::sent(cx, sa.path, &resp);
     let Ok(packet) = crate::codec::encode_plain(&resp) else {
@@ -364,6 +414,9 @@ pub fn respond(
         init_request: raw.to_vec(),
         init_response: packet,
         candidates,
+        additional,
+        int_auth: intermediate::IntAuth::default(),
+        prev_keys: None,
     }));
     Answer::Created(Box::new(sa))
 }

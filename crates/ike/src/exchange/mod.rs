@@ -8,6 +8,7 @@ pub mod create_child;
 pub mod ike_auth;
 pub mod ike_sa_init;
 pub mod informational;
+pub mod intermediate;
 
 use std::time::Duration;
 
@@ -130,7 +131,11 @@ fn start_op(cx: &mut Cx<'_>, sa: &mut IkeSa, op: Queued) -> Result<(), IkeError>
 pub fn handle_request(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), DropReason> {
     let mid = msg.header.message_id;
     match (&sa.phase, msg.header.exchange) {
-        (Phase::InitAnswered(_), xt::IKE_AUTH) => ike_auth::respond(cx, sa, msg)?,
+        // IKE_AUTH only once the additional key exchanges are done.
+        (Phase::InitAnswered(s), xt::IKE_AUTH) if s.additional.is_empty() => {
+            ike_auth::respond(cx, sa, msg)?
+        }
+        (Phase::InitAnswered(_), xt::IKE_INTERMEDIATE) => intermediate::respond(cx, sa, msg)?,
         (Phase::Established(_), xt::CREATE_CHILD_SA) => create_child::respond(cx, sa, msg),
         (Phase::Established(_), xt::INFORMATIONAL) => informational::respond(cx, sa, msg),
         (Phase::Established(_), _) => {
@@ -154,6 +159,7 @@ pub fn handle_request(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<
 pub fn handle_response(cx: &mut Cx<'_>, sa: &mut IkeSa, pending: Pending, msg: &Message) {
     match pending {
         Pending::IkeSaInit => {}
+        Pending::IkeIntermediate => intermediate::on_response(cx, sa, msg),
         Pending::IkeAuth => ike_auth::on_response(cx, sa, msg),
         Pending::CreateChild(init) => create_child::on_child_response(cx, sa, *init, msg),
         Pending::RekeyIke(init) => create_child::on_ike_rekey_response(cx, sa, *init, msg),
