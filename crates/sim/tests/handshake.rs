@@ -109,7 +109,7 @@ fn ike_rekey_moves_children() {
     );
     p.check_consistent().unwrap();
     let new = p.a.ep.ike_sas()[0].id;
-    assert!(p.a.ep.child_sas().iter().all(|c| c.ike == new));
+    assert!(p.a.ep.child_sas().all(|c| c.ike == new));
     // The new IKE SA works: rekey the child through it.
     let old = spi_a(&p);
     p.command(Side::A, Command::RekeyChild { spi_in: old });

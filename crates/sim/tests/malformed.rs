@@ -30,7 +30,6 @@ fn path_to_b() -> Path {
 fn snapshot(ep: &IkeEndpoint) -> (Vec<yadokari_ike::IkeSaView>, Vec<(u32, u32)>) {
     let mut c: Vec<(u32, u32)> = ep
         .child_sas()
-        .iter()
         .map(|c| (c.spi_in, c.spi_out))
         .collect();
     c.sort_unstable();
