@@ -339,3 +339,39 @@ fn to_wire(p: &Payload) -> Result<wp::Payload<'static>, IkeError> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(local_port: u16) -> Path {
+        Path::new(
+            std::net::SocketAddr::new([192, 0, 2, 1].into(), local_port),
+            "198.51.100.1:4500".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn marker_framed_on_natt_port_and_stripped_again() {
+        let ike = [0x11u8; 28];
+        let mut buf = vec![0xaa; 100];
+        frame_into(&mut buf, &ike, path(4500), 500);
+        assert_eq!(buf[..4], NON_ESP_MARKER, "marker in front on port 4500");
+        assert_eq!(buf[4..], ike);
+        assert_eq!(unframe(&buf, path(4500), 500), Ok(&ike[..]));
+        // Without the marker a NAT-T datagram is not IKE (it would be ESP).
+        assert_eq!(
+            unframe(&ike, path(4500), 500),
+            Err(DropReason::NoNonEspMarker)
+        );
+    }
+
+    #[test]
+    fn no_marker_on_the_ike_port() {
+        let ike = [0x11u8; 28];
+        let mut buf = vec![0xaa; 3];
+        frame_into(&mut buf, &ike, path(500), 500);
+        assert_eq!(buf, ike, "port 500 carries the bare message");
+        assert_eq!(unframe(&buf, path(500), 500), Ok(&ike[..]));
+    }
+}
