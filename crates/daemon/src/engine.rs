@@ -112,7 +112,7 @@ impl Engine {
         translate::admission(&config.daemon, &mut ike_cfg);
         let ike_pcap = match &config.daemon.ike_pcap {
             Some(p) => Some(
-                crate::ike_pcap::IkePcap::create(p, ike_port)
+                crate::ike_pcap::IkePcap::create(p)
                     .with_context(|| format!("cannot create the IKE pcap {}", p.display()))?,
             ),
             None => None,
