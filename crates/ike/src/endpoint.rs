@@ -15,9 +15,9 @@ use std::time::Instant;
 use crate::child::{ChildSa, Children};
 use crate::config::{Config, ConnConfig, ConnId, ConnTableError};
 use crate::cookie::CookieJar;
+use crate::cx::Outgoing;
 use crate::cx::{Cx, FollowUp};
 use crate::error::{Counters, DropReason, FailureReason};
-use crate::cx::Outgoing;
 use crate::event::{ChildSaInfo, Command, Event, IkeSaId, Path, Transmit};
 use crate::exchange::{self, ike_sa_init};
 use crate::msg::{Header, Message, Notify, Payload};
@@ -556,10 +556,7 @@ impl IkeEndpoint {
         )));
         if let Ok(b) = crate::codec::encode_plain(&m) {
             self.counters.datagrams_out += 1;
-            self.out.push_back(Outgoing {
-                path,
-                message: b,
-            });
+            self.out.push_back(Outgoing { path, message: b });
         }
     }
 
@@ -589,9 +586,9 @@ impl IkeEndpoint {
                     self.counters.count_drop(DropReason::Retransmit);
                     self.counters.datagrams_out += 1;
                     self.out.push_back(Outgoing {
-                path,
-                message: resp,
-            });
+                        path,
+                        message: resp,
+                    });
                 }
             }
             return;
@@ -669,9 +666,9 @@ impl IkeEndpoint {
             ike_sa_init::Answer::Refused(bytes) => {
                 self.counters.datagrams_out += 1;
                 self.out.push_back(Outgoing {
-                path,
-                message: bytes,
-            });
+                    path,
+                    message: bytes,
+                });
             }
             ike_sa_init::Answer::Drop(r) => self.drop_input(r),
         }
@@ -690,10 +687,7 @@ impl IkeEndpoint {
         m.push(Payload::Notify(Notify::new(notify::COOKIE, cookie)));
         if let Ok(b) = crate::codec::encode_plain(&m) {
             self.counters.datagrams_out += 1;
-            self.out.push_back(Outgoing {
-                path,
-                message: b,
-            });
+            self.out.push_back(Outgoing { path, message: b });
         }
     }
 

@@ -176,7 +176,10 @@ pub enum Event {
     },
     /// A new CHILD SA pair, with its keys (moved to the driver; the core
     /// keeps none).
-    ChildSaInstalled { info: ChildSaInfo, keys: ChildSaKeys },
+    ChildSaInstalled {
+        info: ChildSaInfo,
+        keys: ChildSaKeys,
+    },
     /// A rekey produced `new` (keys in `keys`, as for `ChildSaInstalled`); the pair (`old_spi_in`, `old_spi_out`) stays
     /// installed until its own `ChildSaRemoved`, so in-flight packets decrypt.
     ///

@@ -366,7 +366,8 @@ impl Pair {
                     ca.spi_in, ca.spi_out, cb.spi_in, cb.spi_out
                 ));
             }
-            let (Some(ka), Some(kb)) = (self.a.keys_of(ca.spi_in), self.b.keys_of(cb.spi_in)) else {
+            let (Some(ka), Some(kb)) = (self.a.keys_of(ca.spi_in), self.b.keys_of(cb.spi_in))
+            else {
                 return Err(format!("no keys handed out for A in={:#x}", ca.spi_in));
             };
             if ka.outbound != kb.inbound || ka.inbound != kb.outbound {

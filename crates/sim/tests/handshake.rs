@@ -856,8 +856,10 @@ fn child_keys_move_out_in_the_install_event_and_the_core_keeps_none() {
     let mut p = up(PairOptions::default(), 40);
     let a_spi = spi_a(&p);
     p.command(Side::A, Command::RekeyChild { spi_in: a_spi });
-    assert!(p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.len() == 1
-        && !p.a.installed.contains_key(&a_spi)));
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.len() == 1
+            && !p.a.installed.contains_key(&a_spi))
+    );
     p.check_consistent().unwrap();
     for peer in [&p.a, &p.b] {
         let mut handed_out = 0;
@@ -898,8 +900,10 @@ fn rekey_needed_by_inbound_spi_rekeys_that_pair_only() {
     let mut p = up(o, 41);
     let ike = p.a.live_ike_sas()[0].id;
     p.command(Side::A, Command::CreateChild { ike, child: 0 });
-    assert!(p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.len() == 2
-        && p.b.installed.len() == 2));
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.len() == 2
+            && p.b.installed.len() == 2)
+    );
     let spis: Vec<u32> = p.a.installed.keys().copied().collect();
     let (target, other) = (spis[0], spis[1]);
     let now = p.now;
@@ -928,7 +932,10 @@ fn rekey_needed_by_inbound_spi_rekeys_that_pair_only() {
         })
         .collect();
     assert_eq!(new, vec![(target, false)], "exactly the named pair, by us");
-    assert!(p.a.installed.contains_key(&other), "the other pair untouched");
+    assert!(
+        p.a.installed.contains_key(&other),
+        "the other pair untouched"
+    );
     assert!(!p.a.events[before..]
         .iter()
         .any(|e| matches!(e, Event::Failure { .. })));
