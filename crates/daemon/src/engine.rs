@@ -50,7 +50,8 @@ pub struct Engine {
     ike: IkeEndpoint,
     net: Net,
     inputs: mpsc::Receiver<Input>,
-    /// Data-plane events, read after IKE input.
+    /// Data-plane events (a queue apart from IKE's, so neither fills the
+    /// other's).
     dp_events: mpsc::Receiver<Input>,
     /// The one buffer every outgoing IKE datagram is written into.
     tx_buf: Vec<u8>,
@@ -184,9 +185,9 @@ impl Engine {
                 None => std::future::pending().await,
             }
         };
+        // Unbiased: under a flood of IKE input, timers (retransmissions,
+        // DPD, rekeys) and data-plane reports still get their turn.
         let input = tokio::select! {
-            // IKE first, then what the data plane reports.
-            biased;
             i = self.inputs.recv() => i,
             Some(e) = self.dp_events.recv() => Some(e),
             Some(r) = self.dns_rx.recv() => {

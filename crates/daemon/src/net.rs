@@ -8,8 +8,8 @@
 //! received: no thread and no copy in between, and the marker stays on for
 //! the IKE core, which is the one place that strips it (and adds it: what
 //! the core sends on port 4500 goes out through the data plane's socket
-//! unchanged). Data-plane events have a queue of their own, which the
-//! engine reads after IKE, so neither starves the other's queue space.
+//! unchanged). Data-plane events have a queue of their own, so a flood of
+//! one cannot take the other's queue space.
 //!
 //! The policy routes ([`crate::routes`]) may cover the peers' own addresses
 //! (always so in transport mode, RFC 4303 §3.1.1), so the datagrams that

@@ -55,8 +55,9 @@ pub struct Config {
     pub icmp_source_v4: Option<IpAddr>,
     /// Source address of generated ICMPv6 errors.
     pub icmp_source_v6: Option<IpAddr>,
-    /// Capacity of the IKE channel; beyond it IKE datagrams are counted and
-    /// dropped rather than blocking ESP.
+    /// Capacity of the IKE channel of [`DataPlane::start`]; beyond it IKE
+    /// datagrams are counted and dropped rather than blocking ESP. (With
+    /// [`DataPlane::start_with`] the [`Handoff`]'s own queue decides.)
     pub ike_queue: usize,
 }
 
