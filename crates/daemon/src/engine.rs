@@ -1,11 +1,14 @@
 //! The engine: the one owner of protocol state.
 //!
 //! It holds the IKE endpoint (sans-IO) and the ESP data plane, feeds the
-//! endpoint every IKE datagram (port 500 from our own sockets, port 4500
-//! from the data plane, which owns that socket and hands over what carries
-//! the non-ESP marker), timer ticks and operator commands, sends what it
-//! transmits, and turns its events into SA installs and routes. Nothing else
-//! touches that state, so nothing locks it.
+//! endpoint every IKE datagram as it came off the wire (port 500 from our
+//! own sockets, port 4500 from the data plane, which owns that socket and
+//! queues what carries the non-ESP marker straight to us), timer ticks,
+//! data-plane reports (traffic seen, rekey needed: by inbound SPI) and
+//! operator commands; sends what it transmits, from one reused buffer and
+//! unchanged (the endpoint frames the marker); and turns its events into SA
+//! installs, whose keys move on into the data plane. Nothing else touches
+//! that state, so nothing locks it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +50,11 @@ pub struct Engine {
     ike: IkeEndpoint,
     net: Net,
     inputs: mpsc::Receiver<Input>,
+    /// Data-plane events (a queue apart from IKE's, so neither fills the
+    /// other's).
+    dp_events: mpsc::Receiver<Input>,
+    /// The one buffer every outgoing IKE datagram is written into.
+    tx_buf: Vec<u8>,
     waiters: Vec<Waiter>,
     /// When each IKE and CHILD SA came up, for `list-sas`.
     pub(crate) ike_since: HashMap<ike::IkeSaId, Instant>,
@@ -107,7 +115,7 @@ impl Engine {
         translate::admission(&config.daemon, &mut ike_cfg);
         let ike_pcap = match &config.daemon.ike_pcap {
             Some(p) => Some(
-                crate::ike_pcap::IkePcap::create(p, ike_port)
+                crate::ike_pcap::IkePcap::create(p)
                     .with_context(|| format!("cannot create the IKE pcap {}", p.display()))?,
             ),
             None => None,
@@ -115,8 +123,9 @@ impl Engine {
         let rng = ike::Rng::new(Box::new(yadokari_crypto::rand::SystemRandom));
         let endpoint = IkeEndpoint::new(ike_cfg, rng);
         let (tx, inputs) = mpsc::channel(1024);
+        let (dp_tx, dp_events) = mpsc::channel(1024);
         let (dns_tx, dns_rx) = mpsc::channel(4);
-        let net = Net::open(&config, &conns, tx)
+        let net = Net::open(&config, &conns, tx, dp_tx)
             .await
             .context("cannot set up the network side")?;
         let routes = routes::Syncer::start(net.ip.clone(), net.tun_name.clone())
@@ -129,6 +138,8 @@ impl Engine {
             ike: endpoint,
             net,
             inputs,
+            dp_events,
+            tx_buf: Vec::with_capacity(2048),
             waiters: Vec::new(),
             ike_since: HashMap::new(),
             child_since: HashMap::new(),
@@ -181,8 +192,11 @@ impl Engine {
                 None => std::future::pending().await,
             }
         };
+        // Unbiased: under a flood of IKE input, timers (retransmissions,
+        // DPD, rekeys) and data-plane reports still get their turn.
         let input = tokio::select! {
             i = self.inputs.recv() => i,
+            Some(e) = self.dp_events.recv() => Some(e),
             Some(r) = self.dns_rx.recv() => {
                 self.dns_pending = false;
                 self.on_resolved(r).await;
@@ -196,19 +210,19 @@ impl Engine {
             Some(Input::Ike {
                 from,
                 local,
-                message,
+                payload,
             }) => {
                 let local = SocketAddr::new(
                     local.unwrap_or_else(|| self.net.local_ip_for(from.ip())),
                     self.net.natt_port(),
                 );
                 self.ike
-                    .handle_datagram(now, Path::new(local, from), &message);
+                    .handle_datagram(now, Path::new(local, from), &payload);
             }
             Some(Input::Ike500 {
                 from,
                 local,
-                message,
+                payload,
             }) => {
                 // A wildcard socket does not know which of our addresses was
                 // used; the route back to the sender does (cached).
@@ -217,20 +231,13 @@ impl Engine {
                     false => local,
                 };
                 self.ike
-                    .handle_datagram(now, Path::new(local, from), &message);
+                    .handle_datagram(now, Path::new(local, from), &payload);
             }
             Some(Input::Acquire { dst }) => self.acquire(now, dst),
             // The time the packet arrived, not now: the DPD timer counts
             // from there (RFC 7296 §2.4).
             Some(Input::Traffic { spi, at }) => self.ike.child_traffic_seen(at.min(now), spi),
-            Some(Input::Rekey { spi }) => {
-                // The data plane names the outbound SA; the core rekeys by
-                // the inbound SPI of the pair.
-                if let Some(c) = self.ike.child_sas().into_iter().find(|c| c.spi_out == spi) {
-                    self.ike
-                        .handle_command(now, Command::RekeyChild { spi_in: c.spi_in });
-                }
-            }
+            Some(Input::Rekey { spi_in }) => self.ike.child_rekey_needed(now, spi_in),
             None => self.ike.handle_timeout(now),
         }
         self.expire_waiters(now);
@@ -349,9 +356,9 @@ impl Engine {
         while let Some(ev) = self.ike.poll_event() {
             self.on_event(ev);
         }
-        while let Some(t) = self.ike.poll_transmit() {
-            if let Err(e) = self.net.send(&t).await {
-                crate::internal_warn!(to = %t.path.remote, "cannot send IKE message: {e}");
+        while let Some(path) = self.ike.poll_transmit_into(&mut self.tx_buf) {
+            if let Err(e) = self.net.send(path, &self.tx_buf).await {
+                crate::internal_warn!(to = %path.remote, "cannot send IKE message: {e}");
             }
         }
         // Handling events may have produced more (a command's answer).
@@ -400,12 +407,12 @@ impl Engine {
                     });
                 }
             }
-            Event::ChildSaInstalled(info) => {
+            Event::ChildSaInstalled { info, keys } => {
                 let conn = info.conn;
                 let name = self.conn_name(conn).to_owned();
                 tracing::info!(conn = %name, spi_in = %format!("{:08x}", info.spi_in), spi_out = %format!("{:08x}", info.spi_out), "CHILD SA installed");
                 self.child_since.insert(info.spi_in, now);
-                if let Err(e) = sa_install::install(&self.net, &info, None) {
+                if let Err(e) = sa_install::install(&self.net, &info, keys, None) {
                     crate::internal_error!(conn = %name, "cannot install the CHILD SA: {e:#}");
                 }
                 self.answer(conn, WaitFor::ChildUp, |_| Response::Done {
@@ -416,12 +423,13 @@ impl Engine {
                 old_spi_in,
                 old_spi_out,
                 new,
+                keys,
                 responder,
             } => {
                 tracing::info!(old_spi_in = %format!("{old_spi_in:08x}"), old_spi_out = %format!("{old_spi_out:08x}"), spi_in = %format!("{:08x}", new.spi_in), spi_out = %format!("{:08x}", new.spi_out), "CHILD SA rekeyed");
                 self.child_since.insert(new.spi_in, now);
                 let standby = responder.then_some(old_spi_out);
-                if let Err(e) = sa_install::install(&self.net, &new, standby) {
+                if let Err(e) = sa_install::install(&self.net, &new, keys, standby) {
                     crate::internal_error!("cannot install the rekeyed CHILD SA: {e:#}");
                 }
             }
@@ -527,7 +535,7 @@ impl Engine {
                     error: format!("no connection named `{name}`"),
                 },
                 Some(conn) => {
-                    if self.ike.child_sas().iter().any(|c| c.conn == conn) {
+                    if self.ike.child_sas().any(|c| c.conn == conn) {
                         Response::Done {
                             message: format!("connection `{name}` is already up"),
                         }
@@ -716,7 +724,7 @@ impl Engine {
     fn status(&self) -> Status {
         let now = Instant::now();
         let sas = self.ike.ike_sas();
-        let children = self.ike.child_sas();
+        let children: Vec<&ike::ChildSaInfo> = self.ike.child_sas().collect();
         // Only what carries traffic: not half-open SAs, nor what a rekey
         // replaced (docs/control-api.md, "status counts").
         let counts = self.ike.sa_counts();

@@ -2,8 +2,9 @@
 //! classic pcap file (LINKTYPE_RAW: IPv4 or IPv6, then UDP, then the IKE
 //! message), so `yadokari inspect` and Wireshark read the exchanges without
 //! keys. The IKE core re-encodes each message with the SK payload's
-//! contents in its place (`Event::MessageTrace`); this module only frames
-//! and writes them.
+//! contents in its place, framed as the datagram it stands for (the
+//! non-ESP marker in front on a NAT-T port; `Event::MessageTrace`); this
+//! module only puts IP and UDP headers around that and writes it.
 //!
 //! The file holds identities and proposals in the clear, so it is rewritten
 //! at each start with mode 0600 forced (also on a file that existed with a
@@ -22,13 +23,12 @@ const IPPROTO_UDP: u8 = 17;
 
 pub struct IkePcap {
     out: BufWriter<File>,
-    ike_port: u16,
 }
 
 impl IkePcap {
     /// Creates (or empties) `path`, mode 0600, and writes the pcap file
     /// header. A symbolic link or anything but a regular file is refused.
-    pub fn create(path: &Path, ike_port: u16) -> std::io::Result<IkePcap> {
+    pub fn create(path: &Path) -> std::io::Result<IkePcap> {
         let file = yadokari_sys::files::create_private(path, 0o600)?;
         let mut out = BufWriter::new(file);
         out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?; // microsecond timestamps
@@ -39,11 +39,12 @@ impl IkePcap {
         out.write_all(&65_535u32.to_le_bytes())?;
         out.write_all(&LINKTYPE_RAW.to_le_bytes())?;
         out.flush()?;
-        Ok(IkePcap { out, ike_port })
+        Ok(IkePcap { out })
     }
 
-    /// Appends one message. `local`/`remote` are the path it travelled;
-    /// `outbound` says which way. Flushed at once: the file is for reading
+    /// Appends one message: `payload` is its UDP payload as the core framed
+    /// it. `local`/`remote` are the path it travelled; `outbound` says
+    /// which way. Flushed at once: the file is for reading
     /// while the daemon runs, and IKE is low-volume.
     pub fn write(
         &mut self,
@@ -51,16 +52,14 @@ impl IkePcap {
         outbound: bool,
         local: SocketAddr,
         remote: SocketAddr,
-        message: &[u8],
+        payload: &[u8],
     ) -> std::io::Result<()> {
         let (src, dst) = if outbound {
             (local, remote)
         } else {
             (remote, local)
         };
-        // Mirror the wire: on a NAT-T port the message follows the non-ESP marker.
-        let marker = local.port() != self.ike_port;
-        let packet = frame(src, dst, marker, message).ok_or_else(|| {
+        let packet = frame(src, dst, payload).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "message too large")
         })?;
         let since = time
@@ -77,18 +76,15 @@ impl IkePcap {
     }
 }
 
-/// IP + UDP around an IKE message; `None` if it cannot fit one datagram.
-fn frame(src: SocketAddr, dst: SocketAddr, marker: bool, message: &[u8]) -> Option<Vec<u8>> {
-    let mut udp = Vec::with_capacity(8 + 4 + message.len());
-    let udp_len = u16::try_from(8 + usize::from(marker) * 4 + message.len()).ok()?;
+/// IP + UDP around a UDP payload; `None` if it cannot fit one datagram.
+fn frame(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Option<Vec<u8>> {
+    let mut udp = Vec::with_capacity(8 + payload.len());
+    let udp_len = u16::try_from(8 + payload.len()).ok()?;
     udp.extend_from_slice(&src.port().to_be_bytes());
     udp.extend_from_slice(&dst.port().to_be_bytes());
     udp.extend_from_slice(&udp_len.to_be_bytes());
     udp.extend_from_slice(&[0, 0]);
-    if marker {
-        udp.extend_from_slice(&[0; 4]);
-    }
-    udp.extend_from_slice(message);
+    udp.extend_from_slice(payload);
     let mut out = Vec::with_capacity(40 + udp.len());
     match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
@@ -162,20 +158,19 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_frame_has_valid_header_checksum_and_marker_on_natt() {
-        let m = [0xaa; 28];
-        let p = frame(a("192.0.2.1:4500"), a("192.0.2.2:4500"), true, &m).unwrap();
+    fn ipv4_frame_has_valid_header_checksum_and_keeps_the_marker() {
+        let m = [&[0u8; 4][..], &[0xaa; 28]].concat();
+        let p = frame(a("192.0.2.1:4500"), a("192.0.2.2:4500"), &m).unwrap();
         assert_eq!(p.len(), 20 + 8 + 4 + 28);
         assert_eq!(checksum(0, &p[..20]), 0, "header checksum verifies");
         assert_eq!(u16::from_be_bytes([p[24], p[25]]), 8 + 4 + 28);
-        assert_eq!(&p[28..32], &[0; 4]);
-        assert_eq!(&p[32..], &m);
+        assert_eq!(&p[28..], &m[..], "the payload as framed by the core");
     }
 
     #[test]
     fn ipv6_frame_has_valid_udp_checksum() {
         let m = [0x55; 33];
-        let p = frame(a("[2001:db8::1]:500"), a("[2001:db8::2]:500"), false, &m).unwrap();
+        let p = frame(a("[2001:db8::1]:500"), a("[2001:db8::2]:500"), &m).unwrap();
         assert_eq!(p[0] >> 4, 6);
         let udp = &p[40..];
         let mut pseudo = Vec::new();
@@ -190,7 +185,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("yk-pcap-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("ike.pcap");
-        let mut w = IkePcap::create(&path, 500).unwrap();
+        let mut w = IkePcap::create(&path).unwrap();
         w.write(
             SystemTime::now(),
             true,
@@ -228,7 +223,7 @@ mod tests {
         std::fs::write(&target, b"keep me").unwrap();
         let link = dir.join("ike.pcap");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let e = IkePcap::create(&link, 500)
+        let e = IkePcap::create(&link)
             .err()
             .expect("a symlink must be refused");
         assert!(e.to_string().contains("symbolic link"), "{e}");
@@ -243,7 +238,7 @@ mod tests {
         let path = dir.join("ike.pcap");
         std::fs::write(&path, vec![7u8; 1000]).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        drop(IkePcap::create(&path, 500).unwrap());
+        drop(IkePcap::create(&path).unwrap());
         let meta = std::fs::metadata(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -257,7 +252,7 @@ mod tests {
         std::fs::write(&other, b"keep me").unwrap();
         let path = dir.join("ike.pcap");
         std::fs::hard_link(&other, &path).unwrap();
-        let e = IkePcap::create(&path, 500).err().expect("refused");
+        let e = IkePcap::create(&path).err().expect("refused");
         assert!(e.to_string().contains("hard links"), "{e}");
         assert_eq!(std::fs::read(&other).unwrap(), b"keep me");
         std::fs::remove_file(&path).unwrap();
@@ -267,7 +262,7 @@ mod tests {
         // A file someone else made (here: user 65534) is not ours to fill.
         std::fs::write(&path, b"theirs").unwrap();
         std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
-        let e = IkePcap::create(&path, 500).err().expect("refused");
+        let e = IkePcap::create(&path).err().expect("refused");
         assert!(e.to_string().contains("belongs to user 65534"), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), b"theirs");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -284,7 +279,7 @@ mod tests {
             .success());
         // O_NONBLOCK write-open of a FIFO without a reader fails (ENXIO)
         // instead of waiting for one.
-        assert!(IkePcap::create(&path, 500).is_err());
+        assert!(IkePcap::create(&path).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,10 +1,15 @@
 //! The daemon's network side: IKE sockets on port 500, the data plane (which
-//! owns the NAT-T socket on port 4500 and the TUN device), and the bridge
-//! that turns their input into [`Input`]s for the engine.
+//! owns the NAT-T socket on port 4500 and the TUN device), and what turns
+//! their input into [`Input`]s for the engine.
 //!
 //! IKE on port 4500 shares the data plane's socket (RFC 3948: the non-ESP
-//! marker tells IKE from ESP); the data plane hands those datagrams over on
-//! their own channel, ahead of ESP, so an ESP flood cannot starve IKE.
+//! marker tells IKE from ESP). The data plane's worker queues those
+//! datagrams straight into the engine's input queue ([`ToEngine`]), as
+//! received: no thread and no copy in between, and the marker stays on for
+//! the IKE core, which is the one place that strips it (and adds it: what
+//! the core sends on port 4500 goes out through the data plane's socket
+//! unchanged). Data-plane events have a queue of their own, so a flood of
+//! one cannot take the other's queue space.
 //!
 //! The policy routes ([`crate::routes`]) may cover the peers' own addresses
 //! (always so in transport mode, RFC 4303 §3.1.1), so the datagrams that
@@ -23,7 +28,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use yadokari_config::Config;
 use yadokari_dataplane::{self as dp, DataPlane};
-use yadokari_ike::Transmit;
+use yadokari_ike::Path;
 use yadokari_sys::netcfg::IpTool;
 use yadokari_sys::tun::{Tun, TunConfig};
 use yadokari_sys::udp::{UdpConfig, UdpSocket as DpSocket};
@@ -65,25 +70,62 @@ fn open_tun(ip: &IpTool, name: &str, mtu: u16) -> anyhow::Result<Tun> {
 /// Something for the engine to process.
 #[derive(Debug)]
 pub enum Input {
-    /// IKE on the NAT-T port, from the data plane (with its non-ESP marker).
+    /// IKE on the NAT-T port, from the data plane: the UDP payload as
+    /// received, non-ESP marker included (the IKE core strips it).
     Ike {
         from: SocketAddr,
         local: Option<IpAddr>,
-        message: Vec<u8>,
+        payload: Vec<u8>,
     },
     /// IKE on port 500; `local` is the socket's address, unspecified for a
     /// wildcard socket (the engine resolves it).
     Ike500 {
         from: SocketAddr,
         local: SocketAddr,
-        message: Vec<u8>,
+        payload: Vec<u8>,
     },
     /// Traffic for which no SA exists (racoon2's ACQUIRE).
     Acquire { dst: IpAddr },
     /// Authenticated ESP arrived on inbound SA `spi` at `at`.
     Traffic { spi: u32, at: std::time::Instant },
-    /// An outbound SA is close to sequence-number exhaustion.
-    Rekey { spi: u32 },
+    /// The pair whose inbound SPI is `spi_in` must be rekeyed now: its
+    /// outbound SA nears (or reached) the end of its sequence numbers.
+    Rekey { spi_in: u32 },
+}
+
+/// The data plane's [`dp::Handoff`] into the engine, run on its worker
+/// threads: IKE joins port 500's IKE in the input queue, events go to their
+/// own queue. Both refuse when full rather than block a worker.
+struct ToEngine {
+    ike: mpsc::Sender<Input>,
+    events: mpsc::Sender<Input>,
+}
+
+impl dp::Handoff for ToEngine {
+    fn ike_full(&self) -> bool {
+        self.ike.capacity() == 0
+    }
+
+    fn ike(&self, d: dp::IkeDatagram) -> bool {
+        self.ike
+            .try_send(Input::Ike {
+                from: canonical_sa(d.from),
+                local: d.local.map(canonical),
+                payload: d.payload,
+            })
+            .is_ok()
+    }
+
+    fn event(&self, e: dp::Event) -> bool {
+        let input = match e {
+            dp::Event::Acquire { dst, .. } => Input::Acquire { dst },
+            dp::Event::Traffic { spi, at } => Input::Traffic { spi, at },
+            dp::Event::RekeyNeeded { spi_in } | dp::Event::SequenceExhausted { spi_in } => {
+                Input::Rekey { spi_in }
+            }
+        };
+        self.events.try_send(input).is_ok()
+    }
 }
 
 pub struct Net {
@@ -97,10 +139,13 @@ pub struct Net {
 }
 
 impl Net {
+    /// Opens the sockets and starts the data plane. IKE datagrams go to
+    /// `inputs`, data-plane events to `dp_events`.
     pub async fn open(
         config: &Config,
         conns: &[Connection],
         inputs: mpsc::Sender<Input>,
+        dp_events: mpsc::Sender<Input>,
     ) -> anyhow::Result<Net> {
         let ike_port = config.daemon.ike_port;
         let natt_port = config.daemon.nat_port;
@@ -180,8 +225,12 @@ impl Net {
             activity_interval,
             ..dp::Config::default()
         };
-        let (dataplane, channels) =
-            DataPlane::start(dcfg, vec![tun], vec![sock]).context("cannot start the data plane")?;
+        let handoff = std::sync::Arc::new(ToEngine {
+            ike: inputs,
+            events: dp_events,
+        });
+        let dataplane = DataPlane::start_with(dcfg, vec![tun], vec![sock], handoff)
+            .context("cannot start the data plane")?;
         // Marked before anything is sent, so no IKE or ESP datagram can take
         // a policy route into the TUN.
         for s in &ike500 {
@@ -191,16 +240,6 @@ impl Net {
         dataplane
             .set_mark(FWMARK)
             .context("cannot set SO_MARK on the NAT-T socket (needs CAP_NET_ADMIN)")?;
-        std::thread::Builder::new()
-            .name("yk-dp-bridge".into())
-            .spawn(move || {
-                // The bridge only moves messages: no privilege, and the
-                // share of CPU that unauthenticated IKE input gets.
-                let _ = yadokari_sys::privs::clear_thread_capabilities();
-                let _ = yadokari_sys::privs::set_thread_nice(IKE_NICE);
-                bridge(channels, inputs)
-            })
-            .context("cannot start the data-plane bridge")?;
         Ok(Net {
             ike500,
             dataplane: Some(dataplane),
@@ -253,20 +292,19 @@ impl Net {
         ip
     }
 
-    /// Sends one IKE message on the path the endpoint chose.
-    pub async fn send(&self, t: &Transmit) -> anyhow::Result<()> {
-        let to = t.path.remote;
-        if t.path.local.port() == self.natt_port {
-            // The endpoint framed it with the non-ESP marker; the data
-            // plane adds its own.
-            let body = t.bytes.get(4..).unwrap_or_default();
-            self.dataplane()?.send_ike(to, body)?;
+    /// Sends one IKE datagram (the complete UDP payload, framed by the
+    /// endpoint) on the path the endpoint chose: from the NAT-T port through
+    /// the data plane's socket, otherwise from an IKE socket.
+    pub async fn send(&self, path: Path, payload: &[u8]) -> anyhow::Result<()> {
+        let to = path.remote;
+        if path.local.port() == self.natt_port {
+            self.dataplane()?.send_ike(to, payload)?;
             return Ok(());
         }
         let sock = self
             .ike500
             .iter()
-            .find(|s| s.local_addr().is_ok_and(|a| a.ip() == t.path.local.ip()))
+            .find(|s| s.local_addr().is_ok_and(|a| a.ip() == path.local.ip()))
             .or_else(|| {
                 self.ike500.iter().find(|s| {
                     s.local_addr()
@@ -274,7 +312,7 @@ impl Net {
                 })
             })
             .context("no IKE socket for that address family")?;
-        sock.send_to(&t.bytes, to).await?;
+        sock.send_to(payload, to).await?;
         Ok(())
     }
 
@@ -320,8 +358,8 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(s.into())
 }
 
-/// Nice value of the threads that take unauthenticated IKE input (the
-/// engine's, the data-plane bridge): under contention the data-plane
+/// Nice value of the thread that takes unauthenticated IKE input (the
+/// engine's): under contention the data-plane
 /// workers (nice 0) get about three times their CPU share, so a flood of
 /// IKE garbage cannot starve established tunnels (sched(7)).
 pub const IKE_NICE: i32 = 5;
@@ -403,42 +441,13 @@ async fn read_500(sock: Arc<UdpSocket>, inputs: mpsc::Sender<Input>) {
                 permit.send(Input::Ike500 {
                     from: canonical_sa(from),
                     local,
-                    message: buf[..n].to_vec(),
+                    payload: buf[..n].to_vec(),
                 });
             }
             Err(e) => {
                 tracing::debug!("IKE socket {local}: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-        }
-    }
-}
-
-/// Moves the data plane's channel traffic into the engine's queue; IKE
-/// first, as the data plane's separate channel intends.
-fn bridge(ch: dp::Channels, inputs: mpsc::Sender<Input>) {
-    loop {
-        let input = crossbeam_channel::select_biased! {
-            recv(ch.ike) -> m => match m {
-                Ok(d) => {
-                    // The IKE core takes NAT-T datagrams as they came off the
-                    // wire, marker included (RFC 3948 §2.2).
-                    let mut message = Vec::with_capacity(4 + d.message.len());
-                    message.extend_from_slice(&[0; 4]);
-                    message.extend_from_slice(&d.message);
-                    Input::Ike { from: canonical_sa(d.from), local: d.local.map(canonical), message }
-                }
-                Err(_) => return,
-            },
-            recv(ch.events) -> e => match e {
-                Ok(dp::Event::Acquire { dst, .. }) => Input::Acquire { dst },
-                Ok(dp::Event::Traffic { spi, at }) => Input::Traffic { spi, at },
-                Ok(dp::Event::RekeyNeeded { spi }) | Ok(dp::Event::SequenceExhausted { spi }) => Input::Rekey { spi },
-                Err(_) => return,
-            },
-        };
-        if inputs.blocking_send(input).is_err() {
-            return;
         }
     }
 }

@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use anyhow::{anyhow, bail, Context as _};
 use yadokari_dataplane::{self as dp};
 use yadokari_esp::{Encryption, InboundConfig, Integrity, Mode, OutboundConfig, Suite};
-use yadokari_ike::{ChildSaInfo, TrafficSelector};
+use yadokari_ike::{ChildSaInfo, ChildSaKeys, TrafficSelector};
 
 use crate::net::Net;
 
@@ -92,11 +92,18 @@ fn check_transport(info: &ChildSaInfo, a: &dp::TransportAddrs) -> anyhow::Result
     Ok(())
 }
 
-/// Installs a CHILD SA pair. `standby_for`: the outbound SPI of the SA this
-/// one replaces when we answered the rekey; the new outbound SA then waits
-/// until the peer uses the new inbound one or deletes the old pair
-/// ([`dp::Standby`], RFC 7296 §2.8).
-pub fn install(net: &Net, info: &ChildSaInfo, standby_for: Option<u32>) -> anyhow::Result<()> {
+/// Installs a CHILD SA pair with the keys its install event carried: they
+/// become the ESP transforms' key schedules and are wiped when `keys` is
+/// dropped here (the IKE core kept none). `standby_for`: the outbound SPI
+/// of the SA this one replaces when we answered the rekey; the new
+/// outbound SA then waits until the peer uses the new inbound one or
+/// deletes the old pair ([`dp::Standby`], RFC 7296 §2.8).
+pub fn install(
+    net: &Net,
+    info: &ChildSaInfo,
+    keys: ChildSaKeys,
+    standby_for: Option<u32>,
+) -> anyhow::Result<()> {
     let (mode, esp_mode) = match info.mode {
         yadokari_ike::Mode::Tunnel => (dp::SaMode::Tunnel, Mode::Tunnel),
         yadokari_ike::Mode::Transport => {
@@ -115,10 +122,12 @@ pub fn install(net: &Net, info: &ChildSaInfo, standby_for: Option<u32>) -> anyho
     icfg.esn = info.algorithms.esn;
     let mut ocfg = OutboundConfig::new(info.spi_out, suite, esp_mode);
     ocfg.esn = info.algorithms.esn;
-    let inbound = yadokari_esp::InboundSa::new(icfg, &info.keys_in.encr, &info.keys_in.integ)
+    let (kin, kout) = (&keys.inbound, &keys.outbound);
+    let inbound = yadokari_esp::InboundSa::new(icfg, kin.encr.expose(), kin.integ.expose())
         .context("inbound SA")?;
-    let outbound = yadokari_esp::OutboundSa::new(ocfg, &info.keys_out.encr, &info.keys_out.integ)
+    let outbound = yadokari_esp::OutboundSa::new(ocfg, kout.encr.expose(), kout.integ.expose())
         .context("outbound SA")?;
+    drop(keys);
     // ESP follows the IKE SA's path: inside UDP on the NAT-T ports when
     // encapsulation was agreed (RFC 3948; a NAT was detected or it is
     // forced), otherwise as IP protocol 50 (RFC 4303, RFC 7296 §2.23).
@@ -142,6 +151,7 @@ pub fn install(net: &Net, info: &ChildSaInfo, standby_for: Option<u32>) -> anyho
     })?;
     dpl.install_outbound(dp::OutboundSa {
         spi: info.spi_out,
+        spi_in: info.spi_in,
         peer,
         local_ts,
         remote_ts,

@@ -57,7 +57,7 @@ drop_reasons! {
     /// Inner packet larger than the tunnel MTU (an ICMP error was sent back
     /// when the packet allowed it).
     TooBig => too_big,
-    /// The IKE channel to the daemon was full.
+    /// The daemon's IKE queue was full (the hand-off refused the datagram).
     IkeQueueFull => ike_queue_full,
     /// Behind a non-ESP marker, something that cannot be an IKE message
     /// (wrong major version, Length not the datagram's): dropped before

@@ -1,6 +1,10 @@
 //! The data-plane handle: starts the worker threads, carries SA updates to
 //! them as messages, and hands IKE datagrams and events to the daemon.
 //!
+//! IKE datagrams from the NAT-T port and events go to a [`Handoff`] on the
+//! worker thread that has them: the daemon's goes straight into its event
+//! loop's queue.
+//!
 //! Threads: one outbound worker per TUN queue (TUN → ESP → UDP) and one
 //! inbound worker per UDP socket (UDP → ESP → TUN). With several sockets on
 //! the same port, a reuse-port BPF program steers each datagram by SPI
@@ -51,8 +55,9 @@ pub struct Config {
     pub icmp_source_v4: Option<IpAddr>,
     /// Source address of generated ICMPv6 errors.
     pub icmp_source_v6: Option<IpAddr>,
-    /// Capacity of the IKE channel; beyond it IKE datagrams are counted and
-    /// dropped rather than blocking ESP.
+    /// Capacity of the IKE channel of [`DataPlane::start`]; beyond it IKE
+    /// datagrams are counted and dropped rather than blocking ESP. (With
+    /// [`DataPlane::start_with`] the [`Handoff`]'s own queue decides.)
     pub ike_queue: usize,
 }
 
@@ -71,15 +76,52 @@ impl Default for Config {
     }
 }
 
-/// An IKE message received on the NAT-T port, non-ESP marker removed.
+/// An IKE datagram received on the NAT-T port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IkeDatagram {
     /// Sender.
     pub from: SocketAddr,
     /// Our address it was sent to (from IP_PKTINFO), if known.
     pub local: Option<IpAddr>,
-    /// The IKE message (starting with the IKE header).
-    pub message: Vec<u8>,
+    /// The UDP payload as received: the non-ESP marker (RFC 3948 §2.2),
+    /// then the IKE message. The data plane only looks at the marker to
+    /// tell IKE from ESP; the IKE core, which frames what it sends, strips it.
+    pub payload: Vec<u8>,
+}
+
+/// Where the data plane hands what the daemon must see: IKE datagrams from
+/// the NAT-T port and [`Event`]s. Called on worker threads, so it must not
+/// block: a full queue refuses (the data plane counts and drops), rather
+/// than stall ESP. The daemon's implementation queues straight into its
+/// event loop; [`DataPlane::start`] uses bounded channels ([`Channels`]).
+pub trait Handoff: Send + Sync + 'static {
+    /// Whether an IKE datagram would be refused now; asked before the
+    /// datagram is copied, so a full queue costs no allocation.
+    fn ike_full(&self) -> bool;
+    /// Takes an IKE datagram; `false` if refused.
+    fn ike(&self, d: IkeDatagram) -> bool;
+    /// Takes an event; `false` if refused.
+    fn event(&self, e: Event) -> bool;
+}
+
+/// [`Handoff`] into two bounded channels (the receiving ends are [`Channels`]).
+struct ChannelHandoff {
+    ike: Sender<IkeDatagram>,
+    events: Sender<Event>,
+}
+
+impl Handoff for ChannelHandoff {
+    fn ike_full(&self) -> bool {
+        self.ike.is_full()
+    }
+
+    fn ike(&self, d: IkeDatagram) -> bool {
+        self.ike.try_send(d).is_ok()
+    }
+
+    fn event(&self, e: Event) -> bool {
+        self.events.try_send(e).is_ok()
+    }
 }
 
 /// Something the daemon should act on.
@@ -105,15 +147,16 @@ pub enum Event {
         /// When the packet was processed.
         at: std::time::Instant,
     },
-    /// An outbound SA passed its soft sequence-number limit: rekey it.
+    /// An outbound SA passed its soft sequence-number limit: rekey its pair.
     RekeyNeeded {
-        /// Its SPI.
-        spi: u32,
+        /// The pair's inbound SPI ([`crate::OutboundSa::spi_in`]), by
+        /// which the key manager knows it.
+        spi_in: u32,
     },
     /// An outbound SA ran out of sequence numbers and now drops traffic.
     SequenceExhausted {
-        /// Its SPI.
-        spi: u32,
+        /// The pair's inbound SPI, as for `RekeyNeeded`.
+        spi_in: u32,
     },
 }
 
@@ -196,8 +239,7 @@ pub(crate) struct Shared {
     pub cfg: Config,
     pub counters: Counters,
     pub stop: AtomicBool,
-    pub events: Sender<Event>,
-    pub ike: Sender<IkeDatagram>,
+    pub handoff: Arc<dyn Handoff>,
     pub raw: RawSockets,
 }
 
@@ -252,12 +294,37 @@ fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> std::io::Result<Joi
 impl DataPlane {
     /// Starts workers over `tun_queues` (one outbound worker each) and
     /// `sockets` (one inbound worker each; several sockets must share a port
-    /// with SO_REUSEPORT — SPI steering is attached here).
+    /// with SO_REUSEPORT — SPI steering is attached here). IKE datagrams
+    /// and events go to bounded channels, read from [`Channels`].
     pub fn start(
         cfg: Config,
         tun_queues: Vec<Tun>,
         sockets: Vec<UdpSocket>,
     ) -> Result<(Self, Channels), DataPlaneError> {
+        let (ev_tx, ev_rx) = bounded(1024);
+        let (ike_tx, ike_rx) = bounded(cfg.ike_queue.max(1));
+        let handoff = Arc::new(ChannelHandoff {
+            ike: ike_tx,
+            events: ev_tx,
+        });
+        let dp = Self::start_with(cfg, tun_queues, sockets, handoff)?;
+        Ok((
+            dp,
+            Channels {
+                events: ev_rx,
+                ike: ike_rx,
+            },
+        ))
+    }
+
+    /// As [`DataPlane::start`], handing IKE datagrams and events to
+    /// `handoff` on the worker threads (no thread or copy in between).
+    pub fn start_with(
+        cfg: Config,
+        tun_queues: Vec<Tun>,
+        sockets: Vec<UdpSocket>,
+        handoff: Arc<dyn Handoff>,
+    ) -> Result<Self, DataPlaneError> {
         if tun_queues.is_empty() || sockets.is_empty() {
             return Err(DataPlaneError::ApiMisuse(
                 "need at least one TUN queue and one socket",
@@ -266,14 +333,11 @@ impl DataPlane {
         if sockets.len() > 1 {
             sockets[0].attach_spi_steering(sockets.len() as u32)?;
         }
-        let (ev_tx, ev_rx) = bounded(1024);
-        let (ike_tx, ike_rx) = bounded(cfg.ike_queue.max(1));
         let shared = Arc::new(Shared {
             cfg,
             counters: Counters::default(),
             stop: AtomicBool::new(false),
-            events: ev_tx,
-            ike: ike_tx,
+            handoff,
             raw: RawSockets::default(),
         });
         let sockets: Vec<Arc<UdpSocket>> = sockets.into_iter().map(Arc::new).collect();
@@ -325,13 +389,7 @@ impl DataPlane {
                 .push(spawn(format!("yk-in{i}"), move || w.run())?);
             dp.in_workers.push(Worker { tx, waker });
         }
-        Ok((
-            dp,
-            Channels {
-                events: ev_rx,
-                ike: ike_rx,
-            },
-        ))
+        Ok(dp)
     }
 
     fn counters_for(&self, dir: Direction, spi: u32) -> Arc<SaCounters> {
@@ -485,13 +543,17 @@ impl DataPlane {
         Ok(())
     }
 
-    /// Sends an IKE message to `to` from the NAT-T socket, with the non-ESP
-    /// marker (RFC 3948 §2.2) in front.
-    pub fn send_ike(&self, to: SocketAddr, message: &[u8]) -> Result<(), DataPlaneError> {
-        let mut b = Vec::with_capacity(4 + message.len());
-        b.extend_from_slice(&[0, 0, 0, 0]);
-        b.extend_from_slice(message);
-        self.sockets[0].send(to, &b, None)?;
+    /// Sends an IKE datagram to `to` from the NAT-T socket. `payload` is
+    /// the complete UDP payload, sent unchanged: the IKE core framed it
+    /// with the non-ESP marker (RFC 3948 §2.2). One without the marker
+    /// would read as ESP at the peer and is refused.
+    pub fn send_ike(&self, to: SocketAddr, payload: &[u8]) -> Result<(), DataPlaneError> {
+        if !payload.starts_with(&yadokari_wire::udp_encap::NON_ESP_MARKER) {
+            return Err(DataPlaneError::ApiMisuse(
+                "an IKE datagram on the NAT-T port must start with the non-ESP marker",
+            ));
+        }
+        self.sockets[0].send(to, payload, None)?;
         Ok(())
     }
 

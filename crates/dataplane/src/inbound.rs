@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 use tracing::{debug, warn};
 use yadokari_sys::poll::{wait_readable, Waker};
 use yadokari_sys::raw::RawEspSocket;
@@ -139,7 +139,7 @@ pub(crate) fn count_drop(
 pub(crate) enum Front {
     Keepalive,
     /// A plausible IKE message (`yadokari_wire::header::plausible`) behind
-    /// the non-ESP marker: copied to the daemon's channel.
+    /// the non-ESP marker: copied, as received, to the daemon's [`crate::Handoff`].
     Ike,
     /// ESP with this SPI: looked up next.
     Esp(u32),
@@ -419,30 +419,24 @@ impl InboundWorker {
                 self.count_drop(&mut st.logs, reason, from, &format_args!("{len} bytes"));
             }
             Front::Ike => {
-                // Checked before the copy: a full channel costs no allocation.
-                if self.shared.ike.is_full() {
+                // Checked before the copy: a full queue costs no allocation.
+                // The one copy is the datagram as received, marker and all
+                // (the IKE core strips it).
+                let taken = !self.shared.handoff.ike_full()
+                    && self.shared.handoff.ike(IkeDatagram {
+                        from,
+                        local: meta.dst_ip,
+                        payload: dgram.to_vec(),
+                    });
+                if taken {
+                    self.shared.counters.add(Traffic::IkeIn, 1);
+                } else {
                     self.count_drop(
                         &mut st.logs,
                         DropReason::IkeQueueFull,
                         from,
-                        &"IKE channel full",
+                        &"IKE queue full",
                     );
-                    return;
-                }
-                let d = IkeDatagram {
-                    from,
-                    local: meta.dst_ip,
-                    message: dgram[4..].to_vec(),
-                };
-                match self.shared.ike.try_send(d) {
-                    Ok(()) => self.shared.counters.add(Traffic::IkeIn, 1),
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => self
-                        .count_drop(
-                            &mut st.logs,
-                            DropReason::IkeQueueFull,
-                            from,
-                            &"IKE channel full",
-                        ),
                 }
             }
             // The SPI lookup (and the unknown-SPI drop) is the first step there.
@@ -567,11 +561,7 @@ impl InboundWorker {
         if let Some(iv) = self.shared.cfg.activity_interval {
             let now = st.now;
             if e.last_reported.is_none_or(|t| now.duration_since(t) >= iv)
-                && self
-                    .shared
-                    .events
-                    .try_send(Event::Traffic { spi, at: now })
-                    .is_ok()
+                && self.shared.handoff.event(Event::Traffic { spi, at: now })
             {
                 e.last_reported = Some(now);
             }

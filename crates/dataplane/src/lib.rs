@@ -7,13 +7,16 @@
 //! Outbound: TUN read (super-packets split) → SA lookup over the installed
 //! CHILD SAs' traffic selectors → ESP encapsulation in place → batched UDP
 //! send with GSO. Inbound: batched UDP receive with GRO → classification
-//! (NAT keepalive / IKE with non-ESP marker → daemon channel / ESP) → SPI
+//! (NAT keepalive / IKE with non-ESP marker → the daemon, unchanged / ESP) → SPI
 //! lookup → replay and ICV check → selector check of the inner packet →
 //! batched TUN write with GRO coalescing.
 //!
 //! The daemon drives it through [`DataPlane`]: install/remove SAs (manual or
-//! from IKE), read [`IkeDatagram`]s and [`Event`]s from [`Channels`], send IKE
-//! with [`DataPlane::send_ike`], and read [`CountersSnapshot`]s.
+//! from IKE), take [`IkeDatagram`]s and [`Event`]s through its [`Handoff`]
+//! (or read them from [`Channels`]), send IKE with [`DataPlane::send_ike`],
+//! and read [`CountersSnapshot`]s. The non-ESP marker is only read here, to
+//! tell IKE from ESP: IKE datagrams pass through as UDP payloads, and the
+//! IKE core adds and strips the marker.
 #![forbid(unsafe_code)]
 
 #[doc(hidden)]
@@ -30,7 +33,8 @@ pub mod transport;
 
 pub use counters::{DropCounts, DropReason, GlobalCounts, SaCounts};
 pub use engine::{
-    Channels, Config, CountersSnapshot, DataPlane, DataPlaneError, Direction, Event, IkeDatagram,
+    Channels, Config, CountersSnapshot, DataPlane, DataPlaneError, Direction, Event, Handoff,
+    IkeDatagram,
 };
 pub use sa::{tunnel_mtu, EspTransport, InboundSa, ManualSa, OutboundSa, Standby};
 pub use selector::TrafficSelector;

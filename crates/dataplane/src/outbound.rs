@@ -289,11 +289,10 @@ impl OutboundWorker {
             Ok(range) => {
                 e.counters.add(1, carried as u64);
                 if !e.rekey_signalled && e.sa.encap.rekey_needed() {
-                    e.rekey_signalled = true;
-                    let _ = self
-                        .shared
-                        .events
-                        .try_send(Event::RekeyNeeded { spi: e.sa.spi });
+                    // Refused (queue full): the next packet asks again.
+                    e.rekey_signalled = self.shared.handoff.event(Event::RekeyNeeded {
+                        spi_in: e.sa.spi_in,
+                    });
                 }
                 st.pending.push(Pending {
                     buf: i,
@@ -304,10 +303,9 @@ impl OutboundWorker {
             Err(EncapError::SequenceExhausted) => {
                 let spi = e.sa.spi;
                 e.counters.error();
-                let _ = self
-                    .shared
-                    .events
-                    .try_send(Event::SequenceExhausted { spi });
+                let _ = self.shared.handoff.event(Event::SequenceExhausted {
+                    spi_in: e.sa.spi_in,
+                });
                 self.count_drop(
                     st,
                     DropReason::SequenceExhausted,
@@ -355,8 +353,8 @@ impl OutboundWorker {
         st.acquire_last.insert(dst, now);
         let _ = self
             .shared
-            .events
-            .try_send(Event::Acquire { src, dst, protocol });
+            .handoff
+            .event(Event::Acquire { src, dst, protocol });
     }
 
     /// Sends pending ESP packets in order, one GSO send per run of packets to

@@ -78,6 +78,11 @@ impl std::fmt::Display for EspTransport {
 pub struct OutboundSa {
     /// SPI the peer chose (written into each packet).
     pub spi: u32,
+    /// Inbound SPI of the pair this SA belongs to: the key manager's name
+    /// for the pair (RFC 7296 §2.8 rekeys it by that SPI), so
+    /// [`crate::Event::RekeyNeeded`] and [`crate::Event::SequenceExhausted`]
+    /// carry it and the daemon looks nothing up.
+    pub spi_in: u32,
     /// Where and how its packets go: UDP to the peer's NAT-T address, or
     /// raw ESP to the peer's IP.
     pub peer: EspTransport,
@@ -116,6 +121,7 @@ impl std::fmt::Debug for OutboundSa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboundSa")
             .field("spi", &format_args!("{:08x}", self.spi))
+            .field("spi_in", &format_args!("{:08x}", self.spi_in))
             .field("peer", &self.peer)
             .field("local_ts", &self.local_ts)
             .field("remote_ts", &self.remote_ts)
@@ -220,6 +226,7 @@ impl ManualSa {
             },
             OutboundSa {
                 spi: self.spi_out,
+                spi_in: self.spi_in,
                 peer: EspTransport::Udp(self.peer),
                 local_ts: self.local_ts.clone(),
                 remote_ts: self.remote_ts.clone(),
@@ -432,6 +439,7 @@ mod tests {
     fn out(spi: u32, remote: &str, len: u8) -> OutboundSa {
         OutboundSa {
             spi,
+            spi_in: spi ^ 1,
             peer: EspTransport::Udp("192.0.2.2:4500".parse().expect("addr")),
             local_ts: vec![TrafficSelector::prefix("0.0.0.0".parse().expect("a"), 0)],
             remote_ts: vec![TrafficSelector::prefix(remote.parse().expect("a"), len)],

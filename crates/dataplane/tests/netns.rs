@@ -352,7 +352,12 @@ fn two_data_planes_in_namespaces() {
         .ike
         .recv_timeout(Duration::from_secs(3))
         .expect("IKE datagram forwarded");
-    assert_eq!(got.message, header.to_vec(), "non-ESP marker stripped");
+    // Handed over as received: the IKE core strips the marker it frames.
+    assert_eq!(
+        got.payload,
+        [&[0u8; 4][..], &header[..]].concat(),
+        "the UDP payload, non-ESP marker included"
+    );
     assert_eq!(got.from.ip(), IpAddr::from([192, 0, 2, 1]));
     let after = right.dp.counters();
     let d = |f: fn(&yadokari_dataplane::DropCounts) -> u64| {
@@ -422,6 +427,57 @@ fn two_data_planes_in_namespaces() {
         "{ev:?}"
     );
     assert!(left.dp.counters().global.drops.no_sa >= 1);
+
+    // 7. An outbound SA past its soft sequence-number limit asks for a
+    //    rekey of its pair, named by the pair's inbound SPI (the key
+    //    manager's name for it), once.
+    const SPI_SOFT_OUT: u32 = 0x0000_6006;
+    const SPI_SOFT_IN: u32 = 0x0000_7007;
+    let mut ocfg =
+        OutboundConfig::new(SPI_SOFT_OUT, AeadAlgorithm::AesGcm128.suite(), Mode::Tunnel);
+    ocfg.seq_soft_limit = Some(2);
+    let encap = EspOutbound::new(ocfg, &key(0x90), &[]).expect("outbound SA");
+    left.dp
+        .install_outbound(yadokari_dataplane::OutboundSa {
+            spi: SPI_SOFT_OUT,
+            spi_in: SPI_SOFT_IN,
+            peer: yadokari_dataplane::EspTransport::Udp(SocketAddr::new(r.outer4, 4500)),
+            local_ts: sa_l.local_ts.clone(),
+            remote_ts: sa_l.remote_ts.clone(),
+            mode: yadokari_dataplane::SaMode::Tunnel,
+            encap: Box::new(encap),
+            standby: None,
+        })
+        .expect("install outbound");
+    left.dp.sync(Duration::from_secs(2)).expect("installed");
+    while left.ch.events.try_recv().is_ok() {}
+    let _ = topo.left.exec(&[
+        "ping",
+        "-c",
+        "4",
+        "-i",
+        "0.2",
+        "-W",
+        "1",
+        &r.site4.to_string(),
+    ]);
+    let rekeys: Vec<_> =
+        std::iter::from_fn(|| left.ch.events.recv_timeout(Duration::from_millis(500)).ok())
+            .filter(|e| {
+                matches!(
+                    e,
+                    yadokari_dataplane::Event::RekeyNeeded { .. }
+                        | yadokari_dataplane::Event::SequenceExhausted { .. }
+                )
+            })
+            .collect();
+    assert_eq!(
+        rekeys,
+        vec![yadokari_dataplane::Event::RekeyNeeded {
+            spi_in: SPI_SOFT_IN
+        }],
+        "one rekey request, by the pair's inbound SPI"
+    );
 
     left.dp.shutdown();
     right.dp.shutdown();

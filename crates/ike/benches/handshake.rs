@@ -91,7 +91,7 @@ fn handshake(ca: &Config, cb: &Config, seed: u64, now: Instant) -> usize {
             moved = true;
         }
         while let Some(e) = a.poll_event() {
-            a_up |= matches!(e, Event::ChildSaInstalled(_));
+            a_up |= matches!(e, Event::ChildSaInstalled { .. });
         }
         while b.poll_event().is_some() {}
         if !moved {

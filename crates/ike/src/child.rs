@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Lifetime;
 use crate::cx::Cx;
-use crate::event::{ChildSaInfo, DownReason, Event, IkeSaId};
+use crate::event::{ChildSaInfo, ChildSaKeys, DownReason, Event, IkeSaId};
 use crate::timer::{ChildTimer, ChildTimers};
 
 /// A colliding rekey the peer ran on a child we were rekeying (§2.8.1).
@@ -192,10 +192,11 @@ pub fn alloc_spi(cx: &mut Cx<'_>) -> u32 {
 
 /// Installs a new child, arms its lifetimes and emits the event
 /// (`ChildSaReplaced` when it replaces `replaces`; `responder`: we answered
-/// that rekey).
+/// that rekey). The keys move into the event: the table keeps `info` only.
 pub fn install(
     cx: &mut Cx<'_>,
     info: ChildSaInfo,
+    keys: ChildSaKeys,
     lifetime: &Lifetime,
     replaces: Option<u32>,
     responder: bool,
@@ -218,9 +219,13 @@ pub fn install(
             old_spi_in: old.info.spi_in,
             old_spi_out: old.info.spi_out,
             new: info.clone(),
+            keys,
             responder,
         },
-        None => Event::ChildSaInstalled(info.clone()),
+        None => Event::ChildSaInstalled {
+            info: info.clone(),
+            keys,
+        },
     };
     cx.children.insert(ChildSa {
         info,

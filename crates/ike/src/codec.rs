@@ -22,24 +22,26 @@ use crate::rng::Rng;
 use crate::suite::IkeKeys;
 use crate::ts::TrafficSelector;
 
-/// The non-ESP marker (RFC 3948 §2.2).
-pub const NON_ESP_MARKER: [u8; 4] = [0; 4];
+/// The non-ESP marker (RFC 3948 §2.2), as the wire crate defines it.
+pub use yadokari_wire::udp_encap::NON_ESP_MARKER;
 
-/// Whether datagrams on this path carry the non-ESP marker.
+/// Whether datagrams on this path carry the non-ESP marker: every port
+/// but the IKE port is a NAT-T port (RFC 7296 §2.23, RFC 3948 §2.2).
 pub fn has_marker(path: Path, ike_port: u16) -> bool {
     path.local.port() != ike_port
 }
 
-/// The UDP payload for an IKE message on `path`.
-pub fn frame(packet: &[u8], path: Path, ike_port: u16) -> Vec<u8> {
+/// Writes the UDP payload for the IKE message `packet` on `path` into
+/// `buf` (replacing its contents): the message, behind the non-ESP marker
+/// on a NAT-T path. This and [`unframe`] are the only places in the
+/// project that add or strip the marker; the data plane and the daemon
+/// move the UDP payload unchanged.
+pub fn frame_into(buf: &mut Vec<u8>, packet: &[u8], path: Path, ike_port: u16) {
+    buf.clear();
     if has_marker(path, ike_port) {
-        let mut v = Vec::with_capacity(packet.len() + 4);
-        v.extend_from_slice(&NON_ESP_MARKER);
-        v.extend_from_slice(packet);
-        v
-    } else {
-        packet.to_vec()
+        buf.extend_from_slice(&NON_ESP_MARKER);
     }
+    buf.extend_from_slice(packet);
 }
 
 /// The IKE message inside a UDP payload received on `path`.
@@ -47,10 +49,9 @@ pub fn unframe(dgram: &[u8], path: Path, ike_port: u16) -> Result<&[u8], DropRea
     if !has_marker(path, ike_port) {
         return Ok(dgram);
     }
-    match dgram {
-        [0, 0, 0, 0, rest @ ..] => Ok(rest),
-        _ => Err(DropReason::NoNonEspMarker),
-    }
+    dgram
+        .strip_prefix(&NON_ESP_MARKER[..])
+        .ok_or(DropReason::NoNonEspMarker)
 }
 
 fn malformed(e: WireError) -> IkeError {
@@ -364,4 +365,40 @@ fn to_wire(p: &Payload) -> Result<wp::Payload<'static>, IkeError> {
             body: bytes(&[]),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(local_port: u16) -> Path {
+        Path::new(
+            std::net::SocketAddr::new([192, 0, 2, 1].into(), local_port),
+            "198.51.100.1:4500".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn marker_framed_on_natt_port_and_stripped_again() {
+        let ike = [0x11u8; 28];
+        let mut buf = vec![0xaa; 100];
+        frame_into(&mut buf, &ike, path(4500), 500);
+        assert_eq!(buf[..4], NON_ESP_MARKER, "marker in front on port 4500");
+        assert_eq!(buf[4..], ike);
+        assert_eq!(unframe(&buf, path(4500), 500), Ok(&ike[..]));
+        // Without the marker a NAT-T datagram is not IKE (it would be ESP).
+        assert_eq!(
+            unframe(&ike, path(4500), 500),
+            Err(DropReason::NoNonEspMarker)
+        );
+    }
+
+    #[test]
+    fn no_marker_on_the_ike_port() {
+        let ike = [0x11u8; 28];
+        let mut buf = vec![0xaa; 3];
+        frame_into(&mut buf, &ike, path(500), 500);
+        assert_eq!(buf, ike, "port 500 carries the bare message");
+        assert_eq!(unframe(&buf, path(500), 500), Ok(&ike[..]));
+    }
 }

@@ -9,9 +9,18 @@ use std::time::Instant;
 use crate::child::Children;
 use crate::config::{Config, ConnId};
 use crate::error::{Counters, DropReason, FailureReason};
-use crate::event::{Event, IkeSaId, Transmit};
+use crate::event::{Event, IkeSaId, Path};
 use crate::rng::Rng;
 use crate::sa::{IkeSa, Queued};
+
+/// An IKE message waiting for [`crate::IkeEndpoint::poll_transmit_into`]:
+/// not yet framed, since the non-ESP marker is added in one place only,
+/// on the way out ([`crate::codec::frame_into`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub path: Path,
+    pub message: Vec<u8>,
+}
 
 /// Work for the endpoint after the current SA has been put back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +48,7 @@ pub struct Cx<'a> {
     pub cfg: &'a Config,
     pub rng: &'a mut Rng,
     pub children: &'a mut Children,
-    pub out: &'a mut VecDeque<Transmit>,
+    pub out: &'a mut VecDeque<Outgoing>,
     pub events: &'a mut VecDeque<Event>,
     pub counters: &'a mut Counters,
     /// IKE SAs created while handling this input (IKE SA rekey).
@@ -49,9 +58,10 @@ pub struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    pub fn transmit(&mut self, t: Transmit) {
+    /// Queues the IKE message `message` (unframed) for `path`.
+    pub fn transmit(&mut self, path: Path, message: Vec<u8>) {
         self.counters.datagrams_out += 1;
-        self.out.push_back(t);
+        self.out.push_back(Outgoing { path, message });
     }
 
     pub fn event(&mut self, e: Event) {

@@ -15,9 +15,10 @@ use std::time::Instant;
 use crate::child::{ChildSa, Children};
 use crate::config::{Config, ConnConfig, ConnId, ConnTableError};
 use crate::cookie::CookieJar;
+use crate::cx::Outgoing;
 use crate::cx::{Cx, FollowUp};
 use crate::error::{Counters, DropReason, FailureReason};
-use crate::event::{Command, Event, IkeSaId, Path, Transmit};
+use crate::event::{ChildSaInfo, Command, Event, IkeSaId, Path, Transmit};
 use crate::exchange::{self, ike_sa_init};
 use crate::msg::{Header, Message, Notify, Payload};
 use crate::reg::{exchange as xt, notify};
@@ -54,7 +55,7 @@ pub struct IkeEndpoint {
     children: Children,
     cookies: CookieJar,
     cookie_rotate_at: Option<Instant>,
-    out: VecDeque<Transmit>,
+    out: VecDeque<Outgoing>,
     events: VecDeque<Event>,
     counters: Counters,
     next_sa_id: u64,
@@ -140,7 +141,7 @@ pub struct SaCounts {
 /// A read-only view of one CHILD SA: what was installed, plus its timers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildSaView {
-    pub info: crate::event::ChildSaInfo,
+    pub info: ChildSaInfo,
     /// Replaced by a rekey; stays installed only until its Delete (§2.8).
     pub replaced: bool,
     /// When the soft lifetime starts a rekey (§2.8), if scheduled.
@@ -221,12 +222,16 @@ impl IkeEndpoint {
         v
     }
 
-    /// Every CHILD SA (as the data plane should have them installed).
-    pub fn child_sas(&self) -> Vec<crate::event::ChildSaInfo> {
-        self.children
-            .iter()
-            .map(|c: &ChildSa| c.info.clone())
-            .collect()
+    /// Every CHILD SA (as the data plane should have them installed), by
+    /// inbound SPI. Borrowed, and without keys: the core has none to give
+    /// (they went to the driver in the install event).
+    pub fn child_sas(&self) -> impl Iterator<Item = &ChildSaInfo> {
+        self.children.iter().map(|c: &ChildSa| &c.info)
+    }
+
+    /// The CHILD SA whose inbound SPI is `spi_in`, if the core has it.
+    pub fn child_sa(&self, spi_in: u32) -> Option<&ChildSaInfo> {
+        self.children.get(spi_in).map(|c| &c.info)
     }
 
     /// Every CHILD SA with its rekey and expiry deadlines.
@@ -279,9 +284,25 @@ impl IkeEndpoint {
         self.half_open.len()
     }
 
+    /// The next datagram to send, written into `buf` (its old contents
+    /// replaced; a driver reuses one buffer for every datagram, as with
+    /// quinn-proto's `poll_transmit`): the complete UDP payload, with the
+    /// non-ESP marker in front on a NAT-T path (RFC 3948 §2.2), to be sent
+    /// unchanged from `path.local` to `path.remote`.
+    #[must_use]
+    pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<Path> {
+        let o = self.out.pop_front()?;
+        crate::codec::frame_into(buf, &o.message, o.path, self.cfg.ike_port);
+        Some(o.path)
+    }
+
+    /// The next datagram to send, in a buffer of its own (tests, the
+    /// simulator); see [`IkeEndpoint::poll_transmit_into`].
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.pop_front()
+        let mut bytes = Vec::new();
+        let path = self.poll_transmit_into(&mut bytes)?;
+        Some(Transmit { path, bytes })
     }
 
     #[must_use]
@@ -535,10 +556,7 @@ impl IkeEndpoint {
         )));
         if let Ok(b) = crate::codec::encode_plain(&m) {
             self.counters.datagrams_out += 1;
-            self.out.push_back(Transmit {
-                path,
-                bytes: crate::codec::frame(&b, path, self.cfg.ike_port),
-            });
+            self.out.push_back(Outgoing { path, message: b });
         }
     }
 
@@ -567,9 +585,9 @@ impl IkeEndpoint {
                 if let Some(resp) = sa.responses.cached(0).map(<[u8]>::to_vec) {
                     self.counters.count_drop(DropReason::Retransmit);
                     self.counters.datagrams_out += 1;
-                    self.out.push_back(Transmit {
+                    self.out.push_back(Outgoing {
                         path,
-                        bytes: crate::codec::frame(&resp, path, self.cfg.ike_port),
+                        message: resp,
                     });
                 }
             }
@@ -647,9 +665,9 @@ impl IkeEndpoint {
             ike_sa_init::Answer::Created(sa) => self.file(*sa),
             ike_sa_init::Answer::Refused(bytes) => {
                 self.counters.datagrams_out += 1;
-                self.out.push_back(Transmit {
+                self.out.push_back(Outgoing {
                     path,
-                    bytes: crate::codec::frame(&bytes, path, self.cfg.ike_port),
+                    message: bytes,
                 });
             }
             ike_sa_init::Answer::Drop(r) => self.drop_input(r),
@@ -669,10 +687,7 @@ impl IkeEndpoint {
         m.push(Payload::Notify(Notify::new(notify::COOKIE, cookie)));
         if let Ok(b) = crate::codec::encode_plain(&m) {
             self.counters.datagrams_out += 1;
-            self.out.push_back(Transmit {
-                path,
-                bytes: crate::codec::frame(&b, path, self.cfg.ike_port),
-            });
+            self.out.push_back(Outgoing { path, message: b });
         }
     }
 
@@ -1057,14 +1072,7 @@ fn on_message(
             if decoded.is_ok() {
                 let c = cached.to_vec();
                 cx.counters.count_drop(DropReason::Retransmit);
-                let p = Path {
-                    local: path.local,
-                    remote: path.remote,
-                };
-                cx.transmit(Transmit {
-                    path: p,
-                    bytes: crate::codec::frame(&c, p, cx.cfg.ike_port),
-                });
+                cx.transmit(path, c);
                 return Ok(());
             }
             return Err(DropReason::BadIcv);
@@ -1143,6 +1151,34 @@ impl IkeEndpoint {
         if let Some(ike) = self.children.get(spi_in).map(ChildSa::ike) {
             let _ = self.with_sa(now, ike, |cx, sa| sa.heard(cx));
         }
+    }
+
+    /// The data plane says the CHILD SA pair whose inbound SPI is `spi_in`
+    /// must be rekeyed before its lifetime says so: its outbound SA nears
+    /// the end of its sequence numbers (RFC 4303 §3.3.3: a counter must
+    /// not cycle; a new SA is needed), or has reached it. Rekeys it now
+    /// (RFC 7296 §2.8) unless a rekey or delete of it is under way. The
+    /// soft-lifetime timer stays armed: should this rekey fail, it tries
+    /// again; once the pair is replaced it finds nothing to do. Unknown
+    /// SPIs are ignored (the SA may have gone meanwhile).
+    pub fn child_rekey_needed(&mut self, now: Instant, spi_in: u32) {
+        let Some(c) = self.children.get(spi_in) else {
+            return;
+        };
+        if c.state != crate::child::ChildState::Installed {
+            return;
+        }
+        let ike = c.ike();
+        tracing::info!(
+            spi_in = %format_args!("{spi_in:08x}"),
+            "the data plane asks for a rekey (sequence numbers running out)"
+        );
+        let mark = self.events.len();
+        let _ = self.with_sa(now, ike, |cx, sa| {
+            exchange::enqueue(sa, crate::sa::Queued::RekeyChild { spi_in });
+            exchange::kick(cx, sa);
+        });
+        self.settle(now, mark);
     }
 
     /// Retry state of a connection, for the driver's status display.
@@ -1227,7 +1263,7 @@ impl IkeEndpoint {
             for e in self.events.range(mark..end) {
                 use crate::event::DownReason as D;
                 match e {
-                    Event::ChildSaInstalled(info) => {
+                    Event::ChildSaInstalled { info, .. } => {
                         let i = at(&mut seen, info.conn);
                         seen[i].1.up = true;
                     }

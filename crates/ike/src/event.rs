@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use zeroize::Zeroizing;
+use yadokari_crypto::SecretBytes;
 
 use crate::config::{ConnId, Mode};
 use crate::error::FailureReason;
@@ -31,9 +31,13 @@ impl Path {
     }
 }
 
-/// One UDP datagram to send. `bytes` is the complete UDP payload: on a
-/// NAT-T path (any local port other than the configured IKE port) it already
-/// starts with the 4-byte non-ESP marker of RFC 3948 §2.2.
+/// One UDP datagram to send, owned (see [`crate::IkeEndpoint::poll_transmit`];
+/// a driver that reuses one buffer calls
+/// [`crate::IkeEndpoint::poll_transmit_into`] instead). `bytes` is the
+/// complete UDP payload: on a NAT-T path (any local port other than the
+/// configured IKE port) it starts with the 4-byte non-ESP marker of
+/// RFC 3948 §2.2, which the core adds in one place
+/// ([`crate::codec::frame_into`]) so the driver sends it unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     pub path: Path,
@@ -73,13 +77,25 @@ pub enum Command {
 }
 
 /// Direction-specific key material of one CHILD SA (RFC 7296 §2.17).
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Neither `Clone` nor kept by the core: the keys are derived, moved into
+/// the install event, and from there into the data plane; every copy that
+/// is dropped is wiped ([`SecretBytes`]).
 pub struct ChildKeys {
     /// Encryption key, including the salt for AEAD/CTR transforms (RFC 4106 §8.1).
-    pub encr: Zeroizing<Vec<u8>>,
+    pub encr: SecretBytes,
     /// Integrity key; empty for AEAD transforms.
-    pub integ: Zeroizing<Vec<u8>>,
+    pub integ: SecretBytes,
 }
+
+impl PartialEq for ChildKeys {
+    /// Constant time in the key bytes (lengths are not secret).
+    fn eq(&self, other: &Self) -> bool {
+        self.encr.ct_eq(other.encr.expose()) & self.integ.ct_eq(other.integ.expose())
+    }
+}
+
+impl Eq for ChildKeys {}
 
 impl std::fmt::Debug for ChildKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,7 +116,20 @@ pub struct UdpEncap {
     pub remote_port: u16,
 }
 
-/// Everything the data plane needs to install one CHILD SA pair.
+/// The ESP keys of one CHILD SA pair, as the install event hands them to
+/// the driver. Not `Clone`: there is one copy, and it moves.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ChildSaKeys {
+    /// Decrypts what the peer sends us (SPI [`ChildSaInfo::spi_in`]).
+    pub inbound: ChildKeys,
+    /// Encrypts what we send (SPI [`ChildSaInfo::spi_out`]).
+    pub outbound: ChildKeys,
+}
+
+/// What one CHILD SA pair is, besides its keys: what the core keeps for
+/// rekeying and deleting it, and what the data plane needs next to the
+/// keys ([`ChildSaKeys`], handed out once in the install event). It holds
+/// no key material, so views of the core's table cannot leak any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildSaInfo {
     pub ike: IkeSaId,
@@ -112,8 +141,6 @@ pub struct ChildSaInfo {
     /// SPI the peer chose: we send with it.
     pub spi_out: u32,
     pub algorithms: ChildAlgorithms,
-    pub keys_in: ChildKeys,
-    pub keys_out: ChildKeys,
     pub ts_local: Vec<TrafficSelector>,
     pub ts_remote: Vec<TrafficSelector>,
     pub mode: Mode,
@@ -122,8 +149,9 @@ pub struct ChildSaInfo {
     pub encap: Option<UdpEncap>,
 }
 
-/// What the endpoint tells its driver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the endpoint tells its driver. Not `Clone`: install events carry
+/// the only copy of a CHILD SA's keys.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Event {
     /// An IKE SA finished IKE_AUTH (or replaced another through a rekey).
     IkeSaUp {
@@ -146,8 +174,13 @@ pub enum Event {
         conn: ConnId,
         reason: DownReason,
     },
-    ChildSaInstalled(ChildSaInfo),
-    /// A rekey produced `new`; the pair (`old_spi_in`, `old_spi_out`) stays
+    /// A new CHILD SA pair, with its keys (moved to the driver; the core
+    /// keeps none).
+    ChildSaInstalled {
+        info: ChildSaInfo,
+        keys: ChildSaKeys,
+    },
+    /// A rekey produced `new` (keys in `keys`, as for `ChildSaInstalled`); the pair (`old_spi_in`, `old_spi_out`) stays
     /// installed until its own `ChildSaRemoved`, so in-flight packets decrypt.
     ///
     /// `responder`: we answered the rekey. The initiator installs its new
@@ -159,8 +192,11 @@ pub enum Event {
         old_spi_in: u32,
         old_spi_out: u32,
         new: ChildSaInfo,
+        keys: ChildSaKeys,
         responder: bool,
     },
+    /// The pair (`spi_in`, `spi_out`) is gone; the driver removes both
+    /// halves by these SPIs, without looking anything up.
     ChildSaRemoved {
         ike: IkeSaId,
         spi_in: u32,
@@ -184,7 +220,9 @@ pub enum Event {
     },
     /// With [`crate::Config::trace_messages`]: one IKE message we sent or
     /// accepted, re-encoded without encryption (the SK payload's contents
-    /// in its place), so a capture of it reads like plaintext IKE.
+    /// in its place), so a capture of it reads like plaintext IKE. Framed
+    /// like the datagram it stands for: `message` is the UDP payload, with
+    /// the non-ESP marker on a NAT-T path.
     MessageTrace {
         outbound: bool,
         path: Path,

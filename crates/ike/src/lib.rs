@@ -48,7 +48,8 @@ pub use error::{
     Counters, DropReason, FailureReason, IkeError, Malformed, PeerIncompatible, PeerMisbehaved,
 };
 pub use event::{
-    ChildKeys, ChildSaInfo, Command, DownReason, Event, IkeSaId, Path, Transmit, UdpEncap,
+    ChildKeys, ChildSaInfo, ChildSaKeys, Command, DownReason, Event, IkeSaId, Path, Transmit,
+    UdpEncap,
 };
 pub use proposal::{ChildAlgorithms, ChildProposal, IkeProposal, Transform};
 pub use retry::{LastError, RetryStatus};

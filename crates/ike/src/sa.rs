@@ -15,7 +15,7 @@ use crate::codec;
 use crate::config::{ConnId, Identity};
 use crate::cx::Cx;
 use crate::error::IkeError;
-use crate::event::{IkeSaId, Path, Transmit};
+use crate::event::{IkeSaId, Path};
 use crate::exchange::create_child::{ChildInit, IkeRekeyInit};
 use crate::exchange::intermediate::IntAuth;
 use crate::ext::nat_t::NatState;
@@ -349,13 +349,10 @@ impl IkeSa {
         }
     }
 
-    /// Queues the datagram on the SA's current path, adding the non-ESP
-    /// marker on NAT-T ports (RFC 3948 §2.2).
+    /// Queues the IKE message on the SA's current path (framed for a
+    /// NAT-T port when the driver polls it).
     pub fn transmit(&self, cx: &mut Cx<'_>, packet: &[u8]) {
-        cx.transmit(Transmit {
-            path: self.path,
-            bytes: codec::frame(packet, self.path, cx.cfg.ike_port),
-        });
+        cx.transmit(self.path, packet.to_vec());
     }
 
     /// Sends a new request and tracks it in the window.

@@ -8,7 +8,6 @@ use yadokari_crypto::ke::{self, KeyExchange};
 use yadokari_crypto::keys::{ChildSaKeys, IkeSaKeys, IkeSuite as CryptoSuite};
 use yadokari_crypto::sk::{EncrTransform, SkCipher};
 use yadokari_crypto::{EncrAlgorithm, IntegAlgorithm, KeGroup, PrfAlgorithm, SecretBytes};
-use zeroize::Zeroizing;
 
 use crate::error::IkeError;
 use crate::event::ChildKeys;
@@ -191,16 +190,21 @@ pub fn child_keymat(
     encr_len: usize,
     integ_len: usize,
 ) -> Result<(ChildKeys, ChildKeys), IkeError> {
-    let k: ChildSaKeys = ike.keys.child_sa_keys(g_ir, ni, nr, encr_len, integ_len)?;
-    let z = |s: &SecretBytes| Zeroizing::new(s.expose().to_vec());
+    // Moved, not copied: these are the only copies of the keys.
+    let ChildSaKeys {
+        encr_i,
+        integ_i,
+        encr_r,
+        integ_r,
+    } = ike.keys.child_sa_keys(g_ir, ni, nr, encr_len, integ_len)?;
     Ok((
         ChildKeys {
-            encr: z(&k.encr_i),
-            integ: z(&k.integ_i),
+            encr: encr_i,
+            integ: integ_i,
         },
         ChildKeys {
-            encr: z(&k.encr_r),
-            integ: z(&k.integ_r),
+            encr: encr_r,
+            integ: integ_r,
         },
     ))
 }

@@ -173,10 +173,10 @@ fn key_schedule_matches_strongswan_logs() {
                         return false;
                     };
                     [
-                        hex::encode(&*i.encr),
-                        hex::encode(&*i.integ),
-                        hex::encode(&*r.encr),
-                        hex::encode(&*r.integ),
+                        hex::encode(i.encr.expose()),
+                        hex::encode(i.integ.expose()),
+                        hex::encode(r.encr.expose()),
+                        hex::encode(r.integ.expose()),
                     ] == want
                 })
                 .count();

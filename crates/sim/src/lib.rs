@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use yadokari_ike::{ChildSaInfo, Command, Config, Event, IkeEndpoint, IkeSaId, Path, Transmit};
+use yadokari_ike::{
+    ChildSaInfo, ChildSaKeys, Command, Config, Event, IkeEndpoint, IkeSaId, Path, Transmit,
+};
 
 pub use net::{Faults, Network, SimRng};
 
@@ -73,7 +75,7 @@ impl Peer {
             None => Ok(()),
         };
         match &e {
-            Event::ChildSaInstalled(info) => fresh(&mut self.installed, info)?,
+            Event::ChildSaInstalled { info, .. } => fresh(&mut self.installed, info)?,
             Event::ChildSaReplaced { new, .. } => fresh(&mut self.installed, new)?,
             Event::ChildSaRemoved { spi_in, .. } => {
                 self.installed
@@ -92,6 +94,16 @@ impl Peer {
         }
         self.events.push(e);
         Ok(())
+    }
+
+    /// The keys the data plane got for the CHILD SA `spi_in`: those of its
+    /// install event (the core keeps none).
+    pub fn keys_of(&self, spi_in: u32) -> Option<&ChildSaKeys> {
+        self.events.iter().rev().find_map(|e| match e {
+            Event::ChildSaInstalled { info, keys } if info.spi_in == spi_in => Some(keys),
+            Event::ChildSaReplaced { new, keys, .. } if new.spi_in == spi_in => Some(keys),
+            _ => None,
+        })
     }
 
     /// Established IKE SAs that are not replaced.
@@ -317,11 +329,8 @@ impl Pair {
             return Err(e.clone());
         }
         for (p, name) in [(&self.a, "A"), (&self.b, "B")] {
-            let table: BTreeMap<u32, ChildSaInfo> =
-                p.ep.child_sas()
-                    .into_iter()
-                    .map(|c| (c.spi_in, c))
-                    .collect();
+            let table: BTreeMap<u32, &ChildSaInfo> =
+                p.ep.child_sas().map(|c| (c.spi_in, c)).collect();
             let t_spis: Vec<u32> = table.keys().copied().collect();
             let i_spis: Vec<u32> = p.installed.keys().copied().collect();
             if t_spis != i_spis {
@@ -357,7 +366,11 @@ impl Pair {
                     ca.spi_in, ca.spi_out, cb.spi_in, cb.spi_out
                 ));
             }
-            if ca.keys_out != cb.keys_in || ca.keys_in != cb.keys_out {
+            let (Some(ka), Some(kb)) = (self.a.keys_of(ca.spi_in), self.b.keys_of(cb.spi_in))
+            else {
+                return Err(format!("no keys handed out for A in={:#x}", ca.spi_in));
+            };
+            if ka.outbound != kb.inbound || ka.inbound != kb.outbound {
                 return Err(format!("keys differ for A in={:#x}", ca.spi_in));
             }
             if ca.algorithms != cb.algorithms || ca.mode != cb.mode {

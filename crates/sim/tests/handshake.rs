@@ -109,7 +109,7 @@ fn ike_rekey_moves_children() {
     );
     p.check_consistent().unwrap();
     let new = p.a.ep.ike_sas()[0].id;
-    assert!(p.a.ep.child_sas().iter().all(|c| c.ike == new));
+    assert!(p.a.ep.child_sas().all(|c| c.ike == new));
     // The new IKE SA works: rekey the child through it.
     let old = spi_a(&p);
     p.command(Side::A, Command::RekeyChild { spi_in: old });
@@ -1013,4 +1013,141 @@ fn hybrid_offer_falls_back_to_a_classic_peer() {
     let p = up(o, 41);
     let sa = p.a.live_ike_sas()[0].algorithms.expect("up");
     assert_eq!(sa.ke, yadokari_wire::registry::KeMethod::ECP_256.0);
+}
+
+/// Issue 10: the keys of a CHILD SA move to the driver in its install event,
+/// and nothing the core keeps (its table, the views it hands out) holds any.
+#[test]
+fn child_keys_move_out_in_the_install_event_and_the_core_keeps_none() {
+    let mut p = up(PairOptions::default(), 40);
+    let a_spi = spi_a(&p);
+    p.command(Side::A, Command::RekeyChild { spi_in: a_spi });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.len() == 1
+            && !p.a.installed.contains_key(&a_spi))
+    );
+    p.check_consistent().unwrap();
+    for peer in [&p.a, &p.b] {
+        let mut handed_out = 0;
+        for e in &peer.events {
+            let (info, keys) = match e {
+                Event::ChildSaInstalled { info, keys } => (info, keys),
+                Event::ChildSaReplaced { new, keys, .. } => (new, keys),
+                _ => continue,
+            };
+            handed_out += 1;
+            assert!(!keys.inbound.encr.is_empty() && !keys.outbound.encr.is_empty());
+            assert!(keys.inbound != keys.outbound, "one key per direction");
+            // No trace of them in what the core keeps: its table's views
+            // print every field, and none is a key.
+            let kept = format!("{:?} {:?}", peer.ep.child_sa_views(), info);
+            for k in [&keys.inbound, &keys.outbound] {
+                let bytes = format!("{:?}", k.encr.expose());
+                assert!(!kept.contains(&bytes[1..bytes.len() - 1]));
+            }
+            assert!(
+                !kept.contains("ChildKeys") && !kept.contains("SecretBytes"),
+                "the core's CHILD SA table holds keys: {kept}"
+            );
+        }
+        assert_eq!(handed_out, 2, "the first CHILD SA and its rekey");
+    }
+}
+
+/// Issue 10: the data plane's "this pair needs a rekey" names the pair by
+/// its inbound SPI; the core rekeys exactly that pair, once, and ignores an
+/// SPI it does not know.
+#[test]
+fn rekey_needed_by_inbound_spi_rekeys_that_pair_only() {
+    let o = PairOptions {
+        window: 4,
+        ..Default::default()
+    };
+    let mut p = up(o, 41);
+    let ike = p.a.live_ike_sas()[0].id;
+    p.command(Side::A, Command::CreateChild { ike, child: 0 });
+    assert!(
+        p.drive_until(Duration::from_secs(5), 1000, |p| p.a.installed.len() == 2
+            && p.b.installed.len() == 2)
+    );
+    let spis: Vec<u32> = p.a.installed.keys().copied().collect();
+    let (target, other) = (spis[0], spis[1]);
+    let now = p.now;
+    let before = p.a.events.len();
+    // Unknown SPI: nothing happens, no failure.
+    p.a.ep.child_rekey_needed(now, 0x0bad_5eed);
+    // Reported twice (two packets crossed the limit): one rekey.
+    p.a.ep.child_rekey_needed(now, target);
+    p.a.ep.child_rekey_needed(now, target);
+    p.flush();
+    assert!(p.drive_until(Duration::from_secs(5), 1000, |p| !p
+        .a
+        .installed
+        .contains_key(&target)
+        && p.a.installed.len() == 2));
+    p.check_consistent().unwrap();
+    let new: Vec<_> = p.a.events[before..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChildSaReplaced {
+                old_spi_in,
+                responder,
+                ..
+            } => Some((*old_spi_in, *responder)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(new, vec![(target, false)], "exactly the named pair, by us");
+    assert!(
+        p.a.installed.contains_key(&other),
+        "the other pair untouched"
+    );
+    assert!(!p.a.events[before..]
+        .iter()
+        .any(|e| matches!(e, Event::Failure { .. })));
+}
+
+/// Issue 10: `poll_transmit_into` writes each datagram into the caller's
+/// (reused) buffer, framed for its path: the non-ESP marker in front on
+/// port 4500 (RFC 3948 §2.2), none on port 500; the peer takes it as is.
+#[test]
+fn poll_into_a_reused_buffer_frames_for_the_path() {
+    use yadokari_ike::Path;
+    let (a, b) = pair(&PairOptions::default());
+    let mut p = Pair::new(a, b, 42, Faults::none());
+    p.nat = true;
+    let now = p.now;
+    p.a.ep
+        .handle_command(now, Command::Initiate { conn: ConnId(0) });
+    let mut buf = vec![0xee; 4096];
+    let path = p.a.ep.poll_transmit_into(&mut buf).expect("IKE_SA_INIT");
+    assert_eq!(path.local.port(), 500);
+    assert_ne!(buf[..4], [0; 4], "no marker on port 500: SPIi first");
+    assert_eq!(
+        u32::from_be_bytes(buf[24..28].try_into().unwrap()) as usize,
+        buf.len(),
+        "exactly the message, the old contents gone"
+    );
+    p.flush();
+    assert!(p.drive_until(Duration::from_secs(5), 1000, established));
+    // Floated to 4500 behind the NAT (RFC 7296 §2.23): a DPD request.
+    let ike = p.a.live_ike_sas()[0].id;
+    p.a.ep.handle_command(now, Command::Dpd { ike });
+    let path = p.a.ep.poll_transmit_into(&mut buf).expect("DPD request");
+    assert_eq!(path.local.port(), 4500);
+    assert_eq!(buf[..4], [0; 4], "non-ESP marker on port 4500");
+    assert_eq!(
+        u32::from_be_bytes(buf[28..32].try_into().unwrap()) as usize + 4,
+        buf.len()
+    );
+    // B gets the datagram as the wire carries it and answers.
+    let b_path = Path::new(
+        std::net::SocketAddr::new(yadokari_sim::ADDR_B, 4500),
+        std::net::SocketAddr::new(yadokari_sim::ADDR_NAT, 14500),
+    );
+    let answered = p.b.ep.counters().datagrams_out;
+    p.b.ep.handle_datagram(now, b_path, &buf);
+    assert_eq!(p.b.ep.counters().datagrams_out, answered + 1);
+    let reply = p.b.ep.poll_transmit().expect("DPD answer");
+    assert_eq!(reply.bytes[..4], [0; 4]);
 }

@@ -265,7 +265,6 @@ fn invalid_spi_hint_renegotiates_with_a_restarted_responder() {
                 && p.a
                     .ep
                     .child_sas()
-                    .iter()
                     .any(|c| c.ike != old && p.b.installed.contains_key(&c.spi_out))
         }),
         "no new SA within DPD + 5 s: {:?}",

@@ -28,11 +28,7 @@ fn path_to_b() -> Path {
 
 /// What the responder looks like from outside.
 fn snapshot(ep: &IkeEndpoint) -> (Vec<yadokari_ike::IkeSaView>, Vec<(u32, u32)>) {
-    let mut c: Vec<(u32, u32)> = ep
-        .child_sas()
-        .iter()
-        .map(|c| (c.spi_in, c.spi_out))
-        .collect();
+    let mut c: Vec<(u32, u32)> = ep.child_sas().map(|c| (c.spi_in, c.spi_out)).collect();
     c.sort_unstable();
     (ep.ike_sas(), c)
 }

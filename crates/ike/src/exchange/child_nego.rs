@@ -10,7 +10,7 @@ use yadokari_policy::TsSet;
 use crate::config::{ChildConfig, ConnConfig, ConnId, Mode};
 use crate::cx::Cx;
 use crate::error::{IkeError, PeerMisbehaved};
-use crate::event::ChildSaInfo;
+use crate::event::{ChildSaInfo, ChildSaKeys};
 use crate::msg::{Message, Notify, Payload};
 use crate::proposal::{self, ChildAlgorithms, Proposal};
 use crate::reg::{notify, protocol};
@@ -118,6 +118,7 @@ impl Refusal {
 /// (SA, [KEr], TSi, TSr, [N(USE_TRANSPORT_MODE)]; the caller adds Nr).
 pub struct Accepted {
     pub info: ChildSaInfo,
+    pub keys: ChildSaKeys,
     pub child: usize,
     pub payloads: Vec<Payload>,
 }
@@ -230,8 +231,6 @@ pub fn respond(
         spi_in,
         spi_out: their_spi,
         algorithms: algs,
-        keys_in: i_to_r,
-        keys_out: r_to_i,
         ts_local: narrowed.ts_r.iter().copied().collect(),
         ts_remote: narrowed.ts_i.iter().copied().collect(),
         mode,
@@ -255,6 +254,10 @@ pub fn respond(
     resp_payloads.push(Payload::TsR(narrowed.ts_r.iter().copied().collect()));
     Ok(Accepted {
         info,
+        keys: ChildSaKeys {
+            inbound: i_to_r,
+            outbound: r_to_i,
+        },
         child,
         payloads: resp_payloads,
     })
@@ -271,7 +274,7 @@ pub fn complete(
     offer: &mut ChildOffer,
     msg: &Message,
     keys: &KeyInput<'_>,
-) -> Result<ChildSaInfo, IkeError> {
+) -> Result<(ChildSaInfo, ChildSaKeys), IkeError> {
     let (Some(sa_pl), Some(ts_i), Some(ts_r)) = (msg.sa(), msg.ts_i(), msg.ts_r()) else {
         return Err(PeerMisbehaved::MissingPayload("SA/TSi/TSr").into());
     };
@@ -319,21 +322,24 @@ pub fn complete(
         encr_len,
         integ_len,
     )?;
-    Ok(ChildSaInfo {
+    let info = ChildSaInfo {
         ike: sa.id,
         conn: sa.conn,
         child: offer.child,
         spi_in: offer.spi_in,
         spi_out: their_spi,
         algorithms: algs,
-        keys_in: r_to_i,
-        keys_out: i_to_r,
         ts_local: ts_i.to_vec(),
         ts_remote: ts_r.to_vec(),
         mode,
         path: sa.path,
         encap: crate::ext::nat_t::encap(sa, cx.cfg),
-    })
+    };
+    let keys = ChildSaKeys {
+        inbound: r_to_i,
+        outbound: i_to_r,
+    };
+    Ok((info, keys))
 }
 
 /// Whether a response is a child-level refusal (an error notify, no SA).

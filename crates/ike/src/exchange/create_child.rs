@@ -198,7 +198,7 @@ pub fn on_child_response(cx: &mut Cx<'_>, sa: &mut IkeSa, mut init: ChildInit, m
         }
         None => Err(IkeError::ApiMisuse("no keys")),
     };
-    let info = match result {
+    let (info, keys) = match result {
         Ok(i) => i,
         Err(e) => {
             restore_old(cx);
@@ -236,12 +236,12 @@ pub fn on_child_response(cx: &mut Cx<'_>, sa: &mut IkeSa, mut init: ChildInit, m
         .and_then(|s| cx.children.get(s))
         .map(|c| (c.info.spi_in, c.state.clone()));
     match old {
-        None => child::install(cx, info, &lifetime, None, false),
+        None => child::install(cx, info, keys, &lifetime, None, false),
         Some((old_spi, ChildState::Rekeying { peer: Some(p) }))
             if ours_is_lowest(&init.ni, &nr, &p.ni, &p.nr) =>
         {
             // We lost the collision: our new SA is redundant; the peer deletes the old one.
-            child::install(cx, info, &lifetime, None, false);
+            child::install(cx, info, keys, &lifetime, None, false);
             if let Some(o) = cx.children.get_mut(old_spi) {
                 o.state = ChildState::Rekeyed { by: p.new_spi_in };
             }
@@ -252,7 +252,7 @@ pub fn on_child_response(cx: &mut Cx<'_>, sa: &mut IkeSa, mut init: ChildInit, m
             sa.queue.push_front(Queued::DeleteChild { spi_in: new_spi });
         }
         Some((old_spi, _)) => {
-            child::install(cx, info, &lifetime, Some(old_spi), false);
+            child::install(cx, info, keys, &lifetime, Some(old_spi), false);
             if let Some(o) = cx.children.get_mut(old_spi) {
                 o.state = ChildState::Deleting;
                 o.timers = Default::default();
@@ -352,7 +352,7 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
     else {
         return;
     };
-    child::install(cx, acc.info, &lifetime, rekey_of, true);
+    child::install(cx, acc.info, acc.keys, &lifetime, rekey_of, true);
     if let Some(old) = rekey_of.and_then(|s| cx.children.get_mut(s)) {
         old.timers.stop(ChildTimer::Rekey.idx());
         old.state = match old.state {

@@ -238,7 +238,7 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
         match child_nego::respond(cx, sa, a.conn, msg, &ki, None, false, spi_in) {
             Ok(acc) => {
                 payloads.extend(acc.payloads);
-                install = Some((acc.info, acc.child));
+                install = Some((acc.info, acc.keys, acc.child));
             }
             Err(refusal) => {
                 cx.failure(
@@ -256,9 +256,9 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
         sa.phase = Phase::Gone;
         return Ok(());
     }
-    if let Some((info, idx)) = install {
+    if let Some((info, keys, idx)) = install {
         if let Some(cc) = conn.children.get(idx) {
-            child::install(cx, info, &cc.lifetime, None, false);
+            child::install(cx, info, keys, &cc.lifetime, None, false);
         }
     }
     if msg.notify(notify::INITIAL_CONTACT).is_some() {
@@ -377,9 +377,9 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
     // traffic) rather than trade it for an SA that carries nothing.
     let replaces_old = !matches!(outcome, Some(Err(_)));
     match (outcome, first_child) {
-        (Some(Ok(info)), _) => {
+        (Some(Ok((info, keys))), _) => {
             if let Some(cc) = conn.children.get(info.child) {
-                child::install(cx, info, &cc.lifetime, None, false);
+                child::install(cx, info, keys, &cc.lifetime, None, false);
             }
         }
         (Some(Err((n, installed_by_peer))), Some(_)) => {

@@ -47,11 +47,16 @@ fn emit(cx: &mut Cx<'_>, outbound: bool, path: Path, msg: &Message) {
         return;
     }
     match crate::codec::encode_plain(msg) {
-        Ok(message) => cx.event(Event::MessageTrace {
-            outbound,
-            path,
-            message,
-        }),
+        Ok(plain) => {
+            // Framed as on the wire (the marker on a NAT-T path).
+            let mut message = Vec::with_capacity(plain.len() + 4);
+            crate::codec::frame_into(&mut message, &plain, path, cx.cfg.ike_port);
+            cx.event(Event::MessageTrace {
+                outbound,
+                path,
+                message,
+            })
+        }
         Err(e) => tracing::debug!(error = %e, "cannot re-encode a message for the trace"),
     }
 }
