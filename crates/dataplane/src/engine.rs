@@ -170,14 +170,22 @@ pub(crate) enum InCtl {
 }
 
 /// The raw ESP sockets, (IPv4, IPv6), each set once when first needed.
-#[derive(Default)]
-pub(crate) struct RawSockets {
-    pub v4: OnceLock<Arc<RawEspSocket>>,
-    pub v6: OnceLock<Arc<RawEspSocket>>,
+pub(crate) struct RawSockets<R = RawEspSocket> {
+    pub v4: OnceLock<Arc<R>>,
+    pub v6: OnceLock<Arc<R>>,
 }
 
-impl RawSockets {
-    pub fn get(&self, v6: bool) -> Option<&Arc<RawEspSocket>> {
+impl<R> Default for RawSockets<R> {
+    fn default() -> Self {
+        Self {
+            v4: OnceLock::new(),
+            v6: OnceLock::new(),
+        }
+    }
+}
+
+impl<R> RawSockets<R> {
+    pub fn get(&self, v6: bool) -> Option<&Arc<R>> {
         if v6 {
             self.v6.get()
         } else {
@@ -191,14 +199,14 @@ pub(crate) struct Worker<C> {
     pub waker: Arc<Waker>,
 }
 
-/// Shared by all workers.
-pub(crate) struct Shared {
+/// Shared by all workers (`R`: the raw ESP socket type, see [`crate::io`]).
+pub(crate) struct Shared<R = RawEspSocket> {
     pub cfg: Config,
     pub counters: Counters,
     pub stop: AtomicBool,
     pub events: Sender<Event>,
     pub ike: Sender<IkeDatagram>,
-    pub raw: RawSockets,
+    pub raw: RawSockets<R>,
 }
 
 /// A running data plane. Dropping it stops and joins the workers.

@@ -20,13 +20,18 @@
 pub mod bench;
 pub mod counters;
 mod engine;
+#[doc(hidden)]
+pub mod fake;
 mod inbound;
+pub mod io;
 pub mod ip;
 mod outbound;
 pub mod sa;
 pub mod selector;
 pub mod transform;
 pub mod transport;
+#[cfg(test)]
+mod worker_tests;
 
 pub use counters::{DropCounts, DropReason, GlobalCounts, SaCounts};
 pub use engine::{
