@@ -22,9 +22,9 @@ struct Unreachable;
 
 impl EspDecap for Unreachable {
     fn decap(&mut self, _: &mut [u8]) -> Result<(Range<usize>, u8), DecapError> {
-        Err(DecapError::Malformed(yadokari_esp::DecapError::InnerPacket(
-            "benchmark",
-        )))
+        Err(DecapError::Malformed(
+            yadokari_esp::DecapError::InnerPacket("benchmark"),
+        ))
     }
 }
 

@@ -12,6 +12,12 @@
 //! Raw ESP (IP protocol 50, RFC 4303 §2 without RFC 3948) arrives on the raw
 //! sockets worker 0 polls besides its UDP socket; the IPv4 header is cut off
 //! (its IHL says where ESP starts) and the rest takes the same path.
+//!
+//! The worker is generic over its TUN queue, UDP socket and raw sockets
+//! ([`crate::io`]); `worker_tests.rs` runs it over [`crate::fake`]. Buffers
+//! are allocated in `new_state`; a receive, and every drop before the TUN
+//! (counted by [`DropReason`], the ESP crate's typed error kept for the
+//! rate-limited log line), allocates nothing.
 
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};

@@ -2,8 +2,8 @@
 //! outbound and inbound workers perform, implemented here for the real
 //! descriptors of `yadokari-sys` and in [`crate::fake`] for memory.
 //!
-//! The workers are generic over them ([`crate::outbound`] over
-//! `T: TunQueue, U: UdpIo, R: RawEspIo`, [`crate::inbound`] likewise), so
+//! The workers are generic over them (the outbound and the inbound worker
+//! over `T: TunQueue, U: UdpIo, R: RawEspIo`), so
 //! each is compiled once per set of types: the production build calls
 //! `Tun`, `UdpSocket` and `RawEspSocket` directly (the trait methods are
 //! one-line forwards that inline), with no `dyn` and no extra copy on the
@@ -46,8 +46,12 @@ pub trait TunQueue: AsFd + Send + Sync + 'static {
 
     /// Writes packets that start at `offset` in their buffers (room for the
     /// virtio-net header in front), coalescing packets of one flow first.
-    fn send_batch(&self, gro: &mut TunGro, bufs: &mut [Vec<u8>], offset: usize)
-        -> io::Result<usize>;
+    fn send_batch(
+        &self,
+        gro: &mut TunGro,
+        bufs: &mut [Vec<u8>],
+        offset: usize,
+    ) -> io::Result<usize>;
 
     /// Writes one packet outside a batch.
     fn send_one(&self, pkt: &[u8]) -> io::Result<usize>;
@@ -67,8 +71,12 @@ pub trait UdpIo: AsFd + Send + Sync + 'static {
 
     /// Sends `contents` to `dest`: one datagram, or with `segment_size` a
     /// GSO run of datagrams of that size (the last may be shorter).
-    fn send(&self, dest: SocketAddr, contents: &[u8], segment_size: Option<usize>)
-        -> io::Result<()>;
+    fn send(
+        &self,
+        dest: SocketAddr,
+        contents: &[u8],
+        segment_size: Option<usize>,
+    ) -> io::Result<()>;
 }
 
 /// A raw ESP socket (IP protocol 50): one datagram per call.

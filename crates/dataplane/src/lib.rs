@@ -14,6 +14,13 @@
 //! The daemon drives it through [`DataPlane`]: install/remove SAs (manual or
 //! from IKE), read [`IkeDatagram`]s and [`Event`]s from [`Channels`], send IKE
 //! with [`DataPlane::send_ike`], and read [`CountersSnapshot`]s.
+//!
+//! The workers are generic over the I/O traits of [`io`] (TUN queue, UDP
+//! socket, raw ESP socket), monomorphized for the `yadokari-sys` types in
+//! [`DataPlane`] and for the in-memory [`fake`]s in the unit tests, which
+//! run the workers' batching, GSO grouping, GRO splitting and TUN
+//! coalescing without root. Every dropped packet is counted under a
+//! [`DropReason`]; no drop path allocates.
 #![forbid(unsafe_code)]
 
 #[doc(hidden)]

@@ -7,8 +7,15 @@
 //! seal every packet in place in its own buffer, then send runs of
 //! consecutive packets to one peer with equal length as one UDP_SEGMENT
 //! (GSO) send; raw ESP (IP protocol 50, no NAT in the way) goes out one
-//! packet per `sendto` on the raw socket instead. Order within an SA is kept because one worker owns each
-//! outbound SA and sends in read order.
+//! packet per `sendto` on the raw socket instead. Order within an SA is kept
+//! because one worker owns each outbound SA and sends in read order.
+//!
+//! The worker is generic over its TUN queue, UDP socket and raw socket
+//! ([`crate::io`]); `worker_tests.rs` runs it over [`crate::fake`]. Every
+//! buffer is allocated in `new_state`: sealing, sending and every drop
+//! (counted by [`DropReason`], logged at most once a second per reason)
+//! allocate nothing — ICMP "too big" errors are built in a reused buffer,
+//! the Acquire rate limiter's map is sized for its bound up front.
 
 use std::collections::HashMap;
 use std::io;

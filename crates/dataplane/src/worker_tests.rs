@@ -388,10 +388,8 @@ fn runs_split_where_the_peer_changes_and_order_is_kept() {
     }
     o.w.batch(&mut o.st);
     let sent = o.udp.take_sent();
-    let shape: Vec<(SocketAddr, usize)> = sent
-        .iter()
-        .map(|s| (s.to, s.datagrams().len()))
-        .collect();
+    let shape: Vec<(SocketAddr, usize)> =
+        sent.iter().map(|s| (s.to, s.datagrams().len())).collect();
     assert_eq!(shape, vec![(peer(), 2), (other, 1), (peer(), 1)]);
     assert_eq!(sent[0].segment_size, Some(esp_len(140)));
     assert_eq!(sent[1].segment_size, None);

@@ -7,7 +7,8 @@
 //! checksums), and [`Tun::send_batch`] coalesces a batch of packets of one
 //! flow back into super-packets (GRO) before writing, so the kernel sees few
 //! large writes. With `multi_queue` further queues of the same device are
-//! opened with [`Tun::clone_queue`], one per worker.
+//! opened with [`Tun::clone_queue`], one per worker. [`soft`] runs the same
+//! splitting and coalescing on plain buffers, for in-memory stand-ins.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -223,10 +224,7 @@ pub mod soft {
         offset: usize,
     ) -> io::Result<usize> {
         let (hdr, v6) = super_packet_header(packet, segment_size).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a TCP or UDP super-packet",
-            )
+            io::Error::new(io::ErrorKind::InvalidInput, "not a TCP or UDP super-packet")
         })?;
         gso_split(packet, hdr, bufs, sizes, offset, v6)
     }
