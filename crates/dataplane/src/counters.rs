@@ -49,7 +49,9 @@ drop_reasons! {
     BadIcv => bad_icv,
     /// Sequence number replayed or left of the window (RFC 4303 §3.4.3).
     Replay => replay,
-    /// Too short, bad trailer, unknown next header, bad inner IP header.
+    /// Too short, bad trailer, unknown next header, bad inner IP header
+    /// (inbound: every `yadokari_esp::DropReason` but replay and integrity,
+    /// which have their own counters here).
     Malformed => malformed,
     /// Outbound packet matched no SA.
     NoSa => no_sa,

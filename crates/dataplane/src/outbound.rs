@@ -53,7 +53,7 @@ const MIN_ROOM: usize = 128;
 /// Reads per batch at most, so control messages and timers are not starved.
 const MAX_READS: usize = 64;
 /// Largest UDP GSO send (total payload bytes).
-pub(crate) const MAX_GSO_BYTES: usize = 65_000;
+const MAX_GSO_BYTES: usize = 65_000;
 /// Destinations remembered for Acquire rate limiting, at most.
 const ACQUIRE_MAX: usize = 4096;
 
@@ -467,7 +467,7 @@ impl<T: TunQueue, U: UdpIo, R: RawEspIo> OutboundWorker<T, U, R> {
 }
 
 pub(crate) struct State {
-    pub(crate) table: OutTable,
+    table: OutTable,
     bufs: Vec<Vec<u8>>,
     sizes: Vec<usize>,
     scratch: Vec<u8>,

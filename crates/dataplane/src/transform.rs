@@ -99,9 +99,17 @@ impl EspDecap for yadokari_esp::InboundSa {
         use yadokari_esp::DecapError as E;
         match yadokari_esp::InboundSa::decap(self, pkt) {
             Ok(d) => Ok((d.payload, d.next_header)),
+            // Exhaustive on purpose: a reason the ESP crate adds must be
+            // given its data-plane counter here, not fall into one silently.
             Err(E::Replayed { seq } | E::TooOld { seq }) => Err(DecapError::Replay(seq)),
             Err(E::Integrity { seq }) => Err(DecapError::BadIcv(seq)),
-            Err(e) => Err(DecapError::Malformed(e)),
+            Err(
+                e @ (E::Malformed(_)
+                | E::SpiMismatch { .. }
+                | E::BadTrailer(_)
+                | E::NextHeader(_)
+                | E::InnerPacket(_)),
+            ) => Err(DecapError::Malformed(e)),
         }
     }
 }
