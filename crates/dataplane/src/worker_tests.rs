@@ -744,3 +744,110 @@ fn the_inbound_thread_reads_a_gro_batch_and_writes_the_tun() {
     assert_eq!(batches[0].len(), 1);
     assert_eq!(batches[0][0].packet.len(), 40 + 4 * MSS);
 }
+
+#[test]
+fn keepalives_go_to_each_udp_peer_once_and_never_to_raw_peers() {
+    let p = plane(Config::default());
+    let mut o = outbound(&p, 64);
+    o.install(our_sas().1);
+    let mut m = manual();
+    m.spi_out = 0x300;
+    m.remote_ts = ts("203.0.113.128", 25);
+    // A second SA to the same UDP peer, and one sending raw ESP.
+    o.install(m.build().expect("keys").1);
+    let mut raw = our_sas().1;
+    raw.spi = 0x400;
+    raw.peer = EspTransport::Raw(ip("192.0.2.9"));
+    o.install(raw);
+    o.w.send_keepalives(&o.st);
+    let sent = o.udp.take_sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].to, &sent[0].contents[..]), (peer(), &[0xff][..]));
+    assert_eq!(p.counts().tx_keepalives, 1);
+}
+
+#[test]
+fn raw_esp_for_another_workers_spi_is_handed_over_and_bounded() {
+    let p = plane(Config::default());
+    let raw = Arc::new(FakeRaw::new(false).expect("eventfd"));
+    assert!(p.shared.raw.v6.set(raw.clone()).is_ok());
+    // Two inbound workers: SPI 0x101 is odd, so worker 1 owns it.
+    let (tx0, rx0) = unbounded();
+    let (tx1, rx1) = unbounded();
+    let (w0k, w1k) = (
+        Arc::new(Waker::new().expect("eventfd")),
+        Arc::new(Waker::new().expect("eventfd")),
+    );
+    let peers = vec![(tx0, w0k.clone()), (tx1.clone(), w1k.clone())];
+    let tun0 = Arc::new(FakeTun::new(true).expect("eventfd"));
+    let tun1 = Arc::new(FakeTun::new(true).expect("eventfd"));
+    let udp = Arc::new(FakeUdp::new(64).expect("eventfd"));
+    let w0 = InboundWorker::new(
+        p.shared.clone(),
+        tun0.clone(),
+        udp.clone(),
+        rx0,
+        w0k,
+        0,
+        peers,
+    );
+    let w1 = InboundWorker::new(p.shared.clone(), tun1.clone(), udp, rx1, w1k, 1, Vec::new());
+    let (mut st0, mut st1) = (w0.new_state(), w1.new_state());
+    let mut m = manual();
+    m.spi_in = 0x101;
+    let (sa, _) = m.build().expect("keys");
+    tx1.send(InCtl::Install(Box::new(sa), Arc::default()))
+        .expect("send");
+    w1.apply_control(&mut st1);
+    let (_, mut peer_out) = m.mirrored(us()).build().expect("keys");
+    // IPv6 raw sockets deliver ESP from byte 0.
+    let esp = seal(peer_out.encap.as_mut(), &tcp4(RIGHT, LEFT, 3, 100, true));
+    raw.push(ip("2001:db8::2"), esp.clone());
+    w0.raw_burst(&mut st0, &raw);
+    assert!(tun0.take_batches().is_empty(), "not worker 0's SA");
+    w1.apply_control(&mut st1);
+    let b = tun1.take_batches();
+    assert_eq!(b.len(), 1);
+    assert_eq!(tcp_seq(&b[0][0].packet), 3);
+
+    // A backlog of RAW_HANDOFF_MAX is the limit: the next one is a typed
+    // drop, not another queued copy.
+    for _ in 0..crate::inbound::RAW_HANDOFF_MAX {
+        tx1.send(InCtl::Remove { spi: 0x999 }).expect("send");
+    }
+    raw.push(ip("2001:db8::2"), esp);
+    w0.raw_burst(&mut st0, &raw);
+    assert_eq!(p.counts().drops.raw_handoff_full, 1);
+}
+
+#[test]
+fn without_offload_the_tun_gets_every_packet_as_it_is() {
+    let p = plane(Config::default());
+    let tun = Arc::new(FakeTun::new(false).expect("eventfd"));
+    let udp = Arc::new(FakeUdp::new(64).expect("eventfd"));
+    let (tx, rx) = unbounded();
+    let w = InboundWorker::new(
+        p.shared.clone(),
+        tun.clone(),
+        udp.clone(),
+        rx,
+        Arc::new(Waker::new().expect("eventfd")),
+        0,
+        Vec::new(),
+    );
+    let mut st = w.new_state();
+    tx.send(InCtl::Install(Box::new(our_sas().0), Arc::default()))
+        .expect("send");
+    w.apply_control(&mut st);
+    let (_, mut peer_out) = peer_sas();
+    udp.push_batch(vec![Incoming::gro(
+        peer(),
+        &sealed_flow(&mut peer_out, 1, 4, MSS),
+    )]);
+    assert!(w.batch(&mut st));
+    let b = tun.take_batches();
+    assert_eq!(b.len(), 1, "still one batched write call");
+    let lens: Vec<(Option<(u8, u16)>, usize)> =
+        b[0].iter().map(|f| (f.gso, f.packet.len())).collect();
+    assert_eq!(lens, vec![(None, 40 + MSS); 4]);
+}
