@@ -2,9 +2,7 @@
 //! them as messages, and hands IKE datagrams and events to the daemon.
 //!
 //! Threads: one outbound worker per TUN queue (TUN → ESP → UDP) and one
-//! inbound worker per UDP socket (UDP → ESP → TUN), instantiated here for
-//! `yadokari-sys`'s `Tun`, `UdpSocket` and `RawEspSocket` (the workers are
-//! generic over [`crate::io`]; `Shared`'s type parameter is the raw socket's). With several sockets on
+//! inbound worker per UDP socket (UDP → ESP → TUN). With several sockets on
 //! the same port, a reuse-port BPF program steers each datagram by SPI
 //! (`yadokari_sys::udp::UdpSocket::attach_spi_steering`), so all packets of
 //! one inbound SA meet one replay window in order. Each worker owns its SA
@@ -15,6 +13,10 @@
 //! when the first outbound SA that needs it is installed. The outbound
 //! worker sends on it; inbound worker 0 reads it and hands packets whose
 //! SPI another inbound worker owns over to that worker.
+//!
+//! The workers are generic over their I/O ([`crate::io`]); here they are
+//! instantiated for `yadokari-sys`'s `Tun`, `UdpSocket` and `RawEspSocket`
+//! (`Shared`'s type parameter is the raw socket's).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
