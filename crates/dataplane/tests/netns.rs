@@ -429,19 +429,12 @@ fn two_data_planes_in_namespaces() {
     // answered with ICMP "fragmentation needed" (RFC 1191 §4), written to
     // the offloading TUN in one writev with its virtio-net header.
     let narrow = "203.0.113.77";
-    left.dp
-        .install_outbound(yadokari_dataplane::OutboundSa {
-            spi: 0x0000_7007,
-            peer: SocketAddr::new(r.outer6, 4500).into(),
-            local_ts: vec![ts("198.51.100.0/24")],
-            remote_ts: vec![ts(&format!("{narrow}/32"))],
-            mode: yadokari_dataplane::SaMode::Tunnel,
-            encap: Box::new(
-                aead_outbound(AeadAlgorithm::AesGcm128, 0x0000_7007, &key(7)).expect("key"),
-            ),
-            standby: None,
-        })
-        .expect("install v6-outer SA");
+    let mut v6_outer = left_sa(&topo);
+    v6_outer.spi_out = 0x0000_7007;
+    v6_outer.peer = SocketAddr::new(r.outer6, 4500);
+    v6_outer.remote_ts = vec![ts(&format!("{narrow}/32"))];
+    let (_, out) = v6_outer.build().expect("keys");
+    left.dp.install_outbound(out).expect("install v6-outer SA");
     left.dp.sync(Duration::from_secs(2)).expect("applied");
     let out = topo
         .left
