@@ -74,6 +74,9 @@ drop_reasons! {
     SequenceExhausted => sequence_exhausted,
     /// UDP send failed.
     SendError => send_error,
+    /// A UDP or raw ESP receive failed with something other than "no data"
+    /// (counted once per failed call; what it would have read is lost).
+    RecvError => recv_error,
     /// TUN read or write failed.
     TunError => tun_error,
     /// A packet a transport-mode SA cannot carry intact: an IPv4 fragment

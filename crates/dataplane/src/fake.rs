@@ -54,6 +54,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 enum TunInput {
     Packet(Vec<u8>),
     Super { packet: Vec<u8>, segment_size: u16 },
+    Error(io::ErrorKind),
 }
 
 /// One frame a batched TUN write produced.
@@ -115,6 +116,11 @@ impl FakeTun {
         });
     }
 
+    /// Makes the next read (after what is queued) fail with `kind`.
+    pub fn push_error(&self, kind: io::ErrorKind) {
+        self.push(TunInput::Error(kind));
+    }
+
     /// The batched writes so far (one entry per `send_batch` call, each
     /// with its frames in write order), emptied.
     pub fn take_batches(&self) -> Vec<Vec<TunFrame>> {
@@ -157,6 +163,7 @@ impl TunQueue for FakeTun {
         drop(s);
         match input {
             None => Err(io::ErrorKind::WouldBlock.into()),
+            Some(TunInput::Error(kind)) => Err(kind.into()),
             Some(TunInput::Packet(p)) => {
                 let (Some(buf), Some(size)) = (bufs.first_mut(), sizes.first_mut()) else {
                     return Err(io::ErrorKind::InvalidInput.into());
@@ -279,10 +286,17 @@ impl Sent {
     }
 }
 
+#[derive(Debug)]
+enum UdpInput {
+    Batch(Vec<Incoming>),
+    Error(io::ErrorKind),
+}
+
 #[derive(Debug, Default)]
 struct UdpState {
-    input: VecDeque<Vec<Incoming>>,
+    input: VecDeque<UdpInput>,
     sent: Vec<Sent>,
+    fail_sends: Option<io::ErrorKind>,
 }
 
 /// A UDP socket in memory.
@@ -307,8 +321,20 @@ impl FakeUdp {
     /// caller's buffers stay for the next call).
     pub fn push_batch(&self, messages: Vec<Incoming>) {
         let mut s = lock(&self.state);
-        s.input.push_back(messages);
+        s.input.push_back(UdpInput::Batch(messages));
         self.ready.update(true);
+    }
+
+    /// Makes the next receive (after what is queued) fail with `kind`.
+    pub fn push_error(&self, kind: io::ErrorKind) {
+        let mut s = lock(&self.state);
+        s.input.push_back(UdpInput::Error(kind));
+        self.ready.update(true);
+    }
+
+    /// Makes every send fail with `kind` (`None`: succeed again).
+    pub fn fail_sends(&self, kind: Option<io::ErrorKind>) {
+        lock(&self.state).fail_sends = kind;
     }
 
     /// The sends so far, emptied.
@@ -331,14 +357,21 @@ impl UdpIo for FakeUdp {
     fn recv(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
         let _u = Untracked::enter();
         let mut s = lock(&self.state);
-        let Some(mut batch) = s.input.pop_front() else {
-            self.ready.update(false);
-            return Err(io::ErrorKind::WouldBlock.into());
+        let mut batch = match s.input.pop_front() {
+            Some(UdpInput::Batch(b)) => b,
+            Some(UdpInput::Error(kind)) => {
+                self.ready.update(!s.input.is_empty());
+                return Err(kind.into());
+            }
+            None => {
+                self.ready.update(false);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
         };
         let n = batch.len().min(bufs.len()).min(meta.len());
         let rest = batch.split_off(n);
         if !rest.is_empty() {
-            s.input.push_front(rest);
+            s.input.push_front(UdpInput::Batch(rest));
         }
         self.ready.update(!s.input.is_empty());
         drop(s);
@@ -363,7 +396,11 @@ impl UdpIo for FakeUdp {
         segment_size: Option<usize>,
     ) -> io::Result<()> {
         let _u = Untracked::enter();
-        lock(&self.state).sent.push(Sent {
+        let mut s = lock(&self.state);
+        if let Some(kind) = s.fail_sends {
+            return Err(kind.into());
+        }
+        s.sent.push(Sent {
             to: dest,
             contents: contents.to_vec(),
             segment_size,

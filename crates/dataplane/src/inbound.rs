@@ -265,7 +265,8 @@ impl<T: TunQueue, U: UdpIo, R: RawEspIo> InboundWorker<T, U, R> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                    self.shared.counters.drop(DropReason::RecvError, 1);
+                    if let Some(suppressed) = st.logs.allow(DropReason::RecvError, Instant::now()) {
                         warn!(error = %e, suppressed, "raw ESP receive failed");
                     }
                     break;
@@ -389,7 +390,8 @@ impl<T: TunQueue, U: UdpIo, R: RawEspIo> InboundWorker<T, U, R> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
                 Err(e) => {
-                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                    self.shared.counters.drop(DropReason::RecvError, 1);
+                    if let Some(suppressed) = st.logs.allow(DropReason::RecvError, Instant::now()) {
                         warn!(error = %e, suppressed, "UDP receive failed");
                     }
                     return false;

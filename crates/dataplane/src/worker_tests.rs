@@ -851,3 +851,26 @@ fn without_offload_the_tun_gets_every_packet_as_it_is() {
         b[0].iter().map(|f| (f.gso, f.packet.len())).collect();
     assert_eq!(lens, vec![(None, 40 + MSS); 4]);
 }
+
+#[test]
+fn io_failures_are_typed_drops_counted_per_lost_datagram() {
+    let p = plane(Config::default());
+    let mut o = outbound(&p, 64);
+    o.install(our_sas().1);
+    // A failed TUN read is counted and the next read goes on.
+    o.tun.push_error(std::io::ErrorKind::Other);
+    o.tun
+        .push_super_packet(tcp4(LEFT, RIGHT, 1, 4 * MSS, true), MSS as u16);
+    // The GSO send of all four fails: four datagrams lost.
+    o.udp.fail_sends(Some(std::io::ErrorKind::OutOfMemory));
+    o.w.batch(&mut o.st);
+    let c = p.counts();
+    assert_eq!(c.drops.tun_error, 1);
+    assert_eq!(c.drops.send_error, 4);
+    assert_eq!((c.tun_rx_packets, c.tx_datagrams), (4, 0));
+
+    let mut i = inbound(&p);
+    i.udp.push_error(std::io::ErrorKind::ConnectionRefused);
+    assert!(!i.w.batch(&mut i.st), "a failed receive ends the drain");
+    assert_eq!(p.counts().drops.recv_error, 1);
+}
