@@ -874,3 +874,71 @@ fn io_failures_are_typed_drops_counted_per_lost_datagram() {
     assert!(!i.w.batch(&mut i.st), "a failed receive ends the drain");
     assert_eq!(p.counts().drops.recv_error, 1);
 }
+
+#[test]
+fn reads_stop_while_a_super_packet_might_not_fit_and_gso_runs_stay_under_64k() {
+    let p = plane(Config::default());
+    let mut o = outbound(&p, 64);
+    o.install(our_sas().1);
+    // Four 64-segment super-packets; the batch has 256 buffers and reads
+    // only while 128 are free, so three are read and one waits.
+    for k in 0..4u32 {
+        let seq = 1 + k * 64 * MSS as u32;
+        o.tun
+            .push_super_packet(tcp4(LEFT, RIGHT, seq, 64 * MSS, false), MSS as u16);
+    }
+    o.w.batch(&mut o.st);
+    assert_eq!(o.tun.pending_input(), 1);
+    let runs: Vec<usize> = o
+        .udp
+        .take_sent()
+        .iter()
+        .map(|s| s.datagrams().len())
+        .collect();
+    // 60 × 1,076 bytes is the most under the 65,000-byte GSO cap.
+    assert_eq!(runs, vec![60, 60, 60, 12]);
+    o.w.batch(&mut o.st);
+    assert_eq!(o.tun.pending_input(), 0);
+    let runs: Vec<usize> = o
+        .udp
+        .take_sent()
+        .iter()
+        .map(|s| s.datagrams().len())
+        .collect();
+    assert_eq!(runs, vec![60, 4]);
+    assert_eq!(p.counts().tx_datagrams, 256);
+}
+
+#[test]
+fn a_receive_of_more_inner_packets_than_a_tun_batch_is_written_in_two() {
+    let p = plane(Config::default());
+    let mut i = inbound(&p);
+    i.install(our_sas().0);
+    let (_, mut peer_out) = peer_sas();
+    // Ten GRO messages of 60 small datagrams: 600 inner packets, more
+    // than the 512 one TUN batch holds.
+    let messages: Vec<Incoming> = (0..10u32)
+        .map(|m| {
+            let run: Vec<Vec<u8>> = (0..60u32)
+                .map(|k| {
+                    let seq = 1 + (m * 60 + k) * 100;
+                    seal(peer_out.encap.as_mut(), &tcp4(RIGHT, LEFT, seq, 100, false))
+                })
+                .collect();
+            Incoming::gro(peer(), &run)
+        })
+        .collect();
+    i.udp.push_batch(messages);
+    assert!(i.w.batch(&mut i.st));
+    let batches = i.tun.take_batches();
+    let packets: Vec<usize> = batches
+        .iter()
+        .map(|b| {
+            b.iter()
+                .map(|f| f.packet.len().saturating_sub(40) / 100)
+                .sum()
+        })
+        .collect();
+    assert_eq!(packets, vec![512, 88], "inner packets per TUN write batch");
+    assert_eq!(p.counts().tun_tx_packets, 600);
+}
