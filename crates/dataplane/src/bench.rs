@@ -22,7 +22,9 @@ struct Unreachable;
 
 impl EspDecap for Unreachable {
     fn decap(&mut self, _: &mut [u8]) -> Result<(Range<usize>, u8), DecapError> {
-        Err(DecapError::Malformed("benchmark".into()))
+        Err(DecapError::Malformed(
+            yadokari_esp::DecapError::InnerPacket("benchmark"),
+        ))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Counters: one per drop reason (every dropped input has a reason, as
 //! iked's `ikev2_recv` counts each), traffic counters, and per-SA counters.
-//! Workers add with relaxed atomics; [`crate::DataPlane::counters`] takes a
-//! plain-data snapshot.
+//! Workers add with relaxed atomics — the drop counters are an array
+//! indexed by [`DropReason`], so counting a drop is one `fetch_add` and no
+//! allocation; [`crate::DataPlane::counters`] takes a plain-data snapshot.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -48,7 +49,9 @@ drop_reasons! {
     BadIcv => bad_icv,
     /// Sequence number replayed or left of the window (RFC 4303 §3.4.3).
     Replay => replay,
-    /// Too short, bad trailer, unknown next header, bad inner IP header.
+    /// Too short, bad trailer, unknown next header, bad inner IP header
+    /// (inbound: every `yadokari_esp::DropReason` but replay and integrity,
+    /// which have their own counters here).
     Malformed => malformed,
     /// Outbound packet matched no SA.
     NoSa => no_sa,
@@ -71,6 +74,9 @@ drop_reasons! {
     SequenceExhausted => sequence_exhausted,
     /// UDP send failed.
     SendError => send_error,
+    /// A UDP or raw ESP receive failed with something other than "no data"
+    /// (counted once per failed call; what it would have read is lost).
+    RecvError => recv_error,
     /// TUN read or write failed.
     TunError => tun_error,
     /// A packet a transport-mode SA cannot carry intact: an IPv4 fragment

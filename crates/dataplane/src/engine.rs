@@ -17,6 +17,10 @@
 //! when the first outbound SA that needs it is installed. The outbound
 //! worker sends on it; inbound worker 0 reads it and hands packets whose
 //! SPI another inbound worker owns over to that worker.
+//!
+//! The workers are generic over their I/O ([`crate::io`]); here they are
+//! instantiated for `yadokari-sys`'s `Tun`, `UdpSocket` and `RawEspSocket`
+//! (`Shared`'s type parameter is the raw socket's).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -105,9 +109,9 @@ pub trait Handoff: Send + Sync + 'static {
 }
 
 /// [`Handoff`] into two bounded channels (the receiving ends are [`Channels`]).
-struct ChannelHandoff {
-    ike: Sender<IkeDatagram>,
-    events: Sender<Event>,
+pub(crate) struct ChannelHandoff {
+    pub(crate) ike: Sender<IkeDatagram>,
+    pub(crate) events: Sender<Event>,
 }
 
 impl Handoff for ChannelHandoff {
@@ -213,14 +217,22 @@ pub(crate) enum InCtl {
 }
 
 /// The raw ESP sockets, (IPv4, IPv6), each set once when first needed.
-#[derive(Default)]
-pub(crate) struct RawSockets {
-    pub v4: OnceLock<Arc<RawEspSocket>>,
-    pub v6: OnceLock<Arc<RawEspSocket>>,
+pub(crate) struct RawSockets<R = RawEspSocket> {
+    pub v4: OnceLock<Arc<R>>,
+    pub v6: OnceLock<Arc<R>>,
 }
 
-impl RawSockets {
-    pub fn get(&self, v6: bool) -> Option<&Arc<RawEspSocket>> {
+impl<R> Default for RawSockets<R> {
+    fn default() -> Self {
+        Self {
+            v4: OnceLock::new(),
+            v6: OnceLock::new(),
+        }
+    }
+}
+
+impl<R> RawSockets<R> {
+    pub fn get(&self, v6: bool) -> Option<&Arc<R>> {
         if v6 {
             self.v6.get()
         } else {
@@ -234,13 +246,13 @@ pub(crate) struct Worker<C> {
     pub waker: Arc<Waker>,
 }
 
-/// Shared by all workers.
-pub(crate) struct Shared {
+/// Shared by all workers (`R`: the raw ESP socket type, see [`crate::io`]).
+pub(crate) struct Shared<R = RawEspSocket> {
     pub cfg: Config,
     pub counters: Counters,
     pub stop: AtomicBool,
     pub handoff: Arc<dyn Handoff>,
-    pub raw: RawSockets,
+    pub raw: RawSockets<R>,
 }
 
 /// A running data plane. Dropping it stops and joins the workers.

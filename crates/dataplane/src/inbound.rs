@@ -12,6 +12,12 @@
 //! Raw ESP (IP protocol 50, RFC 4303 §2 without RFC 3948) arrives on the raw
 //! sockets worker 0 polls besides its UDP socket; the IPv4 header is cut off
 //! (its IHL says where ESP starts) and the rest takes the same path.
+//!
+//! The worker is generic over its TUN queue, UDP socket and raw sockets
+//! ([`crate::io`]); `worker_tests.rs` runs it over [`crate::fake`]. Buffers
+//! are allocated in `new_state`; a receive, and every drop before the TUN
+//! (counted by [`DropReason`], the ESP crate's typed error kept for the
+//! rate-limited log line), allocates nothing.
 
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
@@ -24,14 +30,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use tracing::{debug, warn};
 use yadokari_sys::poll::{wait_readable, Waker};
-use yadokari_sys::raw::RawEspSocket;
-use yadokari_sys::tun::{Tun, TunGro};
-use yadokari_sys::udp::{RecvMeta, UdpSocket, RECV_BATCH};
 
 use yadokari_wire::udp_encap::Datagram;
 
 use crate::counters::{Counters, DropReason, LogLimiter, Traffic};
 use crate::engine::{Event, IkeDatagram, InCtl, Shared};
+use crate::io::{RawEspIo, RecvMeta, TunGro, TunQueue, UdpIo, RECV_BATCH};
 use crate::ip;
 use crate::sa::{InEntry, InTable};
 use crate::selector::tuple_matches;
@@ -45,10 +49,12 @@ const TUN_OFFSET: usize = 16;
 /// Inner packets per TUN write batch (GRO runs of 64 × 1.4 kB, times a few).
 const TUN_BATCH: usize = 512;
 
-pub(crate) struct InboundWorker {
-    shared: Arc<Shared>,
-    tun: Arc<Tun>,
-    sock: Arc<UdpSocket>,
+/// Generic over its I/O ([`crate::io`]): `Tun`, `UdpSocket` and
+/// `RawEspSocket` in the daemon, [`crate::fake`] types in tests.
+pub(crate) struct InboundWorker<T, U, R> {
+    shared: Arc<Shared<R>>,
+    tun: Arc<T>,
+    sock: Arc<U>,
     rx: Receiver<InCtl>,
     waker: Arc<Waker>,
     /// This worker's index among the inbound workers.
@@ -157,11 +163,11 @@ pub(crate) fn front(p: &[u8]) -> Front {
     }
 }
 
-impl InboundWorker {
+impl<T: TunQueue, U: UdpIo, R: RawEspIo> InboundWorker<T, U, R> {
     pub(crate) fn new(
-        shared: Arc<Shared>,
-        tun: Arc<Tun>,
-        sock: Arc<UdpSocket>,
+        shared: Arc<Shared<R>>,
+        tun: Arc<T>,
+        sock: Arc<U>,
         rx: Receiver<InCtl>,
         waker: Arc<Waker>,
         index: usize,
@@ -178,8 +184,10 @@ impl InboundWorker {
         }
     }
 
-    pub(crate) fn run(self) {
-        let mut st = State {
+    /// The worker's buffers and tables, all allocated here: the packet
+    /// path reuses them.
+    pub(crate) fn new_state(&self) -> State {
+        State {
             table: InTable::default(),
             storage: vec![0u8; RECV_BUF * RECV_BATCH],
             meta: vec![RecvMeta::default(); RECV_BATCH],
@@ -190,21 +198,29 @@ impl InboundWorker {
             gro: TunGro::default(),
             logs: LogLimiter::new(Duration::from_secs(1)),
             now: Instant::now(),
-        };
+        }
+    }
+
+    pub(crate) fn run(self) {
+        let mut st = self.new_state();
         while !self.shared.stop.load(Ordering::Relaxed) {
             // The raw sockets appear when the first raw-ESP SA is installed
-            // (the waker fires then), so the set is rebuilt every round.
-            let raws: Vec<&Arc<RawEspSocket>> = if self.peers.is_empty() {
-                Vec::new()
-            } else {
-                [false, true]
-                    .into_iter()
-                    .filter_map(|v6| self.shared.raw.get(v6))
-                    .collect()
-            };
-            let mut fds: Vec<BorrowedFd<'_>> = vec![self.sock.as_fd(), self.waker.as_fd()];
-            fds.extend(raws.iter().map(|r| r.as_fd()));
-            let ready = match wait_readable(&fds, Some(Duration::from_millis(500))) {
+            // (the waker fires then), so the set is rebuilt every round, on
+            // the stack.
+            let mut raws: [Option<&Arc<R>>; 2] = [None, None];
+            let mut fds: [BorrowedFd<'_>; 4] = [self.sock.as_fd(); 4];
+            fds[1] = self.waker.as_fd();
+            let mut n_fds = 2;
+            if !self.peers.is_empty() {
+                for v6 in [false, true] {
+                    if let Some(r) = self.shared.raw.get(v6) {
+                        raws[n_fds - 2] = Some(r);
+                        fds[n_fds] = r.as_fd();
+                        n_fds += 1;
+                    }
+                }
+            }
+            let ready = match wait_readable(&fds[..n_fds], Some(Duration::from_millis(500))) {
                 Ok(r) => r,
                 Err(e) => {
                     warn!(error = %e, "poll failed in inbound worker");
@@ -227,9 +243,9 @@ impl InboundWorker {
                     self.apply_control(&mut st);
                 }
             }
-            for (k, raw) in raws.iter().enumerate() {
+            for (k, raw) in raws.iter().flatten().enumerate() {
                 if ready.is_ready(2 + k) {
-                    self.raw_burst(&mut st, raw);
+                    self.raw_burst(&mut st, raw.as_ref());
                     self.apply_control(&mut st);
                 }
             }
@@ -237,7 +253,7 @@ impl InboundWorker {
     }
 
     /// Reads up to [`RAW_BURST`] datagrams from a raw ESP socket.
-    fn raw_burst(&self, st: &mut State, raw: &RawEspSocket) {
+    pub(crate) fn raw_burst(&self, st: &mut State, raw: &R) {
         st.n_out = 0;
         let now = Instant::now();
         st.logs.now = now;
@@ -249,7 +265,8 @@ impl InboundWorker {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                    self.shared.counters.drop(DropReason::RecvError, 1);
+                    if let Some(suppressed) = st.logs.allow(DropReason::RecvError, Instant::now()) {
                         warn!(error = %e, suppressed, "raw ESP receive failed");
                     }
                     break;
@@ -317,7 +334,7 @@ impl InboundWorker {
         self.esp(st, r, spi, from_sa);
     }
 
-    fn apply_control(&self, st: &mut State) {
+    pub(crate) fn apply_control(&self, st: &mut State) {
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
                 InCtl::Install(sa, counters) => {
@@ -362,19 +379,19 @@ impl InboundWorker {
     }
 
     /// One `recvmmsg` and its processing; false when the socket was empty.
-    fn batch(&self, st: &mut State) -> bool {
+    pub(crate) fn batch(&self, st: &mut State) -> bool {
         let n = {
-            let mut slices: Vec<IoSliceMut<'_>> = st
-                .storage
-                .chunks_mut(RECV_BUF)
-                .map(IoSliceMut::new)
-                .collect();
+            // On the stack: one receive costs no allocation.
+            let mut chunks = st.storage.chunks_mut(RECV_BUF);
+            let mut slices: [IoSliceMut<'_>; RECV_BATCH] =
+                std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
             match self.sock.recv(&mut slices, &mut st.meta) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
                 Err(e) => {
-                    if let Some(suppressed) = st.logs.allow(DropReason::SendError, Instant::now()) {
+                    self.shared.counters.drop(DropReason::RecvError, 1);
+                    if let Some(suppressed) = st.logs.allow(DropReason::RecvError, Instant::now()) {
                         warn!(error = %e, suppressed, "UDP receive failed");
                     }
                     return false;
@@ -592,7 +609,7 @@ impl InboundWorker {
     }
 }
 
-struct State {
+pub(crate) struct State {
     table: InTable,
     storage: Vec<u8>,
     meta: Vec<RecvMeta>,

@@ -227,6 +227,21 @@ pub fn ipv4_dont_fragment(pkt: &[u8]) -> bool {
 /// with an error).
 #[must_use]
 pub fn too_big(orig: &[u8], mtu: u16, from: Option<IpAddr>) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    too_big_into(orig, mtu, from, &mut out).then_some(out)
+}
+
+/// Longest error [`too_big`] builds: the IPv6 minimum MTU (RFC 4443 §2.4(c)).
+pub const TOO_BIG_MAX: usize = 1280;
+
+/// [`too_big`] into `out` (replacing its contents); false when no error is
+/// due. Allocates nothing when `out` has room for [`TOO_BIG_MAX`] bytes:
+/// the outbound worker answers every oversized packet this way.
+pub fn too_big_into(orig: &[u8], mtu: u16, from: Option<IpAddr>, out: &mut Vec<u8>) -> bool {
+    too_big_inner(orig, mtu, from, out).is_some()
+}
+
+fn too_big_inner(orig: &[u8], mtu: u16, from: Option<IpAddr>, out: &mut Vec<u8>) -> Option<()> {
     let t = five_tuple(orig)?;
     match (t.src, t.dst) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
@@ -244,7 +259,9 @@ pub fn too_big(orig: &[u8], mtu: u16, from: Option<IpAddr>) -> Option<Vec<u8>> {
             // quote up to 548 bytes as RFC 1812 §4.3.2.3 allows.
             let quote = &orig[..orig.len().min(548)];
             let len = 20 + 8 + quote.len();
-            let mut p = vec![0u8; len];
+            out.clear();
+            out.resize(len, 0);
+            let p = &mut out[..];
             p[0] = 0x45;
             p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
             p[8] = 64;
@@ -259,7 +276,7 @@ pub fn too_big(orig: &[u8], mtu: u16, from: Option<IpAddr>) -> Option<Vec<u8>> {
             p[28..].copy_from_slice(quote);
             let c = checksum(&p[20..]);
             p[22..24].copy_from_slice(&c.to_be_bytes());
-            Some(p)
+            Some(())
         }
         (IpAddr::V6(src), IpAddr::V6(dst)) => {
             if t.protocol == PROTO_ICMPV6 && orig.get(t.l4_offset)? & 0x80 == 0 {
@@ -272,7 +289,9 @@ pub fn too_big(orig: &[u8], mtu: u16, from: Option<IpAddr>) -> Option<Vec<u8>> {
             // As much of the packet as fits the minimum MTU (RFC 4443 §3.2).
             let quote = &orig[..orig.len().min(1280 - 48)];
             let plen = 8 + quote.len();
-            let mut p = vec![0u8; 40 + plen];
+            out.clear();
+            out.resize(40 + plen, 0);
+            let p = &mut out[..];
             p[0] = 0x60;
             p[4..6].copy_from_slice(&(plen as u16).to_be_bytes());
             p[6] = PROTO_ICMPV6;
@@ -289,7 +308,7 @@ pub fn too_big(orig: &[u8], mtu: u16, from: Option<IpAddr>) -> Option<Vec<u8>> {
                 .wrapping_add(u32::from(PROTO_ICMPV6));
             let c = fold(sum16(&p[40..], acc));
             p[42..44].copy_from_slice(&c.to_be_bytes());
-            Some(p)
+            Some(())
         }
         _ => None,
     }

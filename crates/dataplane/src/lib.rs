@@ -17,19 +17,31 @@
 //! and read [`CountersSnapshot`]s. The non-ESP marker is only read here, to
 //! tell IKE from ESP: IKE datagrams pass through as UDP payloads, and the
 //! IKE core adds and strips the marker.
+//!
+//! The workers are generic over the I/O traits of [`io`] (TUN queue, UDP
+//! socket, raw ESP socket), monomorphized for the `yadokari-sys` types in
+//! [`DataPlane`] and for the in-memory [`fake`]s in the unit tests, which
+//! run the workers' batching, GSO grouping, GRO splitting and TUN
+//! coalescing without root. Every dropped packet is counted under a
+//! [`DropReason`]; no drop path allocates.
 #![forbid(unsafe_code)]
 
 #[doc(hidden)]
 pub mod bench;
 pub mod counters;
 mod engine;
+#[doc(hidden)]
+pub mod fake;
 mod inbound;
+pub mod io;
 pub mod ip;
 mod outbound;
 pub mod sa;
 pub mod selector;
 pub mod transform;
 pub mod transport;
+#[cfg(test)]
+mod worker_tests;
 
 pub use counters::{DropCounts, DropReason, GlobalCounts, SaCounts};
 pub use engine::{

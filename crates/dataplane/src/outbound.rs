@@ -7,8 +7,15 @@
 //! seal every packet in place in its own buffer, then send runs of
 //! consecutive packets to one peer with equal length as one UDP_SEGMENT
 //! (GSO) send; raw ESP (IP protocol 50, no NAT in the way) goes out one
-//! packet per `sendto` on the raw socket instead. Order within an SA is kept because one worker owns each
-//! outbound SA and sends in read order.
+//! packet per `sendto` on the raw socket instead. Order within an SA is kept
+//! because one worker owns each outbound SA and sends in read order.
+//!
+//! The worker is generic over its TUN queue, UDP socket and raw socket
+//! ([`crate::io`]); `worker_tests.rs` runs it over [`crate::fake`]. Every
+//! buffer is allocated in `new_state`: sealing, sending and every drop
+//! (counted by [`DropReason`], logged at most once a second per reason)
+//! allocate nothing — ICMP "too big" errors are built in a reused buffer,
+//! the Acquire rate limiter's map is sized for its bound up front.
 
 use std::collections::HashMap;
 use std::io;
@@ -22,11 +29,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use tracing::{debug, warn};
 use yadokari_sys::poll::{wait_readable, Waker};
-use yadokari_sys::tun::{Tun, MAX_SUPER_PACKET};
-use yadokari_sys::udp::UdpSocket;
+use yadokari_sys::tun::MAX_SUPER_PACKET;
 
 use crate::counters::{DropReason, LogLimiter, Traffic};
 use crate::engine::{Event, OutCtl, Shared};
+use crate::io::{RawEspIo, TunQueue, UdpIo};
 use crate::ip;
 use crate::sa::{EspTransport, OutTable};
 use crate::transform::EncapError;
@@ -47,11 +54,15 @@ const MIN_ROOM: usize = 128;
 const MAX_READS: usize = 64;
 /// Largest UDP GSO send (total payload bytes).
 const MAX_GSO_BYTES: usize = 65_000;
+/// Destinations remembered for Acquire rate limiting, at most.
+const ACQUIRE_MAX: usize = 4096;
 
-pub(crate) struct OutboundWorker {
-    shared: Arc<Shared>,
-    tun: Arc<Tun>,
-    sock: Arc<UdpSocket>,
+/// Generic over its I/O ([`crate::io`]): `Tun`, `UdpSocket` and
+/// `RawEspSocket` in the daemon, [`crate::fake`] types in tests.
+pub(crate) struct OutboundWorker<T, U, R> {
+    shared: Arc<Shared<R>>,
+    tun: Arc<T>,
+    sock: Arc<U>,
     rx: Receiver<OutCtl>,
     waker: Arc<Waker>,
     keepalives: bool,
@@ -63,11 +74,11 @@ struct Pending {
     peer: EspTransport,
 }
 
-impl OutboundWorker {
+impl<T: TunQueue, U: UdpIo, R: RawEspIo> OutboundWorker<T, U, R> {
     pub(crate) fn new(
-        shared: Arc<Shared>,
-        tun: Arc<Tun>,
-        sock: Arc<UdpSocket>,
+        shared: Arc<Shared<R>>,
+        tun: Arc<T>,
+        sock: Arc<U>,
         rx: Receiver<OutCtl>,
         waker: Arc<Waker>,
         keepalives: bool,
@@ -82,18 +93,26 @@ impl OutboundWorker {
         }
     }
 
-    pub(crate) fn run(self) {
-        let mut st = State {
+    /// The worker's buffers and tables, all allocated here: the packet
+    /// path reuses them.
+    pub(crate) fn new_state(&self) -> State {
+        State {
             table: OutTable::default(),
             bufs: vec![vec![0u8; HEADROOM + MAX_PKT + TAILROOM]; BATCH],
             sizes: vec![0usize; BATCH],
             scratch: vec![0u8; MAX_SUPER_PACKET],
             pending: Vec::with_capacity(BATCH),
             sendbuf: Vec::with_capacity(MAX_GSO_BYTES + MAX_PKT),
-            acquire_last: HashMap::new(),
+            // Sized for its bound up front: a miss never allocates.
+            acquire_last: HashMap::with_capacity(ACQUIRE_MAX),
+            icmp: Vec::with_capacity(ip::TOO_BIG_MAX),
             logs: LogLimiter::new(Duration::from_secs(1)),
             max_segments: self.sock.max_gso_segments().max(1),
-        };
+        }
+    }
+
+    pub(crate) fn run(self) {
+        let mut st = self.new_state();
         if let Err(e) = self.tun.set_nonblocking(true) {
             warn!(error = %e, "TUN queue cannot be made non-blocking; outbound worker stops");
             return;
@@ -137,7 +156,7 @@ impl OutboundWorker {
         }
     }
 
-    fn apply(&self, st: &mut State, msg: OutCtl) {
+    pub(crate) fn apply(&self, st: &mut State, msg: OutCtl) {
         match msg {
             OutCtl::Install(sa, c) => {
                 debug!(spi = format_args!("{:08x}", sa.spi), peer = %sa.peer, "outbound SA installed");
@@ -155,7 +174,7 @@ impl OutboundWorker {
         }
     }
 
-    fn send_keepalives(&self, st: &State) {
+    pub(crate) fn send_keepalives(&self, st: &State) {
         // RFC 3948 §2.3: a one-byte payload 0xFF keeps NAT mappings alive.
         for p in st.table.peers() {
             if self.sock.send(p, &[0xff], None).is_ok() {
@@ -171,7 +190,7 @@ impl OutboundWorker {
         }
     }
 
-    fn batch(&self, st: &mut State) {
+    pub(crate) fn batch(&self, st: &mut State) {
         let mut used = 0;
         for _ in 0..MAX_READS {
             if BATCH - used < MIN_ROOM {
@@ -275,10 +294,8 @@ impl OutboundWorker {
                 cfg.icmp_source_v6
             };
             let fits = (max_inner + ip_hdr).min(usize::from(u16::MAX)) as u16;
-            if icmp_ok {
-                if let Some(err) = ip::too_big(pkt, fits, from) {
-                    let _ = self.tun.send_one(&err);
-                }
+            if icmp_ok && ip::too_big_into(pkt, fits, from, &mut st.icmp) {
+                let _ = self.tun.send_one(&st.icmp);
             }
             self.count_drop(st, DropReason::TooBig, &format_args!("{len} > {fits}"));
             return;
@@ -344,9 +361,9 @@ impl OutboundWorker {
             return;
         }
         // Bound the memory an address scan can pin here.
-        if st.acquire_last.len() >= 4096 {
+        if st.acquire_last.len() >= ACQUIRE_MAX {
             st.acquire_last.retain(|_, t| now.duration_since(*t) < iv);
-            if st.acquire_last.len() >= 4096 {
+            if st.acquire_last.len() >= ACQUIRE_MAX {
                 return;
             }
         }
@@ -415,7 +432,7 @@ impl OutboundWorker {
     }
 }
 
-impl OutboundWorker {
+impl<T: TunQueue, U: UdpIo, R: RawEspIo> OutboundWorker<T, U, R> {
     /// Sends the run of pending raw-ESP packets to `ip` starting at `k`;
     /// returns the index after it.
     fn flush_raw(&self, st: &mut State, k: usize, ip: IpAddr) -> usize {
@@ -447,7 +464,7 @@ impl OutboundWorker {
     }
 }
 
-struct State {
+pub(crate) struct State {
     table: OutTable,
     bufs: Vec<Vec<u8>>,
     sizes: Vec<usize>,
@@ -455,6 +472,8 @@ struct State {
     pending: Vec<Pending>,
     sendbuf: Vec<u8>,
     acquire_last: HashMap<IpAddr, Instant>,
+    /// Where ICMP "too big" errors are built.
+    icmp: Vec<u8>,
     logs: LogLimiter,
     max_segments: usize,
 }

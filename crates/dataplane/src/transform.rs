@@ -6,7 +6,9 @@
 //! The traits keep the engine independent of how an SA is built (manual
 //! keys, IKE KEYMAT, a future kernel-offload handle) and let tests plug in
 //! fakes; the error types fold the ESP crate's detailed reasons into the
-//! data plane's drop counters.
+//! data plane's drop counters, carrying the ESP crate's typed error along
+//! (for the rate-limited log line) rather than a formatted string: a
+//! refused packet costs no allocation.
 
 use std::ops::Range;
 
@@ -15,9 +17,10 @@ use yadokari_esp::{InboundConfig, Mode, OutboundConfig, SaError, Suite};
 /// Why an inbound packet was refused (mapped onto drop counters).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecapError {
-    /// Too short, bad trailer, bad Next Header, bad inner packet.
-    #[error("malformed ESP packet: {0}")]
-    Malformed(String),
+    /// Too short, bad trailer, bad Next Header, bad inner packet (the ESP
+    /// crate's reason).
+    #[error(transparent)]
+    Malformed(yadokari_esp::DecapError),
     /// Sequence number already seen or left of the window (RFC 4303 §3.4.3).
     #[error("replayed or too old sequence number {0}")]
     Replay(u64),
@@ -29,9 +32,10 @@ pub enum DecapError {
 /// Why an outbound packet could not be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncapError {
-    /// Headroom, tailroom or range unusable (a caller bug).
+    /// Headroom, tailroom or range unusable (a caller bug), as the ESP
+    /// crate reports it.
     #[error("cannot seal: {0}")]
-    Invalid(String),
+    Invalid(yadokari_esp::EncapError),
     /// The sequence number space is used up: the SA must be rekeyed
     /// (RFC 4303 §3.3.3).
     #[error("sequence number exhausted")]
@@ -81,7 +85,7 @@ impl EspEncap for yadokari_esp::OutboundSa {
         match yadokari_esp::OutboundSa::encap(self, buf, payload, next_header) {
             Ok(e) => Ok(e.packet),
             Err(yadokari_esp::EncapError::SequenceExhausted) => Err(EncapError::SequenceExhausted),
-            Err(e) => Err(EncapError::Invalid(e.to_string())),
+            Err(e) => Err(EncapError::Invalid(e)),
         }
     }
 
@@ -95,9 +99,17 @@ impl EspDecap for yadokari_esp::InboundSa {
         use yadokari_esp::DecapError as E;
         match yadokari_esp::InboundSa::decap(self, pkt) {
             Ok(d) => Ok((d.payload, d.next_header)),
+            // Exhaustive on purpose: a reason the ESP crate adds must be
+            // given its data-plane counter here, not fall into one silently.
             Err(E::Replayed { seq } | E::TooOld { seq }) => Err(DecapError::Replay(seq)),
             Err(E::Integrity { seq }) => Err(DecapError::BadIcv(seq)),
-            Err(e) => Err(DecapError::Malformed(e.to_string())),
+            Err(
+                e @ (E::Malformed(_)
+                | E::SpiMismatch { .. }
+                | E::BadTrailer(_)
+                | E::NextHeader(_)
+                | E::InnerPacket(_)),
+            ) => Err(DecapError::Malformed(e)),
         }
     }
 }

@@ -3,8 +3,9 @@
 //! 2001:db8:a::/64 and 203.0.113.0/24 + 2001:db8:b::/64 routed into each
 //! TUN), joined by manually keyed AES-GCM SAs. Checks ping (v4 and v6) and a
 //! bounded TCP transfer through the tunnel, a table of bad datagrams that
-//! must be counted and dropped, and that a garbage flood to UDP 4500 does
-//! not stop traffic.
+//! must be counted and dropped, that a garbage flood to UDP 4500 does
+//! not stop traffic, and that a packet too big for its SA is answered with
+//! an ICMP error through the TUN.
 //!
 //! Needs root, `ip`, `ping` and /dev/net/tun; otherwise it prints
 //! `skipped: REASON` (or panics with `YK_TESTBED_REQUIRED=1`).
@@ -478,6 +479,28 @@ fn two_data_planes_in_namespaces() {
         }],
         "one rekey request, by the pair's inbound SPI"
     );
+
+    // 8. Too big: an SA with an IPv6 outer header carries 1,418 inner bytes
+    // while the TUN takes 1,438, so a 1,428-byte ping with DF is dropped and
+    // answered with ICMP "fragmentation needed" (RFC 1191 §4), written to
+    // the offloading TUN in one writev with its virtio-net header.
+    let narrow = "203.0.113.77";
+    let mut v6_outer = left_sa(&topo);
+    v6_outer.spi_out = 0x0000_8008;
+    v6_outer.peer = SocketAddr::new(r.outer6, 4500);
+    v6_outer.remote_ts = vec![ts(&format!("{narrow}/32"))];
+    let (_, out) = v6_outer.build().expect("keys");
+    left.dp.install_outbound(out).expect("install v6-outer SA");
+    left.dp.sync(Duration::from_secs(2)).expect("applied");
+    let out = topo
+        .left
+        .exec(&[
+            "ping", "-M", "do", "-s", "1400", "-c", "1", "-W", "1", narrow,
+        ])
+        .expect("ping");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mtu = 1418"), "{text}");
+    assert_eq!(left.dp.counters().global.drops.too_big, 1);
 
     left.dp.shutdown();
     right.dp.shutdown();

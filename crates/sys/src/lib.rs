@@ -24,8 +24,11 @@
 //!   wiped on drop.
 //! - [`files`]: opening configured files without blocking on a FIFO or
 //!   following a symbolic link where that would be unsafe.
+//! - [`alloc_count`]: a counting global allocator for tests that prove a
+//!   path allocates nothing.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod alloc_count;
 pub mod files;
 pub mod netcfg;
 pub mod netns;
