@@ -289,6 +289,14 @@ impl Syncer {
         let thread = std::thread::Builder::new()
             .name("yk-routes".into())
             .spawn(move || {
+                // This thread only runs `ip`, which needs CAP_NET_ADMIN;
+                // it keeps that and nothing else, and reads nothing from
+                // the network.
+                if let Err(e) =
+                    yadokari_sys::privs::limit_capabilities(&[yadokari_sys::privs::Cap::NET_ADMIN])
+                {
+                    crate::internal_warn!("route thread keeps its start-up capabilities: {e}");
+                }
                 while let Ok(mut wanted) = rx.recv() {
                     // Sets that arrived meanwhile are superseded by the last.
                     while let Ok(newer) = rx.try_recv() {
