@@ -102,6 +102,8 @@ const DEFAULT_STATE: &str = "/var/lib/yadokari";
 const CHILD_REKEY: Duration = Duration::from_secs(3600);
 const IKE_REKEY: Duration = Duration::from_secs(4 * 3600);
 /// RFC 3948 §4 suggests 20 s: below the UDP mapping lifetime of most NATs.
+/// IKE fragments at most this large (IP datagram), RFC 7383 §2.5.1.
+const FRAGMENT_SIZE: u16 = 1280;
 const NAT_KEEPALIVE: Duration = Duration::from_secs(20);
 
 fn lifetime(rekey: Duration) -> Lifetime {
@@ -611,15 +613,18 @@ impl<'s> Loader<'s, '_> {
         }
         // Recognised, but not implemented yet: say so instead of silently
         // ignoring a setting the operator relies on.
-        for key in ["fragmentation", "mobike"] {
-            if let Some(v) = t.value(key) {
-                sink.error_hint(
-                    v.span(),
-                    format!("`{}` is not supported yet", t.qualified(key)),
-                    "remove it; IKE runs without fragmentation (RFC 7383) or MOBIKE (RFC 4555)",
-                );
-            }
+        if let Some(v) = t.value("mobike") {
+            sink.error_hint(
+                v.span(),
+                format!("`{}` is not supported yet", t.qualified("mobike")),
+                "remove it; IKE runs without MOBIKE (RFC 4555)",
+            );
         }
+        // RFC 7383: on unless turned off; the size is the IP datagram's.
+        let fragmentation = t.bool(sink, "fragmentation").unwrap_or(true);
+        let fragment_size = count(sink, t, "fragment_size", 576, 9000)
+            .and_then(|n| u16::try_from(n).ok())
+            .unwrap_or(FRAGMENT_SIZE);
         let auth = self.auth(t);
         let ike_proposals = match t.str_list(&mut self.sink, "ike") {
             Some(list) => self.ike_proposals(&list, legacy),
@@ -675,6 +680,7 @@ impl<'s> Loader<'s, '_> {
             ),
             reauth: reauth.is_some(),
             window: u32::try_from(window).unwrap_or(1),
+            fragment_size: fragmentation.then_some(fragment_size),
             keyingtries,
             retry_max_interval,
         })

@@ -115,6 +115,9 @@ pub struct Remote {
     pub reauth: bool,
     /// Requests the peer may have outstanding with us at once (RFC 7296
     /// §2.3 SET_WINDOW_SIZE), 1 to 64.
+    /// IKE fragmentation (RFC 7383): the largest IP datagram of a
+    /// fragment, or `None` when `fragmentation = false`.
+    pub fragment_size: Option<u16>,
     pub window: u32,
     /// Failed attempts in a row before a connection that should be up is
     /// given up (strongSwan's `keyingtries`); 0 means forever.

@@ -684,3 +684,23 @@ fn hard_lifetimes_are_settings() {
         "{err}"
     );
 }
+
+/// RFC 7383 settings: fragmentation is on by default with 1280-byte
+/// fragments, can be turned off, and the size is checked.
+#[test]
+fn fragmentation_settings() {
+    let base = "[tunnel.t]\nremote = \"192.0.2.1\"\nlocal_id = \"t.example.org\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"\n";
+    let c = parse_str("f.toml", base, &opts()).unwrap();
+    assert_eq!(c.remotes["t"].fragment_size, Some(1280));
+    let c = parse_str("f.toml", &format!("{base}fragment_size = 576\n"), &opts()).unwrap();
+    assert_eq!(c.remotes["t"].fragment_size, Some(576));
+    let c = parse_str("f.toml", &format!("{base}fragmentation = false\n"), &opts()).unwrap();
+    assert_eq!(c.remotes["t"].fragment_size, None);
+    let e = parse_str("f.toml", &format!("{base}fragment_size = 100\n"), &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("f.toml:5:17") && e.contains("576 to 9000"),
+        "{e}"
+    );
+}

@@ -164,6 +164,7 @@ fn connection(
         force_encap: r.encap,
         reauth: r.reauth,
         window: r.window,
+        fragment_size: r.fragment_size,
         retry: ike::RetryConfig {
             keep_up: r.start == cfg::StartAction::Initiate,
             keyingtries: r.keyingtries,

@@ -394,3 +394,54 @@ fn hybrid_x25519_mlkem768_tunnel_carries_traffic() {
     );
     assert!(x[2].2.iter().any(|p| p == "KE"), "{x:?}");
 }
+
+/// IKE fragmentation (RFC 7383) on a path that drops every IP fragment
+/// (an nftables rule ahead of reassembly on both sides): a hybrid with
+/// ML-KEM-1024, whose IKE_INTERMEDIATE messages carry 1,568-byte KE
+/// payloads, comes up with 576-byte IKE fragments, and not without them.
+#[test]
+fn ike_fragments_cross_a_path_that_drops_ip_fragments() {
+    if yadokari_testbed::skip_without(&["ip", "ping", "nft"]) {
+        return;
+    }
+    let topo = Topology::direct("ykfrag").unwrap();
+    for side in [Side::Left, Side::Right] {
+        topo.ns(side)
+            .run(&[
+                "nft",
+                "add table ip ykfrag; \
+                 add chain ip ykfrag pre { type filter hook prerouting priority -500; }; \
+                 add rule ip ykfrag pre ip frag-off & 0x3fff != 0 counter drop",
+            ])
+            .unwrap();
+    }
+    let ike = "ike = \"aes256gcm16-prfsha384-x25519-ke1_mlkem1024\"";
+    // Without fragmentation the IKE_INTERMEDIATE request never arrives.
+    let off = format!("{ike}\nfragmentation = false");
+    let (l, r) = (
+        config(&topo, Side::Left, "", &off),
+        config(&topo, Side::Right, "", &off),
+    );
+    let left = Yadokarid::start(topo.ns(Side::Left), BIN, "left-off", &l).unwrap();
+    let right = Yadokarid::start(topo.ns(Side::Right), BIN, "right-off", &r).unwrap();
+    assert!(
+        !left.wait(Duration::from_secs(3), |sas| sas
+            .iter()
+            .any(|s| !s.children.is_empty())),
+        "came up although IP fragments are dropped"
+    );
+    drop((left, right));
+    let on = format!("{ike}\nfragment_size = 576");
+    let (l, r) = (
+        config(&topo, Side::Left, "", &on),
+        config(&topo, Side::Right, "", &on),
+    );
+    let (left, _right) = up(&topo, &l, &r);
+    assert!(topo.ping(Side::Left, site(&topo, Side::Right)).unwrap());
+    let dropped = topo
+        .ns(Side::Right)
+        .run(&["nft", "list chain ip ykfrag pre"])
+        .unwrap();
+    assert!(dropped.contains("counter packets"), "{dropped}");
+    assert_eq!(left.sas().unwrap()[0].algorithms.ke, "Curve25519");
+}

@@ -51,6 +51,7 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         dpd_action: DpdAction::Clear,
         force_encap: false,
         retry: yadokari_ike::RetryConfig::default(),
+        fragment_size: Some(yadokari_ike::frag::DEFAULT_FRAGMENT_SIZE),
         reauth: false,
         window: 1,
     }

@@ -111,6 +111,13 @@ pub enum DecodeError {
     Inner(IkeError),
 }
 
+/// What a protected datagram held: a whole message (SK), or one fragment
+/// of one (SKF, RFC 7383 §2.5), each verified on its own.
+pub enum Protected {
+    Message(Message),
+    Fragment(crate::frag::Fragment),
+}
+
 /// Verifies and decrypts an SK-protected message (§3.14) sent by the
 /// original initiator (`from_initiator`) or responder.
 pub fn decode_protected(
@@ -118,14 +125,30 @@ pub fn decode_protected(
     keys: &IkeKeys,
     from_initiator: bool,
 ) -> Result<Message, DecodeError> {
+    match decode_protected_or_fragment(packet, keys, from_initiator)? {
+        Protected::Message(m) => Ok(m),
+        Protected::Fragment(_) => Err(DecodeError::Drop(DropReason::Unprotected)),
+    }
+}
+
+/// As [`decode_protected`], accepting an SKF fragment too: its ICV is
+/// checked and its plaintext returned for reassembly.
+pub fn decode_protected_or_fragment(
+    packet: &[u8],
+    keys: &IkeKeys,
+    from_initiator: bool,
+) -> Result<Protected, DecodeError> {
     let outer = yadokari_wire::Message::parse(packet)
         .map_err(|_| DecodeError::Drop(DropReason::Malformed))?;
     let header = from_wire_header(&outer.header);
-    let first_inner = outer
+    let (first_inner, fragment) = outer
         .payloads
         .iter()
         .find_map(|p| match p {
-            wp::Payload::Sk(sk) => Some(sk.first_inner),
+            wp::Payload::Sk(sk) => Some((sk.first_inner, None)),
+            wp::Payload::Skf(f) => {
+                Some((f.first_inner, Some((f.fragment_number, f.total_fragments))))
+            }
             _ => None,
         })
         .ok_or(DecodeError::Drop(DropReason::Unprotected))?;
@@ -140,7 +163,25 @@ pub fn decode_protected(
     let plain = buf
         .get(range.clone())
         .ok_or(DecodeError::Drop(DropReason::BadIcv))?;
-    let inner = wp::decode_chain(first_inner, plain, range.start)
+    if let Some((number, total)) = fragment {
+        return Ok(Protected::Fragment(crate::frag::Fragment {
+            number,
+            total,
+            first_inner: first_inner.0,
+            plain: plain.to_vec(),
+        }));
+    }
+    decode_inner(header, first_inner.0, plain, range.start).map(Protected::Message)
+}
+
+/// Parses the inner payloads of a decrypted (or reassembled) message.
+pub fn decode_inner(
+    header: Header,
+    first_inner: u8,
+    plain: &[u8],
+    offset: usize,
+) -> Result<Message, DecodeError> {
+    let inner = wp::decode_chain(PayloadType(first_inner), plain, offset)
         .map_err(|e| DecodeError::Inner(malformed(e)))?;
     if let Some(pt) = wp::unsupported_critical(&inner) {
         return Err(DecodeError::Inner(IkeError::PeerIncompatible(
@@ -153,6 +194,11 @@ pub fn decode_protected(
         .collect::<Result<Vec<_>, _>>()
         .map_err(DecodeError::Inner)?;
     Ok(Message { header, payloads })
+}
+
+/// Reads the header of a received datagram (for a reassembled message).
+pub fn header_of(packet: &[u8]) -> Option<Header> {
+    WireHeader::parse(packet).ok().map(|h| from_wire_header(&h))
 }
 
 /// What an IKE_INTERMEDIATE message contributes to IntAuth (RFC 9242
@@ -192,6 +238,75 @@ pub fn encode_plain(msg: &Message) -> Result<Vec<u8>, IkeError> {
     yadokari_wire::Message::new(to_wire_header(&msg.header), payloads)
         .to_vec()
         .map_err(malformed)
+}
+
+/// Encodes a protected message as datagrams of at most `max_len` bytes of
+/// IKE message each: one SK message when it fits, else SKF fragments
+/// (RFC 7383 §2.5), each with its own IV and ICV, the first naming the
+/// first inner payload. `None` never fragments.
+pub fn encode_protected_datagrams(
+    msg: &Message,
+    keys: &IkeKeys,
+    as_initiator: bool,
+    rng: &mut Rng,
+    max_len: Option<usize>,
+) -> Result<Vec<Vec<u8>>, IkeError> {
+    let whole = encode_protected(msg, keys, as_initiator, rng)?;
+    let Some(max_len) = max_len.filter(|m| whole.len() > *m) else {
+        return Ok(vec![whole]);
+    };
+    let inner = msg
+        .payloads
+        .iter()
+        .map(to_wire)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (first, plain) = wp::chain_to_vec(&inner).map_err(malformed)?;
+    let sk = keys.sk_cipher(as_initiator);
+    // IKE header (28) and SKF header (8) around each encrypted chunk.
+    let fits = |n: usize| 28 + 8 + sk.layout(n).body_len() <= max_len;
+    let mut chunk = max_len.saturating_sub(28 + 8 + sk.layout(0).body_len());
+    while chunk > 0 && !fits(chunk) {
+        chunk -= 1;
+    }
+    if chunk == 0 {
+        return Err(IkeError::Internal(
+            "fragment size too small for the cipher".into(),
+        ));
+    }
+    let total = plain.len().div_ceil(chunk);
+    let total = u16::try_from(total)
+        .ok()
+        .filter(|t| *t <= crate::frag::MAX_FRAGMENTS)
+        .ok_or(IkeError::Internal(
+            "message needs too many fragments".into(),
+        ))?;
+    let header = to_wire_header(&msg.header);
+    let mut out = Vec::with_capacity(usize::from(total));
+    for (i, part) in plain.chunks(chunk).enumerate() {
+        let number = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        let l = sk.layout(part.len());
+        let mut d = Vec::with_capacity(28 + 8 + l.body_len());
+        let layout = yadokari_wire::emit_encrypted(
+            &header,
+            &[],
+            EncryptedKind::Skf {
+                fragment_number: number,
+                total_fragments: total,
+            },
+            if number == 1 { first } else { PayloadType(0) },
+            l.body_len(),
+            &mut d,
+        )
+        .map_err(malformed)?;
+        let start = layout.body.start + l.iv_len;
+        d.get_mut(start..start + part.len())
+            .ok_or(IkeError::Internal("SKF layout".into()))?
+            .copy_from_slice(part);
+        sk.encrypt(&mut d, layout.body.start, part.len(), rng)
+            .map_err(|e| IkeError::Internal(e.to_string()))?;
+        out.push(d);
+    }
+    Ok(out)
 }
 
 /// Encodes a message with all payloads inside SK, protected in the

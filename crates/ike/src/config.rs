@@ -226,6 +226,10 @@ pub struct ConnConfig {
     pub window: u32,
     /// Whether and how the connection is kept up after failures.
     pub retry: RetryConfig,
+    /// IKE fragmentation (RFC 7383): announced, and used with a peer that
+    /// announces it too, for messages larger than this IP datagram size;
+    /// `None` turns it off.
+    pub fragment_size: Option<u16>,
 }
 
 /// Keeping a connection up (see [`crate::retry`]): after a failed attempt

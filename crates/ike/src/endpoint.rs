@@ -582,7 +582,7 @@ impl IkeEndpoint {
         // A retransmission of a request we answered: same response (§2.1).
         if let Some(id) = self.half_open.get(&(hdr.spi_i, path.remote)).copied() {
             if let Some(sa) = self.sas.get(&id) {
-                if let Some(resp) = sa.responses.cached(0).map(<[u8]>::to_vec) {
+                if let Some(resp) = sa.responses.cached(0).and_then(|c| c.first()).cloned() {
                     self.counters.count_drop(DropReason::Retransmit);
                     self.counters.datagrams_out += 1;
                     self.out.push_back(Outgoing {
@@ -1034,8 +1034,11 @@ fn on_message(
             return Err(r);
         }
         let keys = sa.phase.keys().ok_or(DropReason::UnexpectedResponse)?;
-        let msg = match crate::codec::decode_protected(packet, keys, !sa.is_initiator()) {
-            Ok(m) => m,
+        let decoded = crate::codec::decode_protected_or_fragment(packet, keys, !sa.is_initiator());
+        let msg = match reassemble(cx, sa, hdr, decoded) {
+            Ok(Some(m)) => m,
+            // A fragment kept: the response is not complete yet.
+            Ok(None) => return Ok(()),
             Err(crate::codec::DecodeError::Drop(r)) => return Err(r),
             // Authentic but broken: nothing to answer to a response; count it.
             Err(crate::codec::DecodeError::Inner(_)) => return Err(DropReason::Malformed),
@@ -1055,34 +1058,44 @@ fn on_message(
     }
     let keys = sa.phase.keys().ok_or(DropReason::WrongExchange)?;
     let from_initiator = sa.role == crate::sa::Role::OriginalResponder;
-    let decoded = match crate::codec::decode_protected(packet, keys, from_initiator) {
+    let decoded = match crate::codec::decode_protected_or_fragment(packet, keys, from_initiator) {
         // A retransmitted IKE_INTERMEDIATE request still carries the keys
         // its exchange replaced (RFC 9370 §2.2.2).
         Err(crate::codec::DecodeError::Drop(DropReason::BadIcv))
             if sa.phase.prev_keys().is_some() =>
         {
             let prev = sa.phase.prev_keys().ok_or(DropReason::BadIcv)?;
-            crate::codec::decode_protected(packet, prev, from_initiator)
+            crate::codec::decode_protected_or_fragment(packet, prev, from_initiator)
         }
         d => d,
     };
     match sa.responses.check(mid) {
         RequestCheck::Retransmit(cached) => {
-            // Only an authentic retransmission gets the cached answer back.
-            if decoded.is_ok() {
+            // Only an authentic retransmission gets the cached answer back;
+            // of a fragmented one, only its first fragment (RFC 7383
+            // §2.6.1), so one request cannot draw many answers.
+            let answer = match &decoded {
+                Ok(crate::codec::Protected::Message(_)) => true,
+                Ok(crate::codec::Protected::Fragment(f)) => f.number == 1,
+                Err(_) => return Err(DropReason::BadIcv),
+            };
+            if answer {
                 let c = cached.to_vec();
-                cx.counters.count_drop(DropReason::Retransmit);
-                cx.transmit(path, c);
-                return Ok(());
+                for d in c {
+                    cx.transmit(path, d);
+                }
             }
-            return Err(DropReason::BadIcv);
+            cx.counters.count_drop(DropReason::Retransmit);
+            return Ok(());
         }
         RequestCheck::Stale => return Err(DropReason::StaleRetransmit),
         RequestCheck::OutOfWindow => return Err(DropReason::BadMessageId),
         RequestCheck::New => {}
     }
-    let msg = match decoded {
-        Ok(m) => m,
+    let msg = match reassemble(cx, sa, hdr, decoded) {
+        Ok(Some(m)) => m,
+        // A fragment kept: the request is not complete yet.
+        Ok(None) => return Ok(()),
         Err(crate::codec::DecodeError::Drop(r)) => return Err(r),
         Err(crate::codec::DecodeError::Inner(e)) => {
             // §2.21.2: an authentic request we cannot parse gets an error answer.
@@ -1100,6 +1113,32 @@ fn on_message(
     sa.heard(cx);
     crate::ext::on_recv_on(cx, sa, crate::ext::RecvStage::Request, &msg, path)?;
     exchange::handle_request(cx, sa, &msg)
+}
+
+/// A whole message, or a fragment (RFC 7383) that is kept until its
+/// message is complete (`None` meanwhile).
+fn reassemble(
+    cx: &mut Cx<'_>,
+    sa: &mut IkeSa,
+    hdr: &Header,
+    decoded: Result<crate::codec::Protected, crate::codec::DecodeError>,
+) -> Result<Option<crate::msg::Message>, crate::codec::DecodeError> {
+    use crate::codec::{DecodeError, Protected};
+    let f = match decoded? {
+        Protected::Message(m) => return Ok(Some(m)),
+        Protected::Fragment(f) => f,
+    };
+    // Fragments are only ours to take once both sides announced them.
+    if !sa.frag.enabled {
+        return Err(DecodeError::Drop(DropReason::BadFragment));
+    }
+    match sa.frag.add(cx.now, hdr.message_id, hdr.response, f) {
+        Ok(None) => Ok(None),
+        Ok(Some(whole)) => {
+            crate::codec::decode_inner(*hdr, whole.first_inner, &whole.plain, 0).map(Some)
+        }
+        Err(r) => Err(DecodeError::Drop(r)),
+    }
 }
 
 /// How often an IKE SA acts on an unauthenticated INVALID_IKE_SPI hint.

@@ -316,6 +316,9 @@ drop_reasons! {
     BadInitResponse,
     /// Non-ESP marker missing on a NAT-T port (ESP sent to the IKE core).
     NoNonEspMarker,
+    /// An IKE fragment (RFC 7383) that does not fit its message: bad
+    /// numbers, too many, or too large in total.
+    BadFragment,
 }
 
 impl std::fmt::Display for DropReason {
@@ -342,6 +345,7 @@ impl std::fmt::Display for DropReason {
             DropReason::UnauthenticatedNotify => "an unauthenticated error notify, ignored",
             DropReason::BadInitResponse => "an IKE_SA_INIT response we cannot use",
             DropReason::NoNonEspMarker => "no non-ESP marker on the NAT-T port",
+            DropReason::BadFragment => "an IKE fragment that does not fit its message",
         })
     }
 }

@@ -28,6 +28,7 @@ pub mod error;
 pub mod event;
 pub mod exchange;
 pub mod ext;
+pub mod frag;
 pub mod msg;
 pub mod proposal;
 pub mod reg;

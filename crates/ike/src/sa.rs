@@ -276,6 +276,8 @@ pub struct IkeSa {
     /// when the SA started while no other IKE SA between the same two
     /// identities existed here.
     pub initial_contact: bool,
+    /// IKE fragmentation (RFC 7383): whether in use, and partial messages.
+    pub frag: crate::frag::FragState,
 }
 
 impl IkeSa {
@@ -312,6 +314,7 @@ impl IkeSa {
             reauth_of: None,
             reauth_by: None,
             initial_contact: false,
+            frag: crate::frag::FragState::default(),
         }
     }
 
@@ -349,6 +352,41 @@ impl IkeSa {
         }
     }
 
+    /// Encodes `msg` as the datagrams it goes out in: protected messages
+    /// larger than the path takes become IKE fragments once both sides
+    /// announced them (RFC 7383).
+    pub fn encode_datagrams(
+        &self,
+        cx: &mut Cx<'_>,
+        msg: &Message,
+    ) -> Result<Vec<Vec<u8>>, IkeError> {
+        match self.phase.keys() {
+            Some(keys) if msg.header.exchange != crate::reg::exchange::IKE_SA_INIT => {
+                crate::ext::trace::sent(cx, self.path, msg);
+                let limit = self.fragment_limit(cx);
+                codec::encode_protected_datagrams(msg, keys, self.is_initiator(), cx.rng, limit)
+            }
+            _ => Ok(vec![self.encode(cx, msg)?]),
+        }
+    }
+
+    /// The largest IKE message that fits one fragment on this path: the
+    /// configured datagram size less the IP and UDP headers and the
+    /// non-ESP marker; `None` when fragmentation is not in use.
+    fn fragment_limit(&self, cx: &Cx<'_>) -> Option<usize> {
+        if !self.frag.enabled {
+            return None;
+        }
+        let size = usize::from(cx.cfg.connection(self.conn)?.fragment_size?);
+        let ip = if self.path.remote.is_ipv4() { 20 } else { 40 };
+        let marker = if self.path.local.port() == cx.cfg.ike_port {
+            0
+        } else {
+            4
+        };
+        Some(size.saturating_sub(ip + 8 + marker))
+    }
+
     /// Queues the IKE message on the SA's current path (framed for a
     /// NAT-T port when the driver polls it).
     pub fn transmit(&self, cx: &mut Cx<'_>, packet: &[u8]) {
@@ -366,11 +404,13 @@ impl IkeSa {
         let id = self.requests.next_id();
         let mut msg = Message::new(self.header(exchange, false, id));
         msg.payloads = payloads;
-        let packet = self.encode(cx, &msg)?;
-        self.transmit(cx, &packet);
+        let packets = self.encode_datagrams(cx, &msg)?;
+        for p in &packets {
+            self.transmit(cx, p);
+        }
         let pushed = self
             .requests
-            .push(cx.now, packet, pending, &cx.cfg.retransmit);
+            .push(cx.now, packets, pending, &cx.cfg.retransmit);
         debug_assert_eq!(pushed, id);
         self.arm_retransmit();
         Ok(id)
@@ -386,9 +426,11 @@ impl IkeSa {
     ) -> Result<(), IkeError> {
         let mut msg = Message::new(self.header(exchange, true, message_id));
         msg.payloads = payloads;
-        let packet = self.encode(cx, &msg)?;
-        self.transmit(cx, &packet);
-        self.responses.answered(message_id, packet);
+        let packets = self.encode_datagrams(cx, &msg)?;
+        for p in &packets {
+            self.transmit(cx, p);
+        }
+        self.responses.answered(message_id, packets);
         Ok(())
     }
 

@@ -14,8 +14,10 @@ use crate::config::RetransmitConfig;
 /// One request of ours awaiting its response.
 #[derive(Debug)]
 pub struct Outstanding<X> {
-    /// The encoded message (without the non-ESP marker, which depends on the path).
-    pub packet: Vec<u8>,
+    /// The encoded message as its datagrams: one, or its IKE fragments
+    /// (RFC 7383), all resent on retransmission (without the non-ESP
+    /// marker, which depends on the path).
+    pub packets: Vec<Vec<u8>>,
     pub first_sent: Instant,
     pub next_retransmit: Instant,
     pub retransmits: u32,
@@ -85,7 +87,7 @@ impl<X> RequestWindow<X> {
     pub fn push(
         &mut self,
         now: Instant,
-        packet: Vec<u8>,
+        packets: Vec<Vec<u8>>,
         exchange: X,
         cfg: &RetransmitConfig,
     ) -> u32 {
@@ -94,7 +96,7 @@ impl<X> RequestWindow<X> {
         self.outstanding.insert(
             id,
             Outstanding {
-                packet,
+                packets,
                 first_sent: now,
                 next_retransmit: now + cfg.initial,
                 retransmits: 0,
@@ -169,8 +171,8 @@ pub fn backoff(cfg: &RetransmitConfig, n: u32) -> Duration {
 pub enum RequestCheck<'a> {
     /// New request inside the window: process it.
     New,
-    /// Already answered: send these cached bytes again.
-    Retransmit(&'a [u8]),
+    /// Already answered: send these cached datagrams again.
+    Retransmit(&'a [Vec<u8>]),
     /// Already answered long ago (response no longer cached), or being processed.
     Stale,
     /// Beyond our window (§2.3): drop.
@@ -187,7 +189,7 @@ pub struct ResponseWindow {
     /// Answered IDs at or above `lowest_open` (only with window > 1).
     answered_ahead: BTreeMap<u32, ()>,
     /// Cached responses by ID, at most `window` of the newest.
-    cache: BTreeMap<u32, Vec<u8>>,
+    cache: BTreeMap<u32, Vec<Vec<u8>>>,
 }
 
 impl ResponseWindow {
@@ -214,7 +216,7 @@ impl ResponseWindow {
     }
 
     /// Records the response to request `id` (already sent by the caller).
-    pub fn answered(&mut self, id: u32, response: Vec<u8>) {
+    pub fn answered(&mut self, id: u32, response: Vec<Vec<u8>>) {
         self.cache.insert(id, response);
         if id == self.lowest_open {
             self.lowest_open = self.lowest_open.wrapping_add(1);
@@ -234,7 +236,7 @@ impl ResponseWindow {
     }
 
     /// The cached response for `id`, if still cached.
-    pub fn cached(&self, id: u32) -> Option<&[u8]> {
+    pub fn cached(&self, id: u32) -> Option<&[Vec<u8>]> {
         self.cache.get(&id).map(|v| v.as_slice())
     }
 
@@ -283,7 +285,7 @@ mod tests {
         let c = cfg();
         let t0 = Instant::now();
         let mut w: RequestWindow<()> = RequestWindow::new(0);
-        let id = w.push(t0, vec![1], (), &c);
+        let id = w.push(t0, vec![vec![1]], (), &c);
         assert_eq!(w.due(t0, &c), vec![]);
         let mut t;
         let mut resends = 0;
@@ -312,12 +314,12 @@ mod tests {
         let t0 = Instant::now();
         let mut w: RequestWindow<()> = RequestWindow::new(2);
         assert!(w.can_send());
-        w.push(t0, vec![], (), &c);
+        w.push(t0, vec![vec![]], (), &c);
         assert!(!w.can_send());
         w.set_peer_window(3);
         assert!(w.can_send());
-        w.push(t0, vec![], (), &c);
-        w.push(t0, vec![], (), &c);
+        w.push(t0, vec![vec![]], (), &c);
+        w.push(t0, vec![vec![]], (), &c);
         assert!(!w.can_send());
         // Answering a later one does not open the window; the oldest does.
         w.complete(4);
@@ -333,15 +335,15 @@ mod tests {
         assert_eq!(r.check(1), RequestCheck::New);
         assert_eq!(r.check(2), RequestCheck::New);
         assert_eq!(r.check(3), RequestCheck::OutOfWindow);
-        r.answered(2, vec![2]);
-        assert_eq!(r.check(2), RequestCheck::Retransmit(&[2]));
+        r.answered(2, vec![vec![2]]);
+        assert_eq!(r.check(2), RequestCheck::Retransmit(&[vec![2]]));
         assert_eq!(r.lowest_open(), 1);
-        r.answered(1, vec![1]);
+        r.answered(1, vec![vec![1]]);
         assert_eq!(r.lowest_open(), 3);
-        assert_eq!(r.check(1), RequestCheck::Retransmit(&[1]));
-        r.answered(3, vec![3]);
+        assert_eq!(r.check(1), RequestCheck::Retransmit(&[vec![1]]));
+        r.answered(3, vec![vec![3]]);
         // Only the last two responses stay cached.
         assert_eq!(r.check(1), RequestCheck::Stale);
-        assert_eq!(r.check(3), RequestCheck::Retransmit(&[3]));
+        assert_eq!(r.check(3), RequestCheck::Retransmit(&[vec![3]]));
     }
 }

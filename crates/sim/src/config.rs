@@ -132,6 +132,7 @@ fn conn(
         reauth: o.reauth && remote.is_some(),
         window: o.window,
         retry: yadokari_ike::RetryConfig::default(),
+        fragment_size: Some(yadokari_ike::frag::DEFAULT_FRAGMENT_SIZE),
     }
 }
 

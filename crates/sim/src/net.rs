@@ -88,6 +88,8 @@ pub struct Network {
     pub sent: u64,
     pub dropped: u64,
     pub duplicated: u64,
+    /// The largest datagram sent (non-ESP marker included).
+    pub largest: usize,
     /// Everything sent is lost (a dead peer or a cut link).
     pub cut: bool,
 }
@@ -102,12 +104,14 @@ impl Network {
             sent: 0,
             dropped: 0,
             duplicated: 0,
+            largest: 0,
             cut: false,
         }
     }
 
     pub fn send(&mut self, now: Instant, to: Side, path: Path, bytes: Vec<u8>) {
         self.sent += 1;
+        self.largest = self.largest.max(bytes.len());
         if self.cut || self.rng.chance(self.faults.drop) {
             self.dropped += 1;
             return;

@@ -1151,3 +1151,71 @@ fn poll_into_a_reused_buffer_frames_for_the_path() {
     let reply = p.b.ep.poll_transmit().expect("DPD answer");
     assert_eq!(reply.bytes[..4], [0; 4]);
 }
+
+/// IKE fragmentation (RFC 7383): with 576-byte fragments, the ML-KEM-1024
+/// key exchange in IKE_INTERMEDIATE (1,568-byte KE payloads both ways) and
+/// everything after it go as SKF fragments no datagram of which exceeds
+/// the size, under seeded loss, duplication and reordering; a CHILD SA
+/// rekey with ML-KEM-1024 PFS is fragmented as well.
+#[test]
+fn ike_fragments_carry_large_messages_under_loss() {
+    for seed in 0..10u64 {
+        let o = PairOptions {
+            ike_a: vec!["aes256gcm16-prfsha384-x25519-ke1_mlkem1024"],
+            ike_b: vec!["aes256gcm16-prfsha384-x25519-ke1_mlkem1024"],
+            esp_a: vec!["aes256gcm16-mlkem1024"],
+            esp_b: vec!["aes256gcm16-mlkem1024"],
+            ..Default::default()
+        };
+        let (mut a, mut b) = pair(&o);
+        a.connections[0].fragment_size = Some(576);
+        b.connections[0].fragment_size = Some(576);
+        let faults = Faults {
+            drop: 0.1,
+            duplicate: 0.05,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(40),
+        };
+        let mut p = Pair::new(a, b, 5000 + seed, faults);
+        p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+        assert!(
+            p.drive_until(Duration::from_secs(60), 40_000, established),
+            "seed {seed}: a={:?}\nb={:?}",
+            p.a.events,
+            p.b.events
+        );
+        let old = spi_a(&p);
+        p.command(
+            Side::B,
+            Command::RekeyChild {
+                spi_in: *p.b.installed.keys().next().expect("b child"),
+            },
+        );
+        assert!(
+            p.drive_until(Duration::from_secs(60), 40_000, |p| established(p)
+                && !p.a.installed.contains_key(&old)),
+            "seed {seed}: child rekey"
+        );
+        p.check_consistent().unwrap();
+        // IPv4 (20) and UDP (8) headers come on top of each datagram.
+        assert!(p.net.largest <= 576 - 28, "seed {seed}: {}", p.net.largest);
+    }
+}
+
+/// Without the peer's IKEV2_FRAGMENTATION_SUPPORTED nothing is fragmented:
+/// the same large messages go whole (and IP fragments them).
+#[test]
+fn no_fragments_unless_both_sides_announce_them() {
+    let o = PairOptions {
+        ike_a: vec!["aes256gcm16-prfsha384-x25519-ke1_mlkem1024"],
+        ike_b: vec!["aes256gcm16-prfsha384-x25519-ke1_mlkem1024"],
+        ..Default::default()
+    };
+    let (mut a, mut b) = pair(&o);
+    a.connections[0].fragment_size = Some(576);
+    b.connections[0].fragment_size = None;
+    let mut p = Pair::new(a, b, 77, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(p.drive_until(Duration::from_secs(10), 2_000, established));
+    assert!(p.net.largest > 1568, "{}", p.net.largest);
+}

@@ -95,6 +95,17 @@ fn send_request(cx: &mut Cx<'_>, sa: &mut IkeSa) -> Result<(), IkeError> {
         data: st.ke.public().to_vec(),
     });
     payloads.push(Payload::Nonce(st.ni.to_vec()));
+    if cx
+        .cfg
+        .connection(sa.conn)
+        .is_some_and(|c| c.fragment_size.is_some())
+    {
+        // RFC 7383 §2.3.
+        payloads.push(Payload::Notify(Notify::new(
+            notify::IKEV2_FRAGMENTATION_SUPPORTED,
+            Vec::new(),
+        )));
+    }
     if intermediate::offers_additional(&st.offered) {
         // RFC 9242 §3.1: additional key exchanges need IKE_INTERMEDIATE.
         payloads.push(Payload::Notify(Notify::new(
@@ -111,7 +122,7 @@ fn send_request(cx: &mut Cx<'_>, sa: &mut IkeSa) -> Result<(), IkeError> {
     sa.requests = crate::window::RequestWindow::new(0);
     sa.transmit(cx, &packet);
     sa.requests
-        .push(cx.now, packet, Pending::IkeSaInit, &cx.cfg.retransmit);
+        .push(cx.now, vec![packet], Pending::IkeSaInit, &cx.cfg.retransmit);
     sa.arm_retransmit();
     Ok(())
 }
@@ -221,10 +232,15 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message, raw: &[u8]) -
     let init_request = sa
         .requests
         .complete(0)
-        .map(|o| o.packet)
+        .and_then(|o| o.packets.into_iter().next())
         .unwrap_or_default();
     let nr = Zeroizing::new(nr.to_vec());
     let init_response = raw.to_vec();
+    sa.frag.enabled = msg.notify(notify::IKEV2_FRAGMENTATION_SUPPORTED).is_some()
+        && cx
+            .cfg
+            .connection(sa.conn)
+            .is_some_and(|c| c.fragment_size.is_some());
     let additional = intermediate::additional_of(&chosen);
     if !additional.is_empty() {
         if msg
@@ -313,6 +329,7 @@ pub fn respond(
         return Answer::Drop(DropReason::NoConnection);
     };
     let window = conn.window;
+    let conn_frag = conn.fragment_size.is_some();
     let Some(chosen) = proposal::select(&ike_proposals(conn), sa_pl, protocol::IKE, false) else {
         return refuse(cx, notify::NO_PROPOSAL_CHOSEN, Vec::new());
     };
@@ -398,13 +415,22 @@ pub fn respond(
             Vec::new(),
         )));
     }
+    // RFC 7383 §2.3: answer the announcement when the connection (the
+    // first candidate, as for every other IKE_SA_INIT choice) allows it.
+    if msg.notify(notify::IKEV2_FRAGMENTATION_SUPPORTED).is_some() && conn_frag {
+        sa.frag.enabled = true;
+        resp.push(Payload::Notify(Notify::new(
+            notify::IKEV2_FRAGMENTATION_SUPPORTED,
+            Vec::new(),
+        )));
+    }
     ext::on_send(cx, &mut sa, SendStage::InitResponse, &mut resp);
     ext::trace::sent(cx, sa.path, &resp);
     let Ok(packet) = crate::codec::encode_plain(&resp) else {
         return Answer::Drop(DropReason::Malformed);
     };
     sa.transmit(cx, &packet);
-    sa.responses.answered(0, packet.clone());
+    sa.responses.answered(0, vec![packet.clone()]);
     sa.timers
         .set(IkeTimer::HalfOpen.idx(), cx.now + cx.cfg.half_open_timeout);
     sa.phase = Phase::InitAnswered(Box::new(InitAnswered {

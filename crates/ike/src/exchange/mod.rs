@@ -206,9 +206,12 @@ pub fn on_timeout(cx: &mut Cx<'_>, sa: &mut IkeSa) {
             match a {
                 RetransmitAction::Resend(id) => {
                     if let Some(o) = sa.requests.get(id) {
-                        let p = o.packet.clone();
+                        // Every fragment again (RFC 7383 §2.6).
+                        let ps = o.packets.clone();
                         cx.counters.retransmits_sent += 1;
-                        sa.transmit(cx, &p);
+                        for p in &ps {
+                            sa.transmit(cx, p);
+                        }
                     }
                 }
                 RetransmitAction::GiveUp(_) => {
