@@ -740,3 +740,54 @@ fn ml_kem_first_falls_back_to_classic_with_strongswan_5() {
         .ping(Side::Right, topo.addrs(Side::Left).site(Family::V4))
         .unwrap());
 }
+
+/// A "strict" post-quantum connection (every proposal needs ML-KEM) does
+/// not come up against strongSwan 5.9.8, which has no ML-KEM, and says
+/// why in its status instead of a bare NO_PROPOSAL_CHOSEN.
+#[test]
+fn strict_post_quantum_refuses_a_classic_peer_and_says_why() {
+    skip_unless_testbed!();
+    let topo = Topology::direct("ykpqstrict").unwrap();
+    let conf =
+        site_to_site(&topo, Side::Left, Family::V4, &[Family::V4]).with_proposals(GCM.0, GCM.1);
+    let _swan = StrongSwan::start(
+        topo.ns(Side::Left),
+        "left",
+        &conf,
+        &CharonOptions::default(),
+    )
+    .unwrap();
+    let cfg = TunnelConfig {
+        side: Side::Right,
+        family: Family::V4,
+        ifname: "ykt0",
+        name: "yk",
+        initiate: true,
+        daemon: "retransmit_timeout = \"6s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"aes256gcm16-prfsha384-x25519-ke1_mlkem768\"\nesp = \"{}\"\nencap = true\n",
+            net(Family::V4, Side::Right),
+            net(Family::V4, Side::Left),
+            GCM.1
+        ),
+    }
+    .render(&topo);
+    let yk = Yadokari::start(&topo, &cfg);
+    let mut why = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Response::Status(s) = yk.call(Request::Status) {
+            if let Some(e) = s.connections.iter().find_map(|c| c.last_error.clone()) {
+                why = e;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        why.contains("post-quantum") && why.contains("NO_PROPOSAL_CHOSEN"),
+        "{why}\n{}",
+        yk.log()
+    );
+    assert!(yk.sas().iter().all(|sa| sa.children.is_empty()));
+}

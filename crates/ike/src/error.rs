@@ -66,6 +66,9 @@ pub enum PeerMisbehaved {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerIncompatible {
     NoProposalChosen,
+    /// NO_PROPOSAL_CHOSEN to a connection whose every IKE proposal needs
+    /// ML-KEM: a "strict" post-quantum connection meets a classic peer.
+    PostQuantumRefused,
     /// Carry the group we want (INVALID_KE_PAYLOAD, §1.3).
     InvalidKePayload {
         wanted_group: u16,
@@ -100,9 +103,9 @@ impl IkeError {
 impl From<&PeerIncompatible> for u16 {
     fn from(p: &PeerIncompatible) -> u16 {
         match p {
-            PeerIncompatible::NoProposalChosen | PeerIncompatible::NoMatchingConnection => {
-                notify::NO_PROPOSAL_CHOSEN
-            }
+            PeerIncompatible::NoProposalChosen
+            | PeerIncompatible::NoMatchingConnection
+            | PeerIncompatible::PostQuantumRefused => notify::NO_PROPOSAL_CHOSEN,
             PeerIncompatible::InvalidKePayload { .. } => notify::INVALID_KE_PAYLOAD,
             PeerIncompatible::TsUnacceptable => notify::TS_UNACCEPTABLE,
             PeerIncompatible::ModeMismatch => notify::NO_PROPOSAL_CHOSEN,
@@ -216,6 +219,12 @@ impl std::fmt::Display for PeerIncompatible {
             ),
             PeerIncompatible::ModeMismatch => f.write_str(
                 "one side wants transport mode and the other tunnel mode (NO_PROPOSAL_CHOSEN)",
+            ),
+            PeerIncompatible::PostQuantumRefused => f.write_str(
+                "the peer accepted none of our IKE proposals, and every one of them needs a \
+                 post-quantum key exchange (ML-KEM); the peer may not support it (strongSwan \
+                 before 6.0 does not). List a classic proposal after them to allow a fallback \
+                 (NO_PROPOSAL_CHOSEN)",
             ),
             PeerIncompatible::PeerRefused(n) => f.write_str(&peer_error_words(*n)),
             PeerIncompatible::UnsupportedCriticalPayload(t) => write!(

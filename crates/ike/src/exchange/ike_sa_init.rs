@@ -40,6 +40,28 @@ fn first_group(conn: &ConnConfig) -> Option<u16> {
         .map(|t| t.id)
 }
 
+/// Whether every proposal needs ML-KEM, as the primary key exchange or an
+/// additional one (a "strict" post-quantum connection).
+fn all_post_quantum(offered: &[Proposal]) -> bool {
+    let pq = |t: &crate::proposal::Transform| {
+        (t.ty == tt::KE || crate::proposal::is_additional_ke(t.ty))
+            && yadokari_crypto::KeGroup::from_iana(t.id).is_some_and(|g| g.is_kem())
+    };
+    !offered.is_empty()
+        && offered.iter().all(|p| {
+            let kes: Vec<_> = p.transforms.iter().filter(|t| t.ty == tt::KE).collect();
+            // Every primary choice is ML-KEM, or an additional one is required.
+            (!kes.is_empty() && kes.iter().all(|t| pq(t)))
+                || p.transforms
+                    .iter()
+                    .any(|t| crate::proposal::is_additional_ke(t.ty) && pq(t))
+                    && !p
+                        .transforms
+                        .iter()
+                        .any(|t| crate::proposal::is_additional_ke(t.ty) && t.id == 0)
+        })
+}
+
 fn nonce_ok(n: &[u8]) -> bool {
     (16..=256).contains(&n.len())
 }
@@ -196,6 +218,15 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message, raw: &[u8]) -
     if let Some(n) = msg.error_notify() {
         // Unauthenticated, but nothing else can come of this SA (§2.21.1).
         let ty = n.ty;
+        if ty == notify::NO_PROPOSAL_CHOSEN && all_post_quantum(&st.offered) {
+            return fail(
+                cx,
+                sa,
+                FailureReason::Protocol(IkeError::PeerIncompatible(
+                    PeerIncompatible::PostQuantumRefused,
+                )),
+            );
+        }
         return fail(cx, sa, FailureReason::PeerError(ty));
     }
     let (Some(sa_pl), Some((group, ke_data)), Some(nr)) = (msg.sa(), msg.ke(), msg.nonce()) else {
