@@ -1,4 +1,5 @@
-//! Full IKE_SA_INIT + IKE_AUTH handshakes (PSK, AES-GCM, first CHILD SA)
+//! Full IKE_SA_INIT (+ IKE_INTERMEDIATE for hybrids) + IKE_AUTH handshakes
+//! (PSK, AES-GCM, first CHILD SA)
 //! between two in-memory endpoints on one thread, plus the same handshake's
 //! crypto alone (KE, SKEYSEED/SK_*, AUTH, SK protection, KEYMAT) so the
 //! difference is the cost of everything else (parsing, state, events).
@@ -38,8 +39,8 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         ike_proposals: vec![ike_proposal(ike)],
         children: vec![ChildConfig {
             name: "net".into(),
-            ts_local: vec!["10.1.0.0/16".parse().expect("ts")],
-            ts_remote: vec!["10.2.0.0/16".parse().expect("ts")],
+            ts_local: vec!["198.51.100.0/24".parse().expect("ts")],
+            ts_remote: vec!["203.0.113.0/24".parse().expect("ts")],
             proposals: vec![yadokari_config::proposal::parse_esp_proposal("aes128gcm16")
                 .expect("proposal")
                 .to_core()],
@@ -63,8 +64,8 @@ fn configs(ike: &str) -> (Config, Config) {
         ..Config::default()
     };
     let mut cb = conn("b", "a", B, A, ike);
-    cb.children[0].ts_local = vec!["10.2.0.0/16".parse().expect("ts")];
-    cb.children[0].ts_remote = vec!["10.1.0.0/16".parse().expect("ts")];
+    cb.children[0].ts_local = vec!["203.0.113.0/24".parse().expect("ts")];
+    cb.children[0].ts_remote = vec!["198.51.100.0/24".parse().expect("ts")];
     let b = Config {
         connections: vec![cb],
         ..Config::default()
@@ -167,6 +168,12 @@ fn bench(c: &mut Criterion) {
     for (name, ike) in [
         ("x25519", "aes256gcm16-prfsha256-x25519"),
         ("ecp256", "aes256gcm16-prfsha256-ecp256"),
+        // RFC 9370 hybrid: ML-KEM-768 in one IKE_INTERMEDIATE exchange.
+        (
+            "x25519+mlkem768",
+            "aes256gcm16-prfsha256-x25519-ke1_mlkem768",
+        ),
+        ("mlkem768", "aes256gcm16-prfsha256-mlkem768"),
     ] {
         let (ca, cb) = configs(ike);
         let mut seed = 0u64;
@@ -176,6 +183,10 @@ fn bench(c: &mut Criterion) {
                 black_box(handshake(&ca, &cb, seed, now))
             })
         });
+        // The crypto-only path models a symmetric Diffie-Hellman exchange.
+        if name.contains("mlkem") {
+            continue;
+        }
         let mut rng = Rng::seeded(7);
         g.bench_function(format!("crypto_only/{name}"), |bch| {
             bch.iter(|| crypto_only(ike, &mut rng))

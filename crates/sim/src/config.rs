@@ -62,7 +62,7 @@ impl Default for PairOptions {
                 tries: 6,
                 total: Duration::from_secs(60),
             },
-            ts_a: ("10.1.0.0/16", "10.2.0.0/16"),
+            ts_a: ("198.51.100.0/24", "203.0.113.0/24"),
             ts_b: None,
             reauth: false,
         }

@@ -443,7 +443,7 @@ fn no_child_proposal_deletes_the_childless_ike_sa() {
 #[test]
 fn ts_unacceptable_deletes_the_childless_ike_sa() {
     let o = PairOptions {
-        ts_b: Some(("10.9.0.0/16", "10.8.0.0/16")),
+        ts_b: Some(("192.0.2.128/26", "192.0.2.192/26")),
         ..Default::default()
     };
     refused_first_child_deletes_the_ike_sa(o, 14, 38);
@@ -452,7 +452,7 @@ fn ts_unacceptable_deletes_the_childless_ike_sa() {
 #[test]
 fn narrowing_and_transport_mode() {
     let o = PairOptions {
-        ts_b: Some(("10.2.1.0/24", "10.1.0.0/16")),
+        ts_b: Some(("203.0.113.128/25", "198.51.100.0/24")),
         mode_a: yadokari_ike::Mode::Transport,
         mode_b: yadokari_ike::Mode::Transport,
         ..Default::default()
@@ -461,7 +461,7 @@ fn narrowing_and_transport_mode() {
     p.check_consistent().unwrap();
     let ca = p.a.installed.values().next().expect("child");
     assert_eq!(ca.mode, yadokari_ike::Mode::Transport);
-    assert_eq!(ca.ts_remote, vec!["10.2.1.0/24".parse().unwrap()]);
+    assert_eq!(ca.ts_remote, vec!["203.0.113.128/25".parse().unwrap()]);
 }
 
 #[test]

@@ -316,7 +316,7 @@ fn set_connections_refuses_misuse() {
 #[test]
 fn refused_first_child_attempts_do_not_pile_up() {
     let o = PairOptions {
-        ts_b: Some(("10.9.0.0/16", "10.8.0.0/16")),
+        ts_b: Some(("192.0.2.128/26", "192.0.2.192/26")),
         ..Default::default()
     };
     let (a, b) = pair(&o);
