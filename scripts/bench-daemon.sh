@@ -20,7 +20,7 @@
 #      port 500, oversized datagrams) sent to the responder from a third
 #      namespace, same run.
 #
-#   scripts/bench-daemon.sh [PART...]       (parts: setup up throughput flood; default all)
+#   scripts/bench-daemon.sh [PART...]       (parts: setup setup-pq up throughput flood; default all but setup-pq)
 #
 # Environment: YK_BENCH_N ("100 400": burst sizes), YK_BENCH_REPS (3),
 # YK_BENCH_UP_REPS (5), YK_BENCH_RUNS (3), YK_BENCH_SECONDS (10),

@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// yadokari's IKE proposal for the next scenario: [`IKE`], or the hybrid
+/// [`IKE_PQ`] while the `setup-pq` part runs.
+static YK_IKE: std::sync::Mutex<&'static str> = std::sync::Mutex::new(IKE);
+
+pub(crate) fn set_yk_ike(ike: &'static str) {
+    *YK_IKE.lock().unwrap_or_else(|e| e.into_inner()) = ike;
+}
+
+pub(crate) fn yk_ike() -> &'static str {
+    *YK_IKE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub(crate) fn id(side: Side) -> String {
     format!("{}.example.org", side.as_str())
 }
@@ -21,9 +33,10 @@ pub(crate) fn yk_config(topo: &Topology, side: Side, initiate: bool, encap: bool
         // The burst's responder: see `yk_head` on the per-source limit.
         daemon: "log_level = \"info\"\nretransmit_timeout = \"20s\"\nhalf_open_per_source = 0",
         tunnel: &format!(
-            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = {encap}",
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{ike}\"\nesp = \"{ESP}\"\nencap = {encap}",
             me.net(Family::V4),
-            peer.net(Family::V4)
+            peer.net(Family::V4),
+            ike = yk_ike(),
         ),
     }
     .render(topo)
@@ -57,7 +70,7 @@ local_address = "{local}"
 local_id = "{lid}"
 remote_id = "{rid}"
 psk = "{TEST_PSK}"
-ike = "{IKE}"
+ike = "{ike}"
 start = "initiate"
 
 [sa.gcm]
@@ -71,6 +84,7 @@ sa = "gcm"
         local = me.outer(Family::V4),
         lid = id(Side::Left),
         rid = id(Side::Right),
+        ike = yk_ike(),
     );
     for i in 1..=n {
         let port = PORT_BASE + i as u32;

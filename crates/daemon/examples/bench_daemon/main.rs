@@ -58,6 +58,9 @@ pub(crate) type Series<T> = Vec<(String, Vec<T>)>;
 
 pub(crate) const IKE: &str = "aes128gcm16-prfsha256-x25519";
 pub(crate) const ESP: &str = "aes128gcm16";
+/// The post-quantum hybrid of the `setup-pq` part (RFC 9370): X25519, then
+/// ML-KEM-768 in IKE_INTERMEDIATE.
+const IKE_PQ: &str = "aes128gcm16-prfsha256-x25519-ke1_mlkem768";
 /// How long a burst of set-ups may take before the run counts as failed.
 pub(crate) const BURST_LIMIT: Duration = Duration::from_secs(90);
 /// First UDP port of the per-SA selectors in the set-up bursts.
@@ -104,8 +107,8 @@ impl Opts {
             ];
         }
         for p in &parts {
-            if !["setup", "up", "throughput", "flood"].contains(&p.as_str()) {
-                bail!("unknown part `{p}` (setup, up, throughput, flood)");
+            if !["setup", "setup-pq", "up", "throughput", "flood"].contains(&p.as_str()) {
+                bail!("unknown part `{p}` (setup, setup-pq, up, throughput, flood)");
             }
         }
         let flood_rate = env_or("YK_BENCH_FLOOD_RATE", 20_000u64);
@@ -157,7 +160,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&opts.out)?;
     let raw = opts.out.join("logs");
     std::fs::create_dir_all(&raw)?;
-    let setups = if opts.wants("setup") {
+    let setups = if opts.wants("setup") || opts.wants("setup-pq") {
         run_setups(&opts, &raw)?
     } else {
         Vec::new()

@@ -31,7 +31,11 @@ pub(crate) fn report(
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &n in &opts.sizes {
             let mut medians = Vec::new();
-            for pair in ["yadokari ⇄ yadokari", "strongSwan ⇄ strongSwan"] {
+            for pair in [
+                "yadokari ⇄ yadokari",
+                "strongSwan ⇄ strongSwan",
+                "yadokari ⇄ yadokari, x25519+ML-KEM-768",
+            ] {
                 let rs: Vec<&SetupRow> = setups
                     .iter()
                     .filter(|r| r.n == n && r.pair == pair)
@@ -44,7 +48,7 @@ pub(crate) fn report(
                 let lo = fin.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = fin.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let med = median(&rates);
-                medians.push(med);
+                medians.push((pair, med));
                 let kib: Vec<f64> = rs.iter().map(|r| r.kib_per_sa()).collect();
                 let ci: Vec<f64> = rs.iter().map(|r| r.cpu_init).collect();
                 let cr: Vec<f64> = rs.iter().map(|r| r.cpu_resp).collect();
@@ -63,11 +67,21 @@ pub(crate) fn report(
                     median(&rx)
                 );
             }
-            if let [yk, ss] = medians[..] {
+            let of = |p: &str| medians.iter().find(|(q, _)| q.starts_with(p)).map(|m| m.1);
+            let yk = of("yadokari ⇄ yadokari")
+                .filter(|_| medians.iter().any(|(q, _)| *q == "yadokari ⇄ yadokari"));
+            if let (Some(yk), Some(ss)) = (yk, of("strongSwan")) {
                 let _ = writeln!(
                     md,
                     "| *ratio yadokari / strongSwan* | {n} | | **{:.2}×** | | | | | |",
                     yk / ss
+                );
+            }
+            if let (Some(yk), Some(pq)) = (yk, of("yadokari ⇄ yadokari, x25519+ML-KEM-768")) {
+                let _ = writeln!(
+                    md,
+                    "| *ratio hybrid / x25519* | {n} | | **{:.2}×** | | | | | |",
+                    pq / yk
                 );
             }
         }

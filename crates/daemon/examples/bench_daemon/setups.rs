@@ -40,7 +40,14 @@ impl SetupRow {
     }
 }
 
-pub(crate) fn setup_yk(opts: &Opts, n: usize, rep: usize, dir: &Path) -> anyhow::Result<SetupRow> {
+pub(crate) fn setup_yk(
+    opts: &Opts,
+    n: usize,
+    rep: usize,
+    dir: &Path,
+    pq: bool,
+) -> anyhow::Result<SetupRow> {
+    set_yk_ike(if pq { IKE_PQ } else { IKE });
     let topo = Topology::direct("bkys")?;
     let resp_cfg = yk_config(&topo, Side::Right, false, false);
     let resp = Ykd::start(opts, topo.ns(Side::Right), dir, "resp", &resp_cfg)?;
@@ -91,12 +98,18 @@ pub(crate) fn setup_yk(opts: &Opts, n: usize, rep: usize, dir: &Path) -> anyhow:
         _ => bail!("no `initiating` / `CHILD SA installed` lines in the initiator's log"),
     };
     let retransmits = log.matches("retransmit").count();
-    std::fs::copy(&init.log, dir.join(format!("yk-{n}-{rep}-init.log")))?;
-    std::fs::copy(&resp.log, dir.join(format!("yk-{n}-{rep}-resp.log")))?;
+    let tag = if pq { "yk-pq" } else { "yk" };
+    std::fs::copy(&init.log, dir.join(format!("{tag}-{n}-{rep}-init.log")))?;
+    std::fs::copy(&resp.log, dir.join(format!("{tag}-{n}-{rep}-resp.log")))?;
+    set_yk_ike(IKE);
     drop(init);
     drop(resp);
     Ok(SetupRow {
-        pair: "yadokari ⇄ yadokari",
+        pair: if pq {
+            "yadokari ⇄ yadokari, x25519+ML-KEM-768"
+        } else {
+            "yadokari ⇄ yadokari"
+        },
         n,
         rep,
         established,
@@ -273,12 +286,22 @@ pub(crate) fn run_setups(opts: &Opts, raw: &Path) -> anyhow::Result<Vec<SetupRow
     );
     for &n in &opts.sizes {
         for rep in 1..=opts.reps {
-            for which in ["yk", "ss"] {
+            // `setup`: yadokari and strongSwan; `setup-pq`: yadokari with
+            // X25519 alone and with the ML-KEM-768 hybrid, in the same run.
+            let mut which: Vec<&str> = Vec::new();
+            if opts.wants("setup") {
+                which.extend(["yk", "ss"]);
+            }
+            if opts.wants("setup-pq") {
+                which.extend(["yk", "yk-pq"]);
+                which.dedup();
+            }
+            for which in which {
                 say(&format!("== set-ups: {which}, N = {n}, rep {rep}"));
-                let r = if which == "yk" {
-                    setup_yk(opts, n, rep, raw)
-                } else {
-                    setup_swan(n, rep, raw)
+                let r = match which {
+                    "yk" => setup_yk(opts, n, rep, raw, false),
+                    "yk-pq" => setup_yk(opts, n, rep, raw, true),
+                    _ => setup_swan(n, rep, raw),
                 };
                 match r {
                     Ok(r) => {
