@@ -393,6 +393,13 @@ fn hybrid_x25519_mlkem768_tunnel_carries_traffic() {
         "{x:?}"
     );
     assert!(x[2].2.iter().any(|p| p == "KE"), "{x:?}");
+    // `yadokari inspect` names the additional key exchange transform.
+    let found = yadokari::inspect::inspect(&std::fs::read(&pcap).unwrap(), None);
+    let init = serde_json::to_string(&found.messages[0]).unwrap();
+    assert!(
+        init.contains(r#""type_name":"ADDKE1""#) && init.contains("ml-kem-768"),
+        "{init}"
+    );
 }
 
 /// IKE fragmentation (RFC 7383) on a path that drops every IP fragment
