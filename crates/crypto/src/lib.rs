@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod cert;
 pub mod error;
 pub mod hash;
 pub mod ids;
@@ -22,6 +23,7 @@ mod mac;
 pub mod prf;
 pub mod rand;
 pub mod secret;
+pub mod signature;
 pub mod sk;
 
 pub use auth::{AuthSigner, AuthVerifier, PskAuth, SignedOctets};
