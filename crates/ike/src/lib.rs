@@ -40,7 +40,7 @@ pub mod ts;
 pub mod window;
 
 pub use config::{
-    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
+    AuthConfig, LocalCert, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
     Lifetime, Mode, PskKey, RetransmitConfig, RetryConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};

@@ -236,6 +236,9 @@ pub struct IkeSa {
     /// when the SA started while no other IKE SA between the same two
     /// identities existed here.
     pub initial_contact: bool,
+    /// Public-key authentication state (RFC 7427 hashes, the peer's
+    /// certificate once verified).
+    pub pubkey: crate::auth::PubkeyState,
 }
 
 impl IkeSa {
@@ -272,6 +275,7 @@ impl IkeSa {
             reauth_of: None,
             reauth_by: None,
             initial_contact: false,
+            pubkey: crate::auth::PubkeyState::default(),
         }
     }
 
