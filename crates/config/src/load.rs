@@ -709,7 +709,10 @@ impl<'s> Loader<'s, '_> {
         let local_pk = method(t, "local_auth");
         let remote_pk = method(t, "remote_auth");
         let (local_pk, remote_pk) = (local_pk?, remote_pk?);
-        let psk = if !local_pk || !remote_pk {
+        // A PSK given beside two certificates is checked and kept (a
+        // template may carry one for all tunnels), not refused.
+        let has_psk = t.value("psk").is_some() || t.value("psk_file").is_some();
+        let psk = if !local_pk || !remote_pk || has_psk {
             Some(self.psk(t)?)
         } else {
             None

@@ -1,0 +1,340 @@
+//! Certificate authentication against strongSwan (issue 11): charon with
+//! kernel-libipsec on the left, yadokarid on the right, in namespaces.
+//! Every run makes a throw-away PKI with strongSwan's `pki` (nothing is
+//! committed), signs with it on both sides (RFC 7427 Digital Signature)
+//! or on one side only (mixed auth), and checks that the CHILD SA carries
+//! traffic and that `list-sas` names the peer's certificate.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use yadokari_control::IkeSaInfo;
+use yadokari_testbed::yadokarid::TunnelConfig;
+use yadokari_testbed::{
+    site_to_site, skip_unless_testbed, CharonOptions, Family, KeyType, Pki, Side, StrongSwan,
+    Topology, Yadokarid,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_yadokarid");
+const IKE: &str = "aes256gcm16-prfsha256-x25519";
+const ESP: &str = "aes256gcm16";
+
+/// Removes the PKI directory however the test ends.
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
+    let d = std::env::temp_dir().join(format!(
+        "yk-certs-{name}-{}",
+        yadokari_testbed::unique_prefix(name)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    TempDir(d)
+}
+
+/// How each side authenticates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Both sign.
+    Both,
+    /// yadokari signs, strongSwan uses the PSK.
+    YkSigns,
+    /// strongSwan signs, yadokari uses the PSK.
+    SwanSigns,
+}
+
+struct Case {
+    key: KeyType,
+    family: Family,
+    yk_initiates: bool,
+    mix: Mix,
+    /// strongSwan signs RSA with RSASSA-PSS (`charon.rsa_pss`).
+    rsa_pss: bool,
+    /// An intermediate CA between the root and the end entities.
+    intermediate: bool,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Case {
+            key: KeyType::EcdsaP256,
+            family: Family::V4,
+            yk_initiates: true,
+            mix: Mix::Both,
+            rsa_pss: false,
+            intermediate: false,
+        }
+    }
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn net(f: Family, side: Side) -> &'static str {
+    yadokari_testbed::topology::addrs(yadokari_testbed::TopologyKind::Direct, side).net(f)
+}
+
+fn run(name: &str, c: Case) {
+    skip_unless_testbed!();
+    let dir = temp_dir(name);
+    let pki = Pki::create(&dir.0, c.key).expect("pki");
+    if c.intermediate {
+        add_intermediate(&dir.0, &pki, c.key);
+    }
+    chmod(&pki.key(Side::Right), 0o600);
+    let topo = Topology::direct(name).unwrap();
+
+    // strongSwan, left.
+    let mut conf = site_to_site(&topo, Side::Left, c.family, &[c.family]).with_proposals(IKE, ESP);
+    let psk = conf.psks.clone();
+    if c.mix != Mix::YkSigns {
+        conf = conf.with_certs("left.crt");
+    }
+    {
+        let conn = conf.conn_mut();
+        match c.mix {
+            Mix::Both => {}
+            Mix::SwanSigns => {
+                conn.remote.method = yadokari_testbed::swanctl_conf::AuthMethod::Psk;
+            }
+            Mix::YkSigns => {
+                conn.remote.method =
+                    yadokari_testbed::swanctl_conf::AuthMethod::Pubkey { certs: Vec::new() };
+            }
+        }
+    }
+    if c.mix != Mix::Both {
+        conf.psks = psk;
+    }
+    let mut opts = CharonOptions {
+        credentials: pki.credentials(Side::Left),
+        ..CharonOptions::default()
+    };
+    if c.intermediate {
+        opts.credentials.ca_certs.push(dir.0.join("inter.crt"));
+    }
+    if c.rsa_pss {
+        opts.extra.push("rsa_pss = yes".into());
+    }
+    let swan = StrongSwan::start(topo.ns(Side::Left), "left", &conf, &opts).unwrap();
+
+    // yadokari, right.
+    let d = dir.0.display();
+    let auth = match c.mix {
+        Mix::Both => format!(
+            "local_cert = \"{d}/right.chain\"\nlocal_key = \"{d}/right.key\"\nca = \"{d}/ca.crt\"\n"
+        ),
+        Mix::YkSigns => format!(
+            "local_cert = \"{d}/right.chain\"\nlocal_key = \"{d}/right.key\"\nremote_auth = \"psk\"\n"
+        ),
+        Mix::SwanSigns => format!("remote_auth = \"pubkey\"\nca = \"{d}/ca.crt\"\n"),
+    };
+    // Our chain: the end entity, then the intermediate if there is one.
+    let mut chain = std::fs::read(pki.cert(Side::Right)).unwrap();
+    if c.intermediate {
+        chain.extend(std::fs::read(dir.0.join("inter.crt")).unwrap());
+    }
+    std::fs::write(dir.0.join("right.chain"), chain).unwrap();
+    let config = TunnelConfig {
+        side: Side::Right,
+        family: c.family,
+        ifname: "ykt0",
+        name: "yk",
+        initiate: c.yk_initiates,
+        daemon: "retransmit_timeout = \"6s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = true\n{auth}",
+            net(c.family, Side::Right),
+            net(c.family, Side::Left),
+        ),
+    }
+    .render(&topo);
+    let yk = Yadokarid::start(&topo.right, BIN, "yadokari", &config).unwrap();
+    if !c.yk_initiates {
+        swan.initiate(yadokari_testbed::swanctl_conf::child_name(c.family))
+            .expect("strongSwan initiates");
+    }
+    let up = |sas: &[IkeSaInfo]| sas.iter().any(|sa| !sa.children.is_empty());
+    assert!(
+        yk.wait(Duration::from_secs(15), up),
+        "no CHILD SA on the yadokari side:\n{}",
+        yk.log()
+    );
+    let sas = yk.sas().unwrap();
+    let pc = sas[0].peer_cert.as_ref();
+    if c.mix == Mix::YkSigns {
+        assert!(pc.is_none(), "{pc:?}");
+    } else {
+        let pc = pc.expect("list-sas names the peer certificate");
+        assert_eq!(pc.subject, "C=XX, O=yadokari testbed, CN=left.example.org");
+        let want_issuer = if c.intermediate {
+            "C=XX, O=yadokari testbed, CN=yadokari testbed intermediate"
+        } else {
+            "C=XX, O=yadokari testbed, CN=yadokari testbed CA"
+        };
+        assert_eq!(pc.issuer, want_issuer);
+    }
+    let theirs = swan.list_sas().unwrap();
+    assert_eq!(sas[0].ispi, format!("{:016x}", theirs[0].spi_i));
+    let right_site = topo.addrs(Side::Right).site(c.family);
+    let left_site = topo.addrs(Side::Left).site(c.family);
+    assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
+    assert!(topo.ping(Side::Right, left_site).unwrap(), "right → left");
+}
+
+/// Re-issues both end entities under an intermediate CA (signed by the
+/// root), so the chain is root → intermediate → end entity.
+fn add_intermediate(dir: &Path, pki: &Pki, key: KeyType) {
+    let conf = dir.join("pki.conf");
+    let t = match key {
+        KeyType::EcdsaP256 => "ecdsa",
+        KeyType::Rsa(_) => "rsa",
+        KeyType::Ed25519 => "ed25519",
+    };
+    let run = |args: &[&str], stdin: Option<&Path>| -> Vec<u8> {
+        let mut c = std::process::Command::new("pki");
+        c.env("STRONGSWAN_CONF", &conf).args(args);
+        if let Some(p) = stdin {
+            c.stdin(std::fs::File::open(p).unwrap());
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "pki {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let ikey = dir.join("inter.key");
+    std::fs::write(&ikey, run(&["--gen", "--type", t, "--outform", "pem"], None)).unwrap();
+    let ipub = dir.join("inter.pub");
+    std::fs::write(&ipub, run(&["--pub", "--in", &s(&ikey), "--type", t], None)).unwrap();
+    let inter = dir.join("inter.crt");
+    std::fs::write(
+        &inter,
+        run(
+            &[
+                "--issue", "--ca", "--lifetime", "30", "--cacert", &s(&pki.ca_cert), "--cakey",
+                &s(&dir.join("ca.key")), "--dn",
+                "C=XX, O=yadokari testbed, CN=yadokari testbed intermediate", "--outform", "pem",
+            ],
+            Some(&ipub),
+        ),
+    )
+    .unwrap();
+    for side in [Side::Left, Side::Right] {
+        let id = format!("{}.example.org", side.as_str());
+        let pubf = dir.join(format!("{}.pub", side.as_str()));
+        std::fs::write(&pubf, run(&["--pub", "--in", &s(&pki.key(side)), "--type", t], None))
+            .unwrap();
+        let cert = run(
+            &[
+                "--issue", "--lifetime", "30", "--cacert", &s(&inter), "--cakey", &s(&ikey),
+                "--dn", &format!("C=XX, O=yadokari testbed, CN={id}"), "--san", &id,
+                "--outform", "pem",
+            ],
+            Some(&pubf),
+        );
+        std::fs::write(pki.cert(side), cert).unwrap();
+    }
+}
+
+#[test]
+fn ecdsa_p256_yk_initiator() {
+    run("cert_p256_i", Case::default());
+}
+
+#[test]
+fn ecdsa_p256_yk_responder() {
+    run(
+        "cert_p256_r",
+        Case {
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn rsa3072_pkcs1_yk_initiator() {
+    run(
+        "cert_rsa_i",
+        Case {
+            key: KeyType::Rsa(3072),
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn rsa3072_pss_yk_responder() {
+    run(
+        "cert_pss_r",
+        Case {
+            key: KeyType::Rsa(3072),
+            rsa_pss: true,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ed25519_yk_initiator() {
+    run(
+        "cert_ed_i",
+        Case {
+            key: KeyType::Ed25519,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn intermediate_ca_yk_responder() {
+    run(
+        "cert_inter_r",
+        Case {
+            intermediate: true,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn mixed_yk_signs_swan_psk() {
+    run(
+        "cert_mix_yk",
+        Case {
+            mix: Mix::YkSigns,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn mixed_swan_signs_yk_psk() {
+    run(
+        "cert_mix_sw",
+        Case {
+            mix: Mix::SwanSigns,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ecdsa_p256_ipv6_yk_initiator() {
+    run(
+        "cert_v6_i",
+        Case {
+            family: Family::V6,
+            ..Case::default()
+        },
+    );
+}
