@@ -131,7 +131,8 @@ impl Pki {
             let key_path = dir.join(format!("{}.key", side.as_str()));
             fs::write(&key_path, pki(&args, None)?)?;
             let key_s = key_path.to_string_lossy().into_owned();
-            let public = pki(&["--pub", "--in", &key_s, "--type", t], None)?;
+            // pki 5.9.8 has no `--pub --type ed25519`; `priv` detects the type.
+            let public = pki(&["--pub", "--in", &key_s, "--type", "priv"], None)?;
             let dn = format!("C=XX, O=yadokari testbed, CN={id}");
             let cert = pki(
                 &[
