@@ -42,7 +42,7 @@ pub enum CertError {
         not_before: String,
     },
     /// No path to a configured trust anchor.
-    #[error("certificate `{subject}` has an untrusted issuer `{issuer}` (no path to a configured `ca`)")]
+    #[error("certificate `{subject}` has an untrusted issuer `{issuer}` (no path to a configured `ca` verifies)")]
     UntrustedIssuer {
         /// Subject DN.
         subject: String,
@@ -418,7 +418,9 @@ impl TrustStore {
             None,
         )
         .map_err(|e| match e {
-            webpki::Error::UnknownIssuer => CertError::UntrustedIssuer {
+            // A signature that fails against an anchor of the issuer's
+            // name is another CA of the same name: no trusted path either.
+            webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => CertError::UntrustedIssuer {
                 subject: info.subject.clone(),
                 issuer: info.issuer.clone(),
             },

@@ -180,6 +180,10 @@ fn run(name: &str, c: Case) {
         };
         assert_eq!(pc.issuer, want_issuer);
     }
+    if c.rsa_pss {
+        // strongSwan signed with RSASSA-PSS and we verified that.
+        assert!(yk.log().contains("(RSASSA-PSS with SHA-256)"), "{}", yk.log());
+    }
     let theirs = swan.list_sas().unwrap();
     assert_eq!(sas[0].ispi, format!("{:016x}", theirs[0].spi_i));
     let right_site = topo.addrs(Side::Right).site(c.family);
@@ -340,4 +344,74 @@ fn ecdsa_p256_ipv6_yk_initiator() {
             ..Case::default()
         },
     );
+}
+
+/// strongSwan presents a certificate from a CA yadokari does not trust
+/// (a second throw-away PKI): yadokari, initiating, refuses it, says why
+/// in its log and in the connection's `last_error`, and installs nothing.
+#[test]
+fn untrusted_peer_certificate_is_refused_with_the_reason() {
+    skip_unless_testbed!();
+    let name = "cert_untrusted";
+    let dir = temp_dir(name);
+    let ours = Pki::create(&dir.0.join("ours"), KeyType::EcdsaP256).expect("pki");
+    let theirs = Pki::create(&dir.0.join("theirs"), KeyType::EcdsaP256).expect("pki");
+    chmod(&ours.key(Side::Right), 0o600);
+    let topo = Topology::direct(name).unwrap();
+    let conf = site_to_site(&topo, Side::Left, Family::V4, &[Family::V4])
+        .with_proposals(IKE, ESP)
+        .with_certs("left.crt");
+    // strongSwan trusts our CA, but signs with a certificate of its own CA.
+    let opts = CharonOptions {
+        credentials: yadokari_testbed::Credentials {
+            ca_certs: vec![ours.ca_cert.clone()],
+            certs: vec![theirs.cert(Side::Left)],
+            keys: vec![theirs.key(Side::Left)],
+        },
+        ..CharonOptions::default()
+    };
+    let _swan = StrongSwan::start(topo.ns(Side::Left), "left", &conf, &opts).unwrap();
+    let d = ours.dir.display();
+    let config = TunnelConfig {
+        side: Side::Right,
+        family: Family::V4,
+        ifname: "ykt0",
+        name: "yk",
+        initiate: true,
+        daemon: "retransmit_timeout = \"6s\"",
+        tunnel: &format!(
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = true\n\
+             local_cert = \"{d}/right.crt\"\nlocal_key = \"{d}/right.key\"\nca = \"{d}/ca.crt\"\n",
+            net(Family::V4, Side::Right),
+            net(Family::V4, Side::Left),
+        ),
+    }
+    .render(&topo);
+    let yk = Yadokarid::start(&topo.right, BIN, "yadokari", &config).unwrap();
+    let refused = |e: &str| {
+        e.contains(
+            "certificate `C=XX, O=yadokari testbed, CN=left.example.org` has an untrusted issuer \
+             `C=XX, O=yadokari testbed, CN=yadokari testbed CA`",
+        ) && e.contains("AUTHENTICATION_FAILED")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let last_error = loop {
+        let st = match yk.call(&yadokari_control::Request::Status).unwrap() {
+            yadokari_control::Response::Status(s) => s.connections[0].clone(),
+            other => panic!("status answered {other:?}"),
+        };
+        if st.last_error.as_deref().is_some_and(refused) || std::time::Instant::now() > deadline
+        {
+            break st.last_error;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        last_error.as_deref().is_some_and(refused),
+        "{last_error:?}\n{}",
+        yk.log()
+    );
+    eprintln!("last_error: {last_error:?}");
+    assert!(yk.log().contains("CN=left.example.org"), "{}", yk.log());
+    assert!(yk.sas().unwrap().iter().all(|sa| sa.children.is_empty()));
 }

@@ -275,6 +275,12 @@ fn verify_signature(
             ),
             other => other.to_string(),
         })?;
+    tracing::info!(
+        "the peer authenticated as {} with certificate `{}` issued by `{}` ({scheme})",
+        id_text(peer_id),
+        info.subject,
+        info.issuer
+    );
     Ok(PeerCert {
         subject: info.subject,
         issuer: info.issuer,
