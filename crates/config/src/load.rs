@@ -1692,9 +1692,13 @@ const MAX_CERT_FILE: u64 = 1024 * 1024;
 
 /// Certificates of a PEM or DER file, in order.
 fn read_cert_file(path: &Path) -> Result<Vec<Vec<u8>>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.len() > MAX_CERT_FILE {
-        return Err(format!("{} is too large for a certificate file", path.display()));
+        return Err(format!(
+            "{} is too large for a certificate file",
+            path.display()
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     yadokari_crypto::cert::load_certs(&bytes).map_err(|e| format!("{}: {e}", path.display()))

@@ -159,7 +159,9 @@ pub struct LocalCert {
 
 impl PartialEq for LocalCert {
     fn eq(&self, o: &Self) -> bool {
-        self.cert_file == o.cert_file && self.key_file == o.key_file && self.cert.chain == o.cert.chain
+        self.cert_file == o.cert_file
+            && self.key_file == o.key_file
+            && self.cert.chain == o.cert.chain
     }
 }
 
@@ -173,12 +175,11 @@ pub struct TrustAnchors {
 impl PartialEq for TrustAnchors {
     fn eq(&self, o: &Self) -> bool {
         self.sources == o.sources
-            && self
+            && self.store.anchors().iter().map(|a| &a.der).eq(o
                 .store
                 .anchors()
                 .iter()
-                .map(|a| &a.der)
-                .eq(o.store.anchors().iter().map(|a| &a.der))
+                .map(|a| &a.der))
     }
 }
 

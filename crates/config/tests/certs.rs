@@ -34,7 +34,8 @@ fn pki(tag: &str) -> Dir {
     write(&dir.join("cas"), "ca.crt", &ca.pem(), 0o644);
     for (name, expired) in [("leaf", false), ("old", true)] {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.distinguished_name.push(DnType::CommonName, "left.example.org");
+        p.distinguished_name
+            .push(DnType::CommonName, "left.example.org");
         p.subject_alt_names = vec![SanType::DnsName("left.example.org".try_into().unwrap())];
         if expired {
             p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
@@ -78,7 +79,11 @@ fn load(d: &Dir, extra: &str) -> Result<Config, Diagnostics> {
 #[test]
 fn certificate_on_both_sides_by_default() {
     let d = pki("ok");
-    let c = load(&d, "local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"\nca = \"ca.pem\"").unwrap();
+    let c = load(
+        &d,
+        "local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"\nca = \"ca.pem\"",
+    )
+    .unwrap();
     let a = &c.remotes["t"].auth;
     assert!(a.psk.is_none());
     assert_eq!(
@@ -92,7 +97,17 @@ fn certificate_on_both_sides_by_default() {
         "local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"\nca = [\"cas\", \"ca.pem\"]",
     )
     .unwrap();
-    assert_eq!(c.remotes["t"].auth.ca.as_ref().unwrap().store.anchors().len(), 2);
+    assert_eq!(
+        c.remotes["t"]
+            .auth
+            .ca
+            .as_ref()
+            .unwrap()
+            .store
+            .anchors()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -101,12 +116,18 @@ fn mixed_auth() {
     let psk = "psk = \"a-long-enough-pre-shared-key-for-tests\"";
     let c = load(
         &d,
-        &format!("local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"\nremote_auth = \"psk\"\n{psk}"),
+        &format!(
+            "local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"\nremote_auth = \"psk\"\n{psk}"
+        ),
     )
     .unwrap();
     let a = &c.remotes["t"].auth;
     assert!(a.psk.is_some() && a.local_cert.is_some() && a.ca.is_none());
-    let c = load(&d, &format!("remote_auth = \"pubkey\"\nca = \"ca.pem\"\n{psk}")).unwrap();
+    let c = load(
+        &d,
+        &format!("remote_auth = \"pubkey\"\nca = \"ca.pem\"\n{psk}"),
+    )
+    .unwrap();
     let a = &c.remotes["t"].auth;
     assert!(a.psk.is_some() && a.local_cert.is_none() && a.ca.is_some());
 }
@@ -119,24 +140,42 @@ fn err(d: &Dir, extra: &str) -> String {
 fn errors_at_load_with_positions() {
     let d = pki("err");
     // The key of another certificate.
-    let e = err(&d, "local_cert = \"leaf.pem\"\nlocal_key = \"other.key\"\nca = \"ca.pem\"");
+    let e = err(
+        &d,
+        "local_cert = \"leaf.pem\"\nlocal_key = \"other.key\"\nca = \"ca.pem\"",
+    );
     assert!(e.contains("does not belong to the certificate"), "{e}");
     assert!(e.contains("c.toml:9:"), "{e}");
     // Expired.
-    let e = err(&d, "local_cert = \"old.pem\"\nlocal_key = \"old.key\"\nca = \"ca.pem\"");
+    let e = err(
+        &d,
+        "local_cert = \"old.pem\"\nlocal_key = \"old.key\"\nca = \"ca.pem\"",
+    );
     assert!(e.contains("not valid now"), "{e}");
     assert!(e.contains("c.toml:8:"), "{e}");
     // Unreadable and unparsable keys.
-    let e = err(&d, "local_cert = \"leaf.pem\"\nlocal_key = \"missing.key\"\nca = \"ca.pem\"");
+    let e = err(
+        &d,
+        "local_cert = \"leaf.pem\"\nlocal_key = \"missing.key\"\nca = \"ca.pem\"",
+    );
     assert!(e.contains("missing.key") && e.contains("c.toml:9:"), "{e}");
-    let e = err(&d, "local_cert = \"leaf.pem\"\nlocal_key = \"garbage.key\"\nca = \"ca.pem\"");
+    let e = err(
+        &d,
+        "local_cert = \"leaf.pem\"\nlocal_key = \"garbage.key\"\nca = \"ca.pem\"",
+    );
     assert!(e.contains("not a PKCS#8"), "{e}");
     // No trust anchor for a pubkey peer.
     let e = err(&d, "local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"");
     assert!(e.contains("has no `ca`"), "{e}");
     // pubkey without a certificate; unknown method.
-    let e = err(&d, "local_auth = \"pubkey\"\nca = \"ca.pem\"\nremote_auth = \"pubkey\"");
+    let e = err(
+        &d,
+        "local_auth = \"pubkey\"\nca = \"ca.pem\"\nremote_auth = \"pubkey\"",
+    );
     assert!(e.contains("no `local_cert`"), "{e}");
-    let e = err(&d, "local_auth = \"rsa\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"");
+    let e = err(
+        &d,
+        "local_auth = \"rsa\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"",
+    );
     assert!(e.contains("use psk or pubkey"), "{e}");
 }

@@ -135,7 +135,13 @@ fn key_kind(c: &X509Certificate<'_>) -> Option<KeyKind> {
             _ => None,
         },
         "1.2.840.10045.2.1" => {
-            let curve = spki.algorithm.parameters.as_ref()?.as_oid().ok()?.to_id_string();
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()?
+                .as_oid()
+                .ok()?
+                .to_id_string();
             match curve.as_str() {
                 "1.2.840.10045.3.1.7" => Some(KeyKind::EcP256),
                 "1.3.132.0.34" => Some(KeyKind::EcP384),
@@ -233,9 +239,7 @@ impl CertInfo {
                     GeneralName::RFC822Name(e) => email.push((*e).to_owned()),
                     GeneralName::IPAddress(b) => match b.len() {
                         4 => ips.push(IpAddr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())),
-                        16 => {
-                            ips.push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default()))
-                        }
+                        16 => ips.push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())),
                         _ => {}
                     },
                     _ => {}
@@ -420,10 +424,12 @@ impl TrustStore {
         .map_err(|e| match e {
             // A signature that fails against an anchor of the issuer's
             // name is another CA of the same name: no trusted path either.
-            webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => CertError::UntrustedIssuer {
-                subject: info.subject.clone(),
-                issuer: info.issuer.clone(),
-            },
+            webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => {
+                CertError::UntrustedIssuer {
+                    subject: info.subject.clone(),
+                    issuer: info.issuer.clone(),
+                }
+            }
             webpki::Error::CertExpired { .. } => CertError::Expired {
                 subject: info.subject.clone(),
                 not_after: info.not_after_text.clone(),
@@ -624,7 +630,8 @@ pub(crate) mod tests {
     fn intermediate_chain_and_key_types() {
         let root = ca("Root");
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.distinguished_name.push(DnType::CommonName, "Intermediate");
+        p.distinguished_name
+            .push(DnType::CommonName, "Intermediate");
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ik = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
         let ic = p.signed_by(&ik, &root.issuer).unwrap();
@@ -661,7 +668,8 @@ pub(crate) mod tests {
         let ca = ca("Test CA");
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name.push(DnType::CountryName, "CH");
-        p.distinguished_name.push(DnType::OrganizationName, "Example");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Example");
         p.distinguished_name.push(DnType::CommonName, "moon");
         let k = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let c = p.signed_by(&k, &ca.issuer).unwrap();
@@ -670,7 +678,10 @@ pub(crate) mod tests {
         let text = dn_text(&info.subject_der).unwrap();
         assert_eq!(text.split(", ").count(), 3);
         assert!(dn_matches(&text, &info.subject_der));
-        assert!(dn_matches(&text.to_lowercase().replace(", ", ","), &info.subject_der));
+        assert!(dn_matches(
+            &text.to_lowercase().replace(", ", ","),
+            &info.subject_der
+        ));
         assert!(dn_matches(&text.replace("moon", "*"), &info.subject_der));
         assert!(!dn_matches(&text.replace("moon", "sun"), &info.subject_der));
         assert!(!dn_matches("C=CH, CN=moon", &info.subject_der));

@@ -162,7 +162,10 @@ fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
 /// default (omitted), hash AlgorithmIdentifiers with NULL parameters as in
 /// RFC 7427 Appendix A.4.3.
 fn pss_alg_id(bits: u16) -> Vec<u8> {
-    let hash_alg = tlv(0x30, &[tlv(0x06, sha2_oid(bits)), vec![0x05, 0x00]].concat());
+    let hash_alg = tlv(
+        0x30,
+        &[tlv(0x06, sha2_oid(bits)), vec![0x05, 0x00]].concat(),
+    );
     let mgf = tlv(0x30, &[tlv(0x06, OID_MGF1), hash_alg.clone()].concat());
     let salt = tlv(0x02, &[(bits / 8) as u8]);
     let params = tlv(
@@ -531,11 +534,7 @@ impl PublicKey {
             (KeyKind::Rsa(_), S::RsaPssSha384, _) => &sig::RSA_PSS_2048_8192_SHA384,
             (KeyKind::Rsa(_), S::RsaPssSha512, _) => &sig::RSA_PSS_2048_8192_SHA512,
             (KeyKind::Ed25519, S::Ed25519, _) => &sig::ED25519,
-            (k, s, _) => {
-                return Err(SignatureError::NotAccepted(format!(
-                    "{s} with a {k} key"
-                )))
-            }
+            (k, s, _) => return Err(SignatureError::NotAccepted(format!("{s} with a {k} key"))),
         };
         sig::UnparsedPublicKey::new(alg, &self.bits)
             .verify(msg, signature)
@@ -610,7 +609,8 @@ mod tests {
         let k = PrivateKey::from_pem_or_der(kp.serialize_pem().as_bytes()).unwrap();
         assert_eq!(k.kind(), KeyKind::EcP256);
         assert!(PrivateKey::from_pem_or_der(b"garbage").is_err());
-        let enc = b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let enc =
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
         let e = PrivateKey::from_pem_or_der(enc).unwrap_err();
         assert!(e.to_string().contains("encrypted"), "{e}");
     }

@@ -182,7 +182,11 @@ fn run(name: &str, c: Case) {
     }
     if c.rsa_pss {
         // strongSwan signed with RSASSA-PSS and we verified that.
-        assert!(yk.log().contains("(RSASSA-PSS with SHA-256)"), "{}", yk.log());
+        assert!(
+            yk.log().contains("(RSASSA-PSS with SHA-256)"),
+            "{}",
+            yk.log()
+        );
     }
     let theirs = swan.list_sas().unwrap();
     assert_eq!(sas[0].ispi, format!("{:016x}", theirs[0].spi_i));
@@ -208,22 +212,43 @@ fn add_intermediate(dir: &Path, pki: &Pki, key: KeyType) {
             c.stdin(std::fs::File::open(p).unwrap());
         }
         let out = c.output().unwrap();
-        assert!(out.status.success(), "pki {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pki {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let ikey = dir.join("inter.key");
-    std::fs::write(&ikey, run(&["--gen", "--type", t, "--outform", "pem"], None)).unwrap();
+    std::fs::write(
+        &ikey,
+        run(&["--gen", "--type", t, "--outform", "pem"], None),
+    )
+    .unwrap();
     let ipub = dir.join("inter.pub");
-    std::fs::write(&ipub, run(&["--pub", "--in", &s(&ikey), "--type", "priv"], None)).unwrap();
+    std::fs::write(
+        &ipub,
+        run(&["--pub", "--in", &s(&ikey), "--type", "priv"], None),
+    )
+    .unwrap();
     let inter = dir.join("inter.crt");
     std::fs::write(
         &inter,
         run(
             &[
-                "--issue", "--ca", "--lifetime", "30", "--cacert", &s(&pki.ca_cert), "--cakey",
-                &s(&dir.join("ca.key")), "--dn",
-                "C=XX, O=yadokari testbed, CN=yadokari testbed intermediate", "--outform", "pem",
+                "--issue",
+                "--ca",
+                "--lifetime",
+                "30",
+                "--cacert",
+                &s(&pki.ca_cert),
+                "--cakey",
+                &s(&dir.join("ca.key")),
+                "--dn",
+                "C=XX, O=yadokari testbed, CN=yadokari testbed intermediate",
+                "--outform",
+                "pem",
             ],
             Some(&ipub),
         ),
@@ -232,13 +257,29 @@ fn add_intermediate(dir: &Path, pki: &Pki, key: KeyType) {
     for side in [Side::Left, Side::Right] {
         let id = format!("{}.example.org", side.as_str());
         let pubf = dir.join(format!("{}.pub", side.as_str()));
-        std::fs::write(&pubf, run(&["--pub", "--in", &s(&pki.key(side)), "--type", "priv"], None))
-            .unwrap();
+        std::fs::write(
+            &pubf,
+            run(
+                &["--pub", "--in", &s(&pki.key(side)), "--type", "priv"],
+                None,
+            ),
+        )
+        .unwrap();
         let cert = run(
             &[
-                "--issue", "--lifetime", "30", "--cacert", &s(&inter), "--cakey", &s(&ikey),
-                "--dn", &format!("C=XX, O=yadokari testbed, CN={id}"), "--san", &id,
-                "--outform", "pem",
+                "--issue",
+                "--lifetime",
+                "30",
+                "--cacert",
+                &s(&inter),
+                "--cakey",
+                &s(&ikey),
+                "--dn",
+                &format!("C=XX, O=yadokari testbed, CN={id}"),
+                "--san",
+                &id,
+                "--outform",
+                "pem",
             ],
             Some(&pubf),
         );
@@ -400,8 +441,7 @@ fn untrusted_peer_certificate_is_refused_with_the_reason() {
             yadokari_control::Response::Status(s) => s.connections[0].clone(),
             other => panic!("status answered {other:?}"),
         };
-        if st.last_error.as_deref().is_some_and(refused) || std::time::Instant::now() > deadline
-        {
+        if st.last_error.as_deref().is_some_and(refused) || std::time::Instant::now() > deadline {
             break st.last_error;
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -189,8 +189,7 @@ pub fn verify(
                     AuthMethod(method)
                 )));
             }
-            if PskAuth::new(keys.prf(), psk.expose()).is_ok_and(|a| a.check(octets, data).is_ok())
-            {
+            if PskAuth::new(keys.prf(), psk.expose()).is_ok_and(|a| a.check(octets, data).is_ok()) {
                 Ok(None)
             } else {
                 Err(IkeError::AuthenticationFailed)
@@ -294,7 +293,10 @@ pub fn id_text(id: &Identity) -> String {
         Identity::Ipv6(a) => std::net::Ipv6Addr::from(*a).to_string(),
         Identity::Fqdn(s) | Identity::Rfc822(s) => format!("`{s}`"),
         Identity::DnPattern(s) => format!("`{s}`"),
-        Identity::KeyId(k) => format!("keyid:{}", k.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        Identity::KeyId(k) => format!(
+            "keyid:{}",
+            k.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
         Identity::Other { id_type: 9, data } => format!(
             "`{}`",
             yadokari_crypto::cert::dn_text(data).unwrap_or_else(|| "<malformed DN>".into())

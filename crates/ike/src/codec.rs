@@ -9,7 +9,8 @@ use std::borrow::Cow;
 
 use yadokari_wire::payload::{self as wp, TsRange};
 use yadokari_wire::registry::{
-    AuthMethod, CertEncoding, ExchangeType, IdType, KeMethod, NotifyType, PayloadType, ProtocolId, TransformType,
+    AuthMethod, CertEncoding, ExchangeType, IdType, KeMethod, NotifyType, PayloadType, ProtocolId,
+    TransformType,
 };
 use yadokari_wire::{EncryptedKind, EncryptedLayout, Flags, Header as WireHeader, WireError};
 

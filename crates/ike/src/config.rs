@@ -198,9 +198,11 @@ impl AuthConfig {
             (AuthConfig::Cert(a), AuthConfig::Cert(b)) => {
                 a.chain == b.chain && Arc::ptr_eq(&a.signer, &b.signer)
             }
-            (AuthConfig::Ca(a), AuthConfig::Ca(b)) => {
-                a.anchors().iter().map(|x| &x.der).eq(b.anchors().iter().map(|x| &x.der))
-            }
+            (AuthConfig::Ca(a), AuthConfig::Ca(b)) => a
+                .anchors()
+                .iter()
+                .map(|x| &x.der)
+                .eq(b.anchors().iter().map(|x| &x.der)),
             _ => false,
         }
     }

@@ -40,8 +40,8 @@ pub mod ts;
 pub mod window;
 
 pub use config::{
-    AuthConfig, LocalCert, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
-    Lifetime, Mode, PskKey, RetransmitConfig, RetryConfig,
+    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
+    Lifetime, LocalCert, Mode, PskKey, RetransmitConfig, RetryConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{

@@ -53,7 +53,9 @@ fn local_cert(
 }
 
 fn trust(ca: &Ca) -> AuthConfig {
-    AuthConfig::Ca(Arc::new(TrustStore::new(&[ca.der.clone()]).unwrap()))
+    AuthConfig::Ca(Arc::new(
+        TrustStore::new(std::slice::from_ref(&ca.der)).unwrap(),
+    ))
 }
 
 fn up(p: &mut Pair) -> bool {

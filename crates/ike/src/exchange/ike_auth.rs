@@ -367,8 +367,10 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
         return;
     }
     let certs = msg.certs(cert_encoding::X509_CERTIFICATE_SIGNATURE);
-    let verified = auth::signed_octets(&st.keys, Signer::Responder, &st.init_response, &st.ni, id_r)
-        .and_then(|o| auth::verify(&conn.remote_auth, &st.keys, &o, method, data, &certs, id_r));
+    let verified =
+        auth::signed_octets(&st.keys, Signer::Responder, &st.init_response, &st.ni, id_r).and_then(
+            |o| auth::verify(&conn.remote_auth, &st.keys, &o, method, data, &certs, id_r),
+        );
     match verified {
         Ok(pc) => sa.pubkey.peer_cert = pc,
         Err(e) => {
