@@ -57,6 +57,9 @@ struct Case {
     rsa_pss: bool,
     /// An intermediate CA between the root and the end entities.
     intermediate: bool,
+    /// Both sides use their certificate's subject DN as IKE ID
+    /// (ID_DER_ASN1_DN); yadokari's remote_id is a DN pattern.
+    dn_ids: bool,
 }
 
 impl Default for Case {
@@ -68,6 +71,7 @@ impl Default for Case {
             mix: Mix::Both,
             rsa_pss: false,
             intermediate: false,
+            dn_ids: false,
         }
     }
 }
@@ -98,6 +102,10 @@ fn run(name: &str, c: Case) {
     }
     {
         let conn = conf.conn_mut();
+        if c.dn_ids {
+            conn.local.id = dn_of(Side::Left);
+            conn.remote.id = dn_of(Side::Right);
+        }
         match c.mix {
             Mix::Both => {}
             Mix::SwanSigns => {
@@ -141,7 +149,7 @@ fn run(name: &str, c: Case) {
         chain.extend(std::fs::read(dir.0.join("inter.crt")).unwrap());
     }
     std::fs::write(dir.0.join("right.chain"), chain).unwrap();
-    let config = TunnelConfig {
+    let mut config = TunnelConfig {
         side: Side::Right,
         family: c.family,
         ifname: "ykt0",
@@ -155,6 +163,17 @@ fn run(name: &str, c: Case) {
         ),
     }
     .render(&topo);
+    if c.dn_ids {
+        config = config
+            .replace(
+                "local_id = \"right.example.org\"",
+                &format!("local_id = \"dn:{}\"", dn_of(Side::Right)),
+            )
+            .replace(
+                "remote_id = \"left.example.org\"",
+                "remote_id = \"dn:C=XX, O=yadokari testbed, CN=*\"",
+            );
+    }
     let yk = Yadokarid::start(&topo.right, BIN, "yadokari", &config).unwrap();
     if !c.yk_initiates {
         swan.initiate(yadokari_testbed::swanctl_conf::child_name(c.family))
@@ -194,6 +213,11 @@ fn run(name: &str, c: Case) {
     let left_site = topo.addrs(Side::Left).site(c.family);
     assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
     assert!(topo.ping(Side::Right, left_site).unwrap(), "right → left");
+}
+
+/// The subject DN the testbed PKI gives `side`'s certificate.
+fn dn_of(side: Side) -> String {
+    format!("C=XX, O=yadokari testbed, CN={}.example.org", side.as_str())
 }
 
 /// Re-issues both end entities under an intermediate CA (signed by the
@@ -454,4 +478,27 @@ fn untrusted_peer_certificate_is_refused_with_the_reason() {
     eprintln!("last_error: {last_error:?}");
     assert!(yk.log().contains("CN=left.example.org"), "{}", yk.log());
     assert!(yk.sas().unwrap().iter().all(|sa| sa.children.is_empty()));
+}
+
+#[test]
+fn dn_identities_yk_initiator() {
+    run(
+        "cert_dn_i",
+        Case {
+            dn_ids: true,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn dn_identities_yk_responder() {
+    run(
+        "cert_dn_r",
+        Case {
+            dn_ids: true,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
 }
