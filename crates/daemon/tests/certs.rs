@@ -60,6 +60,9 @@ struct Case {
     /// Both sides use their certificate's subject DN as IKE ID
     /// (ID_DER_ASN1_DN); yadokari's remote_id is a DN pattern.
     dn_ids: bool,
+    /// strongSwan without RFC 7427 (`signature_authentication = no`): the
+    /// classic ECDSA methods (RFC 4754) both ways.
+    classic: bool,
 }
 
 impl Default for Case {
@@ -72,6 +75,7 @@ impl Default for Case {
             rsa_pss: false,
             intermediate: false,
             dn_ids: false,
+            classic: false,
         }
     }
 }
@@ -129,6 +133,9 @@ fn run(name: &str, c: Case) {
     }
     if c.rsa_pss {
         opts.extra.push("rsa_pss = yes".into());
+    }
+    if c.classic {
+        opts.extra.push("signature_authentication = no".into());
     }
     let swan = StrongSwan::start(topo.ns(Side::Left), "left", &conf, &opts).unwrap();
 
@@ -203,6 +210,20 @@ fn run(name: &str, c: Case) {
         // strongSwan signed with RSASSA-PSS and we verified that.
         assert!(
             yk.log().contains("(RSASSA-PSS with SHA-256)"),
+            "{}",
+            yk.log()
+        );
+    }
+    if c.classic {
+        assert!(
+            yk.log()
+                .contains("method: ECDSA with SHA-256 on the P-256 curve"),
+            "{}",
+            yk.log()
+        );
+    } else if c.mix != Mix::YkSigns {
+        assert!(
+            yk.log().contains("method: Digital Signature"),
             "{}",
             yk.log()
         );
@@ -497,6 +518,29 @@ fn dn_identities_yk_responder() {
         "cert_dn_r",
         Case {
             dn_ids: true,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn classic_ecdsa_methods_yk_initiator() {
+    run(
+        "cert_classic_i",
+        Case {
+            classic: true,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn classic_ecdsa_methods_yk_responder() {
+    run(
+        "cert_classic_r",
+        Case {
+            classic: true,
             yk_initiates: false,
             ..Case::default()
         },

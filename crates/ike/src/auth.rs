@@ -275,10 +275,11 @@ fn verify_signature(
             other => other.to_string(),
         })?;
     tracing::info!(
-        "the peer authenticated as {} with certificate `{}` issued by `{}` ({scheme})",
+        "the peer authenticated as {} with certificate `{}` issued by `{}` ({scheme}; method: {})",
         id_text(peer_id),
         info.subject,
-        info.issuer
+        info.issuer,
+        AuthMethod(method)
     );
     Ok(PeerCert {
         subject: info.subject,
