@@ -209,7 +209,8 @@ fn run(name: &str, c: Case) {
     if c.rsa_pss {
         // strongSwan signed with RSASSA-PSS and we verified that.
         assert!(
-            yk.log().contains("(RSASSA-PSS with SHA-256)"),
+            yk.log()
+                .contains("(RSASSA-PSS with SHA-256; method: Digital Signature)"),
             "{}",
             yk.log()
         );
