@@ -162,3 +162,27 @@ fn refusals_say_why() {
     });
     assert!(r.contains("expects a pre-shared key"), "{r}");
 }
+
+/// An IKE SA rekey (RFC 7296 §2.18) keeps what authentication proved: the
+/// new IKE SA still names the peer's certificate.
+#[test]
+fn peer_certificate_survives_an_ike_rekey() {
+    let ca = ca("Sim CA");
+    let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+    let (mut a, mut b) = pair(&PairOptions::default());
+    a.connections[0].local_auth = local_cert(&ca, "a.example", alg, false);
+    a.connections[0].remote_auth = trust(&ca);
+    b.connections[0].local_auth = local_cert(&ca, "b.example", alg, false);
+    b.connections[0].remote_auth = trust(&ca);
+    let mut p = Pair::new(a, b, 13, Faults::none());
+    assert!(up(&mut p));
+    let ike = p.a.live_ike_sas()[0].id;
+    p.command(Side::A, Command::RekeyIke { ike });
+    assert!(p.drive_until(Duration::from_secs(10), 1000, |p| {
+        let (a, b) = (p.a.live_ike_sas(), p.b.live_ike_sas());
+        a.len() == 1 && b.len() == 1 && a[0].id != ike
+    }));
+    for v in [&p.a.live_ike_sas()[0], &p.b.live_ike_sas()[0]] {
+        assert!(v.peer_cert.is_some(), "{v:?}");
+    }
+}
