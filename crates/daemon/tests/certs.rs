@@ -63,6 +63,8 @@ struct Case {
     /// strongSwan without RFC 7427 (`signature_authentication = no`): the
     /// classic ECDSA methods (RFC 4754) both ways.
     classic: bool,
+    /// Reload the unchanged configuration once the tunnel is up.
+    reload: bool,
 }
 
 impl Default for Case {
@@ -76,6 +78,7 @@ impl Default for Case {
             intermediate: false,
             dn_ids: false,
             classic: false,
+            reload: false,
         }
     }
 }
@@ -235,6 +238,18 @@ fn run(name: &str, c: Case) {
     let left_site = topo.addrs(Side::Left).site(c.family);
     assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
     assert!(topo.ping(Side::Right, left_site).unwrap(), "right → left");
+    if c.reload {
+        // Reading the same files again is no change: the SAs stay.
+        let r = match yk.call(&yadokari_control::Request::Reload).unwrap() {
+            yadokari_control::Response::Reloaded(r) => r,
+            other => panic!("reload: {other:?}\n{}", yk.log()),
+        };
+        assert_eq!(r.unchanged, vec!["yk".to_owned()], "{r:?}");
+        let after = yk.sas().unwrap();
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_eq!(after[0].ispi, sas[0].ispi);
+        assert_eq!(after[0].children[0].spi_in, sas[0].children[0].spi_in);
+    }
 }
 
 /// The subject DN the testbed PKI gives `side`'s certificate.
@@ -335,7 +350,13 @@ fn add_intermediate(dir: &Path, pki: &Pki, key: KeyType) {
 
 #[test]
 fn ecdsa_p256_yk_initiator() {
-    run("cert_p256_i", Case::default());
+    run(
+        "cert_p256_i",
+        Case {
+            reload: true,
+            ..Case::default()
+        },
+    );
 }
 
 #[test]
