@@ -512,3 +512,38 @@ impl Config {
         self.connections.get(id.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_id_patterns() {
+        let fqdn = |s: &str| Identity::Fqdn(s.into());
+        assert!(fqdn("*.example.org").matches(&fqdn("GW1.example.org")));
+        assert!(!fqdn("*.example.org").matches(&fqdn("example.org")));
+        assert!(!fqdn("*.example.org").matches(&fqdn("gw.example.org.evil")));
+        assert!(fqdn("gw.example.org").matches(&fqdn("GW.example.org")));
+        assert!(fqdn("*").matches(&fqdn("anything")));
+        let mail = |s: &str| Identity::Rfc822(s.into());
+        assert!(mail("*@example.org").matches(&mail("alice@example.org")));
+        assert!(!mail("*@example.org").matches(&fqdn("alice@example.org")));
+        assert!(fqdn("*.example.org").is_pattern() && !fqdn("a.example.org").is_pattern());
+        // CN=moon as DER.
+        let der = vec![
+            0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x04, b'm',
+            b'o', b'o', b'n',
+        ];
+        let peer = Identity::Other {
+            id_type: 9,
+            data: der,
+        };
+        assert!(Identity::DnPattern("CN=moon".into()).matches(&peer));
+        assert!(Identity::DnPattern("cn=*".into()).matches(&peer));
+        assert!(!Identity::DnPattern("CN=sun".into()).matches(&peer));
+        assert!(!Identity::DnPattern("CN=moon".into()).matches(&fqdn("moon")));
+        let ip = Identity::Ipv4([192, 0, 2, 1]);
+        assert!(ip.matches(&Identity::Ipv4([192, 0, 2, 1])));
+        assert!(!ip.matches(&Identity::Ipv4([192, 0, 2, 2])));
+    }
+}
