@@ -219,12 +219,12 @@ fn run(name: &str, c: Case) {
         );
     }
     if c.classic {
-        assert!(
-            yk.log()
-                .contains("method: ECDSA with SHA-256 on the P-256 curve"),
-            "{}",
-            yk.log()
-        );
+        let method = match c.key {
+            KeyType::EcdsaP384 => "method: ECDSA with SHA-384 on the P-384 curve",
+            KeyType::EcdsaP521 => "method: ECDSA with SHA-512 on the P-521 curve",
+            _ => "method: ECDSA with SHA-256 on the P-256 curve",
+        };
+        assert!(yk.log().contains(method), "{}", yk.log());
     } else if c.mix != Mix::YkSigns {
         assert!(
             yk.log().contains("method: Digital Signature"),
@@ -262,7 +262,7 @@ fn dn_of(side: Side) -> String {
 fn add_intermediate(dir: &Path, pki: &Pki, key: KeyType) {
     let conf = dir.join("pki.conf");
     let t = match key {
-        KeyType::EcdsaP256 => "ecdsa",
+        KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => "ecdsa",
         KeyType::Rsa(_) => "rsa",
         KeyType::Ed25519 => "ed25519",
     };
@@ -562,6 +562,43 @@ fn classic_ecdsa_methods_yk_responder() {
     run(
         "cert_classic_r",
         Case {
+            classic: true,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ecdsa_p384_yk_responder() {
+    run(
+        "cert_p384_r",
+        Case {
+            key: KeyType::EcdsaP384,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ecdsa_p521_classic_yk_initiator() {
+    run(
+        "cert_p521_ci",
+        Case {
+            key: KeyType::EcdsaP521,
+            classic: true,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ecdsa_p384_classic_yk_responder() {
+    run(
+        "cert_p384_cr",
+        Case {
+            key: KeyType::EcdsaP384,
             classic: true,
             yk_initiates: false,
             ..Case::default()

@@ -186,3 +186,45 @@ fn peer_certificate_survives_an_ike_rekey() {
         assert!(v.peer_cert.is_some(), "{v:?}");
     }
 }
+
+/// A's certificate is issued by an intermediate CA; B trusts only the
+/// root, so A must send the intermediate in a second CERT payload (RFC
+/// 7296 §3.6, RFC 4945 §3.2) for B to build the path.
+#[test]
+fn intermediate_sent_in_the_chain() {
+    let root = ca("Sim Root");
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name
+        .push(DnType::CommonName, "Sim Intermediate");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ik = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let ic = p.signed_by(&ik, &root.issuer).unwrap();
+    let inter = Ca {
+        der: ic.der().to_vec(),
+        issuer: Issuer::new(p, ik),
+    };
+    for send_intermediate in [true, false] {
+        let (mut a, mut b) = pair(&PairOptions::default());
+        let mut la = local_cert(&inter, "a.example", &rcgen::PKCS_ECDSA_P256_SHA256, false);
+        if let (AuthConfig::Cert(c), true) = (&mut la, send_intermediate) {
+            let mut lc = LocalCert {
+                chain: c.chain.clone(),
+                info: c.info.clone(),
+                signer: c.signer.clone(),
+            };
+            lc.chain.push(inter.der.clone());
+            *c = Arc::new(lc);
+        }
+        a.connections[0].local_auth = la;
+        b.connections[0].remote_auth = trust(&root);
+        let mut p = Pair::new(a, b, 17, Faults::none());
+        assert_eq!(up(&mut p), send_intermediate, "{:?}", rejection(&p));
+        if send_intermediate {
+            let pc = p.b.live_ike_sas()[0].peer_cert.clone().unwrap();
+            assert_eq!(pc.issuer, "CN=Sim Intermediate");
+        } else {
+            let r = rejection(&p).unwrap();
+            assert!(r.contains("untrusted issuer `CN=Sim Intermediate`"), "{r}");
+        }
+    }
+}
