@@ -144,6 +144,10 @@ fn sign(
                 ))
             })?;
         let alg = scheme.algorithm_identifier();
+        tracing::debug!(
+            "signing our AUTH as `{}` with {scheme} (Digital Signature, RFC 7427)",
+            c.info.subject
+        );
         let sig = c.signer.sign(scheme, false, &msg).map_err(failed)?;
         // RFC 7427 §3: 1-octet length, AlgorithmIdentifier, signature.
         let mut data = Vec::with_capacity(1 + alg.len() + sig.len());
@@ -163,6 +167,11 @@ fn sign(
             )))
         }
     };
+    tracing::debug!(
+        "signing our AUTH as `{}` with {scheme} ({}: the peer announced no RFC 7427 hashes)",
+        c.info.subject,
+        AuthMethod(method)
+    );
     let sig = c.signer.sign(scheme, true, &msg).map_err(failed)?;
     Ok((method, sig))
 }
