@@ -421,7 +421,7 @@ fn intermediate_ca_yk_responder() {
 }
 
 #[test]
-fn mixed_yk_signs_swan_psk() {
+fn mixed_yk_signs_swan_psk_yk_initiator() {
     run(
         "cert_mix_yk",
         Case {
@@ -432,7 +432,7 @@ fn mixed_yk_signs_swan_psk() {
 }
 
 #[test]
-fn mixed_swan_signs_yk_psk() {
+fn mixed_swan_signs_yk_psk_yk_responder() {
     run(
         "cert_mix_sw",
         Case {
@@ -622,6 +622,64 @@ fn ecdsa_p384_classic_yk_responder() {
             key: KeyType::EcdsaP384,
             classic: true,
             yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ed25519_yk_responder() {
+    run(
+        "cert_ed_r",
+        Case {
+            key: KeyType::Ed25519,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn ecdsa_p256_ipv6_yk_responder() {
+    run(
+        "cert_v6_r",
+        Case {
+            family: Family::V6,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn intermediate_ca_yk_initiator() {
+    run(
+        "cert_inter_i",
+        Case {
+            intermediate: true,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn mixed_yk_signs_swan_psk_yk_responder() {
+    run(
+        "cert_mix_yk_r",
+        Case {
+            mix: Mix::YkSigns,
+            yk_initiates: false,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn mixed_swan_signs_yk_psk_yk_initiator() {
+    run(
+        "cert_mix_sw_i",
+        Case {
+            mix: Mix::SwanSigns,
             ..Case::default()
         },
     );
