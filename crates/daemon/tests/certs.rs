@@ -239,6 +239,24 @@ fn run(name: &str, c: Case) {
     assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
     assert!(topo.ping(Side::Right, left_site).unwrap(), "right → left");
     if c.reload {
+        // What `yadokari list-sas` prints.
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = yadokari::control_cmd::run(
+            yk.socket(),
+            false,
+            &yadokari::cli::Command::ListSas,
+            &mut out,
+            &mut err,
+        );
+        let out = String::from_utf8_lossy(&out);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(
+                "peer certificate: C=XX, O=yadokari testbed, CN=left.example.org, \
+                 issued by C=XX, O=yadokari testbed, CN=yadokari testbed CA"
+            ),
+            "{out}"
+        );
         // Reading the same files again is no change: the SAs stay.
         let r = match yk.call(&yadokari_control::Request::Reload).unwrap() {
             yadokari_control::Response::Reloaded(r) => r,
