@@ -663,6 +663,46 @@ pub(crate) mod tests {
         }
     }
 
+    /// A CA limited to `example.test` cannot vouch for `other.test`; an
+    /// end-entity certificate cannot act as a CA.
+    #[test]
+    fn name_and_basic_constraints() {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name
+            .push(DnType::CommonName, "Constrained CA");
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("example.test".into())],
+            excluded_subtrees: vec![],
+        });
+        let k = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let c = p.self_signed(&k).unwrap();
+        let nc = Ca {
+            der: c.der().to_vec(),
+            issuer: Issuer::new(p, k),
+        };
+        let ts = TrustStore::new(std::slice::from_ref(&nc.der)).unwrap();
+        let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+        let (ok, _) = leaf(&nc, "in", vec![dns("gw.example.test")], alg, vec![], false);
+        ts.validate(&[ok], SystemTime::now()).unwrap();
+        let (out, _) = leaf(&nc, "out", vec![dns("gw.other.test")], alg, vec![], false);
+        let e = ts.validate(&[out], SystemTime::now()).unwrap_err();
+        assert!(e.to_string().contains("name constraints"), "{e}");
+
+        // A leaf (no CA flag) used as an intermediate.
+        let root = ca("Root");
+        let (mid_der, mid_key) = leaf(&root, "not a CA", vec![], alg, vec![], false);
+        let mut mp = CertificateParams::new(Vec::<String>::new()).unwrap();
+        mp.distinguished_name.push(DnType::CommonName, "not a CA");
+        let fake = Ca {
+            der: mid_der.clone(),
+            issuer: Issuer::new(mp, mid_key),
+        };
+        let (ee, _) = leaf(&fake, "ee", vec![dns("a.test")], alg, vec![], false);
+        let ts = TrustStore::new(std::slice::from_ref(&root.der)).unwrap();
+        assert!(ts.validate(&[ee, mid_der], SystemTime::now()).is_err());
+    }
+
     #[test]
     fn dn_patterns() {
         let ca = ca("Test CA");
