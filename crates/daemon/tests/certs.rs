@@ -220,6 +220,7 @@ fn run(name: &str, c: Case) {
     }
     if c.classic {
         let method = match c.key {
+            KeyType::Rsa(_) => "(RSA PKCS#1 v1.5 with SHA-1; method: RSA Digital Signature)",
             KeyType::EcdsaP384 => "method: ECDSA with SHA-384 on the P-384 curve",
             KeyType::EcdsaP521 => "method: ECDSA with SHA-512 on the P-521 curve",
             _ => "method: ECDSA with SHA-256 on the P-256 curve",
@@ -698,6 +699,23 @@ fn mixed_swan_signs_yk_psk_yk_initiator() {
         "cert_mix_sw_i",
         Case {
             mix: Mix::SwanSigns,
+            ..Case::default()
+        },
+    );
+}
+
+/// A peer without RFC 7427 signs RSA with the classic method 1 (PKCS#1
+/// v1.5, SHA-1); we verify it. (We cannot answer in kind: aws-lc-rs has no
+/// SHA-1 RSA signing, so our side uses the PSK here.)
+#[test]
+fn classic_rsa_method_from_swan_yk_responder() {
+    run(
+        "cert_rsa_classic",
+        Case {
+            key: KeyType::Rsa(2048),
+            classic: true,
+            mix: Mix::SwanSigns,
+            yk_initiates: false,
             ..Case::default()
         },
     );
