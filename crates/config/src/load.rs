@@ -60,6 +60,7 @@ pub fn parse_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Config, D
         sink,
         opts,
         raw: Raw::default(),
+        warnings: Vec::new(),
     };
     let mut top = TableReader::new(root.get_ref(), root.span(), "");
     let config = loader.root(&mut top);
@@ -91,6 +92,8 @@ struct Loader<'s, 'o> {
     sink: Sink<'s>,
     opts: &'o LoadOptions,
     raw: Raw,
+    /// Warnings found while reading sections (see `Config::warnings`).
+    warnings: Vec<crate::Warning>,
 }
 
 /// Counts the wire keeps in one octet: transforms per proposal, proposals
@@ -787,6 +790,24 @@ impl<'s> Loader<'s, '_> {
                 );
                 return None;
             }
+            // IKE_AUTH carries the chain and a signature; without IKE
+            // fragmentation (RFC 7383, not yet) it must fit one datagram.
+            let chain_len: usize = chain.iter().map(Vec::len).sum();
+            let sig_len = match key.kind() {
+                yadokari_crypto::signature::KeyKind::Rsa(bits) => bits as usize / 8,
+                _ => 140,
+            };
+            if chain_len + sig_len > IKE_AUTH_CERT_BUDGET {
+                self.warnings.push(sink.warning(
+                    cert_span.clone(),
+                    format!(
+                        "the chain in {} ({chain_len} bytes) and its {}-byte signature make IKE_AUTH larger than a 1500-byte path carries; IKE fragmentation is not implemented yet",
+                        cert_file.display(),
+                        sig_len
+                    ),
+                    Some("use an ECDSA key, or RSA-2048, or fewer intermediates".into()),
+                ));
+            }
             Some(LocalCert {
                 cert_file,
                 key_file,
@@ -1090,6 +1111,7 @@ impl<'s> Loader<'s, '_> {
     /// Cross-section checks: unique names, and every reference resolves.
     fn link(&mut self, daemon: DaemonSettings, interface: InterfaceSettings) -> Config {
         let raw = std::mem::take(&mut self.raw);
+        let early_warnings = std::mem::take(&mut self.warnings);
         let sink = &mut self.sink;
         let remotes = unique(sink, "remote", raw.remotes.into_iter());
         let sa = unique(sink, "sa", raw.sa.into_iter());
@@ -1154,7 +1176,8 @@ impl<'s> Loader<'s, '_> {
                 );
             }
         }
-        let warnings = overlaps(sink, &raw.selectors, &policies);
+        let mut warnings = early_warnings;
+        warnings.extend(overlaps(sink, &raw.selectors, &policies));
         for (name, span, sel, pspan) in raw.selectors {
             match policies.get(&sel.policy) {
                 None => dangling(sink, pspan, "policy", &sel.policy, policies.keys()),
@@ -1686,6 +1709,11 @@ fn ts_list(
     }
     Some(out)
 }
+
+/// Bytes of certificates plus signature that still leave IKE_AUTH (IDs,
+/// SA, TS, notifies, SK overhead, IP/UDP headers: about 250 bytes) under
+/// 1500 bytes.
+const IKE_AUTH_CERT_BUDGET: usize = 1250;
 
 /// The largest certificate file read: a chain is a few kilobytes.
 const MAX_CERT_FILE: u64 = 1024 * 1024;

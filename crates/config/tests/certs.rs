@@ -46,6 +46,16 @@ fn pki(tag: &str) -> Dir {
         write(&dir, &format!("{name}.pem"), &c.pem(), 0o644);
         write(&dir, &format!("{name}.key"), &k.serialize_pem(), 0o600);
     }
+    // A chain too big for one IKE_AUTH datagram: the leaf and the CA
+    // certificate three times (the size is what counts).
+    let big = format!(
+        "{}{}{}{}",
+        std::fs::read_to_string(dir.join("leaf.pem")).unwrap(),
+        ca.pem(),
+        ca.pem(),
+        ca.pem()
+    );
+    write(&dir, "big.pem", &big, 0o644);
     let other = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     write(&dir, "other.key", &other.serialize_pem(), 0o600);
     write(&dir, "garbage.key", "not a key\n", 0o600);
@@ -178,4 +188,41 @@ fn errors_at_load_with_positions() {
         "local_auth = \"rsa\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"",
     );
     assert!(e.contains("use psk or pubkey"), "{e}");
+}
+
+#[test]
+fn a_chain_too_big_for_one_datagram_is_a_warning() {
+    let d = pki("big");
+    let c = load(
+        &d,
+        "local_cert = \"leaf.pem\"\nlocal_key = \"leaf.key\"\nca = \"ca.pem\"",
+    )
+    .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let c = load(
+        &d,
+        "local_cert = \"big.pem\"\nlocal_key = \"leaf.key\"\nca = \"ca.pem\"",
+    )
+    .unwrap();
+    assert_eq!(
+        c.remotes["t"]
+            .auth
+            .local_cert
+            .as_ref()
+            .unwrap()
+            .cert
+            .chain
+            .len(),
+        4
+    );
+    let w = c
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        w.contains("c.toml:8:") && w.contains("IKE fragmentation is not implemented yet"),
+        "{w}"
+    );
 }
