@@ -228,6 +228,13 @@ fn verify_signature(
     if certs.is_empty() {
         return Err("the peer sent no X.509 certificate".into());
     }
+    // Path building costs grow with the candidates; real chains are short.
+    if certs.len() > MAX_PEER_CERTS {
+        return Err(format!(
+            "the peer sent {} certificates; at most {MAX_PEER_CERTS} are accepted",
+            certs.len()
+        ));
+    }
     // Validity is a wall-clock matter; the sans-IO core's `now` is a
     // monotonic instant, so this one check reads the system clock.
     let info = store
@@ -295,6 +302,9 @@ fn verify_signature(
         issuer: info.issuer,
     })
 }
+
+/// CERT payloads accepted from a peer: the end entity and intermediates.
+pub const MAX_PEER_CERTS: usize = 8;
 
 /// An identity as the operator writes it.
 pub fn id_text(id: &Identity) -> String {
