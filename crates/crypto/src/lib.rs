@@ -1,6 +1,8 @@
 //! IKEv2/ESP cryptographic transforms over aws-lc-rs: PRF and prf+, integrity,
 //! ciphers for the SK payload, key derivation, AUTH for shared keys, and the
-//! key-exchange groups (RFC 7296 §2.13–§2.18, §3.14).
+//! key-exchange groups (RFC 7296 §2.13–§2.18, §3.14); signatures behind a
+//! signing handle (`signature`, RFC 7427) and X.509 certificates (`cert`:
+//! parsing with x509-parser, path validation with rustls-webpki).
 //!
 //! Everything hot goes through aws-lc-rs; the only hand-written primitive is
 //! AES-XCBC (RFC 3566) over single-block AES, and MODP exponentiation uses
