@@ -131,18 +131,15 @@ fn sign(
     let failed = |e: yadokari_crypto::signature::SignatureError| {
         IkeError::Internal(format!("signing AUTH failed: {e}"))
     };
-    if let Some(hashes) = peer_hashes {
-        let scheme = c
-            .signer
+    // RFC 7427 when the peer announced a hash our key signs with;
+    // otherwise the classic method of the key, if it has one.
+    let rfc7427 = peer_hashes.and_then(|hashes| {
+        c.signer
             .schemes()
             .into_iter()
             .find(|s| hashes.contains(&s.hash_algorithm()))
-            .ok_or_else(|| {
-                IkeError::AuthRejected(format!(
-                    "the peer accepts none of the hash algorithms our {} key signs with",
-                    c.signer.kind()
-                ))
-            })?;
+    });
+    if let Some(scheme) = rfc7427 {
         let alg = scheme.algorithm_identifier();
         tracing::debug!(
             "signing our AUTH as `{}` with {scheme} (Digital Signature, RFC 7427)",
@@ -160,6 +157,11 @@ fn sign(
         KeyKind::EcP256 => (auth_method::ECDSA_SHA256_P256, SigScheme::EcdsaP256Sha256),
         KeyKind::EcP384 => (auth_method::ECDSA_SHA384_P384, SigScheme::EcdsaP384Sha384),
         KeyKind::EcP521 => (auth_method::ECDSA_SHA512_P521, SigScheme::EcdsaP521Sha512),
+        k if peer_hashes.is_some() => {
+            return Err(IkeError::AuthRejected(format!(
+                "the peer accepts none of the hash algorithms our {k} key signs with"
+            )))
+        }
         k => {
             return Err(IkeError::AuthRejected(format!(
                 "the peer does not support RFC 7427 signatures (no SIGNATURE_HASH_ALGORITHMS), \
@@ -168,7 +170,7 @@ fn sign(
         }
     };
     tracing::debug!(
-        "signing our AUTH as `{}` with {scheme} ({}: the peer announced no RFC 7427 hashes)",
+        "signing our AUTH as `{}` with {scheme} ({}: the peer announced no RFC 7427 hash our key signs with)",
         c.info.subject,
         AuthMethod(method)
     );
