@@ -479,19 +479,69 @@ fn ecdsa_p256_ipv6_yk_initiator() {
 /// installs nothing.
 #[test]
 fn untrusted_peer_certificate_is_refused_yk_initiator() {
-    untrusted("cert_untr_i", true);
+    refused("cert_untr_i", true, false);
 }
 
 #[test]
 fn untrusted_peer_certificate_is_refused_yk_responder() {
-    untrusted("cert_untr_r", false);
+    refused("cert_untr_r", false, false);
 }
 
-fn untrusted(name: &str, yk_initiates: bool) {
+/// strongSwan presents a certificate of our CA that expired in 2020.
+#[test]
+fn expired_peer_certificate_is_refused_yk_initiator() {
+    refused("cert_exp_i", true, true);
+}
+
+fn refused(name: &str, yk_initiates: bool, expired: bool) {
     skip_unless_testbed!();
     let dir = temp_dir(name);
     let ours = Pki::create(&dir.0.join("ours"), KeyType::EcdsaP256).expect("pki");
-    let theirs = Pki::create(&dir.0.join("theirs"), KeyType::EcdsaP256).expect("pki");
+    let theirs = if expired {
+        // Re-issue the left certificate under our CA, long expired.
+        let conf = ours.dir.join("pki.conf");
+        let s = |p: &Path| p.to_string_lossy().into_owned();
+        let public = std::process::Command::new("pki")
+            .env("STRONGSWAN_CONF", &conf)
+            .args(["--pub", "--in", &s(&ours.key(Side::Left)), "--type", "priv"])
+            .output()
+            .unwrap();
+        let pubf = ours.dir.join("left.pub");
+        std::fs::write(&pubf, &public.stdout).unwrap();
+        let out = std::process::Command::new("pki")
+            .env("STRONGSWAN_CONF", &conf)
+            .stdin(std::fs::File::open(&pubf).unwrap())
+            .args([
+                "--issue",
+                "--cacert",
+                &s(&ours.ca_cert),
+                "--cakey",
+                &s(&ours.dir.join("ca.key")),
+                "--dn",
+                "C=XX, O=yadokari testbed, CN=left.example.org",
+                "--san",
+                "left.example.org",
+                "--not-before",
+                "2020-01-01 00:00:00",
+                "--not-after",
+                "2020-02-01 00:00:00",
+                "--dateform",
+                "%Y-%m-%d %H:%M:%S",
+                "--outform",
+                "pem",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(ours.cert(Side::Left), &out.stdout).unwrap();
+        ours.clone()
+    } else {
+        Pki::create(&dir.0.join("theirs"), KeyType::EcdsaP256).expect("pki")
+    };
     chmod(&ours.key(Side::Right), 0o600);
     let topo = Topology::direct(name).unwrap();
     let conf = site_to_site(&topo, Side::Left, Family::V4, &[Family::V4])
@@ -528,12 +578,13 @@ fn untrusted(name: &str, yk_initiates: bool) {
         // Refused, so the initiation itself reports an error.
         let _ = swan.initiate(yadokari_testbed::swanctl_conf::child_name(Family::V4));
     }
-    let refused = |e: &str| {
-        e.contains(
-            "certificate `C=XX, O=yadokari testbed, CN=left.example.org` has an untrusted issuer \
-             `C=XX, O=yadokari testbed, CN=yadokari testbed CA`",
-        ) && e.contains("AUTHENTICATION_FAILED")
+    let want = if expired {
+        "certificate `C=XX, O=yadokari testbed, CN=left.example.org` expired on"
+    } else {
+        "certificate `C=XX, O=yadokari testbed, CN=left.example.org` has an untrusted issuer \
+         `C=XX, O=yadokari testbed, CN=yadokari testbed CA`"
     };
+    let refused = |e: &str| e.contains(want) && e.contains("AUTHENTICATION_FAILED");
     // The log says why, in words, in both roles.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !yk.log().lines().any(refused) && std::time::Instant::now() < deadline {
