@@ -326,3 +326,151 @@ pub fn id_text(id: &Identity) -> String {
         Identity::Other { id_type, .. } => format!("of type {id_type}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+    use yadokari_crypto::ids::PrfAlgorithm;
+    use yadokari_crypto::signature::{LocalSigner, PrivateKey, SignHandle};
+
+    struct Pki {
+        store: TrustStore,
+        leaf: Vec<u8>,
+        signer: LocalSigner,
+    }
+
+    fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, "Unit CA");
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ck = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let ca = p.self_signed(&ck).unwrap();
+        let issuer = Issuer::new(p, ck);
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, "peer");
+        p.subject_alt_names = vec![SanType::DnsName("peer.example".try_into().unwrap())];
+        let k = KeyPair::generate_for(alg).unwrap();
+        let leaf = p.signed_by(&k, &issuer).unwrap();
+        Pki {
+            store: TrustStore::new(&[ca.der().to_vec()]).unwrap(),
+            leaf: leaf.der().to_vec(),
+            signer: LocalSigner::new(PrivateKey::from_der(&k.serialize_der()).unwrap()),
+        }
+    }
+
+    fn octets() -> SignedOctets<'static> {
+        SignedOctets::with_sk_p(
+            PrfAlgorithm::HmacSha2_256,
+            &[7; 32],
+            b"IKE_SA_INIT",
+            b"nonce",
+            b"\x02\0\0\0peer.example",
+        )
+        .unwrap()
+    }
+
+    fn rfc7427(s: SigScheme, sig: &[u8]) -> Vec<u8> {
+        let alg = s.algorithm_identifier();
+        [&[alg.len() as u8][..], &alg, sig].concat()
+    }
+
+    fn check(p: &Pki, method: u8, data: &[u8], certs: &[Vec<u8>]) -> Result<PeerCert, String> {
+        let id = Identity::Fqdn("peer.example".into());
+        verify_signature(&p.store, &octets(), method, data, certs, &id)
+    }
+
+    #[test]
+    fn signatures_accepted_and_refused_in_words() {
+        let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let msg = octets().to_vec();
+        let leaf = std::slice::from_ref(&p.leaf);
+        let s = SigScheme::EcdsaP256Sha256;
+        // RFC 7427 and RFC 4754 forms verify.
+        let der = p.signer.sign(s, false, &msg).unwrap();
+        let pc = check(&p, auth_method::DIGITAL_SIGNATURE, &rfc7427(s, &der), leaf).unwrap();
+        assert_eq!(
+            (pc.subject.as_str(), pc.issuer.as_str()),
+            ("CN=peer", "CN=Unit CA")
+        );
+        let fixed = p.signer.sign(s, true, &msg).unwrap();
+        check(&p, auth_method::ECDSA_SHA256_P256, &fixed, leaf).unwrap();
+        // The wrong curve for a classic method, an unknown method.
+        let e = check(&p, auth_method::ECDSA_SHA384_P384, &fixed, leaf).unwrap_err();
+        assert!(e.contains("signature algorithm not accepted"), "{e}");
+        let e = check(&p, 3, &fixed, leaf).unwrap_err();
+        assert!(e.contains("signature algorithm not accepted"), "{e}");
+        // SHA-1 inside RFC 7427.
+        let e = check(
+            &p,
+            auth_method::DIGITAL_SIGNATURE,
+            &rfc7427(SigScheme::RsaPkcs1Sha1, &der),
+            leaf,
+        )
+        .unwrap_err();
+        assert!(e.contains("RSA with SHA-1"), "{e}");
+        // Another key's signature.
+        let other = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let bad = other.signer.sign(s, false, &msg).unwrap();
+        let e = check(&p, auth_method::DIGITAL_SIGNATURE, &rfc7427(s, &bad), leaf).unwrap_err();
+        assert!(
+            e.contains("does not verify with the key of `CN=peer`"),
+            "{e}"
+        );
+        // No certificate, too many, a PSK where a signature is expected.
+        let data = rfc7427(s, &der);
+        let e = check(&p, auth_method::DIGITAL_SIGNATURE, &data, &[]).unwrap_err();
+        assert!(e.contains("no X.509 certificate"), "{e}");
+        let many = vec![p.leaf.clone(); MAX_PEER_CERTS + 1];
+        let e = check(&p, auth_method::DIGITAL_SIGNATURE, &data, &many).unwrap_err();
+        assert!(e.contains("at most"), "{e}");
+        let e = check(&p, auth_method::SHARED_KEY_MIC, &data, leaf).unwrap_err();
+        assert!(e.contains("expects a certificate"), "{e}");
+        // The ID must be in the certificate.
+        let id = Identity::Fqdn("other.example".into());
+        let e = verify_signature(&p.store, &octets(), 14, &data, leaf, &id).unwrap_err();
+        assert!(
+            e.contains("`other.example` is not in its certificate")
+                && e.contains("DNS:peer.example"),
+            "{e}"
+        );
+    }
+
+    /// Our signer picks RFC 7427 when the peer's hashes allow, else the
+    /// classic method; an RSA key has no classic method we sign with.
+    #[test]
+    fn method_choice() {
+        let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let lc = LocalCert {
+            chain: vec![p.leaf.clone()],
+            info: yadokari_crypto::cert::CertInfo::parse(&p.leaf).unwrap(),
+            signer: std::sync::Arc::new(p.signer),
+        };
+        let o = octets();
+        let all = our_hashes();
+        assert_eq!(
+            sign(&lc, &o, Some(&all)).unwrap().0,
+            auth_method::DIGITAL_SIGNATURE
+        );
+        assert_eq!(
+            sign(&lc, &o, None).unwrap().0,
+            auth_method::ECDSA_SHA256_P256
+        );
+        // Only SHA-512 announced: ECDSA P-256 falls back to method 9.
+        let m = sign(&lc, &o, Some(&[HashAlgorithm::SHA2_512.0])).unwrap().0;
+        assert_eq!(m, auth_method::ECDSA_SHA256_P256);
+        let r = pki(&rcgen::PKCS_RSA_SHA256);
+        let lc = LocalCert {
+            chain: vec![r.leaf.clone()],
+            info: yadokari_crypto::cert::CertInfo::parse(&r.leaf).unwrap(),
+            signer: std::sync::Arc::new(r.signer),
+        };
+        assert_eq!(
+            sign(&lc, &o, Some(&all)).unwrap().0,
+            auth_method::DIGITAL_SIGNATURE
+        );
+        let e = sign(&lc, &o, None).unwrap_err().to_string();
+        assert!(e.contains("does not support RFC 7427"), "{e}");
+        assert_eq!(parse_hashes(&hashes_notify_data()), all.to_vec());
+    }
+}
