@@ -727,3 +727,40 @@ pub(crate) mod tests {
         assert!(!dn_matches("C=CH, CN=moon", &info.subject_der));
     }
 }
+
+/// Peer-supplied bytes never panic the parsers (a proptest stand-in for a
+/// fuzz target over CERT and AUTH contents).
+#[cfg(test)]
+mod never_panics {
+    use super::*;
+    use crate::signature::{PrivateKey, SigScheme};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = CertInfo::parse(&data);
+            let _ = load_certs(&data);
+            let _ = SigScheme::parse_rfc7427(&data);
+            let _ = PrivateKey::from_pem_or_der(&data);
+            let _ = dn_text(&data);
+            let _ = dn_matches("CN=*", &data);
+            let ts = TrustStore::default();
+            let _ = ts.validate(&[data.clone()], SystemTime::now());
+        }
+
+        /// Flipping a byte of a real certificate: parse or refuse, never panic.
+        #[test]
+        fn on_mutated_certificates(pos in 0usize..400, byte in any::<u8>()) {
+            let ca = tests::ca("Fuzz CA");
+            let mut der = ca.der.clone();
+            let i = pos % der.len();
+            der[i] = byte;
+            let _ = CertInfo::parse(&der);
+            if let Ok(ts) = TrustStore::new(std::slice::from_ref(&ca.der)) {
+                let _ = ts.validate(&[der], SystemTime::now());
+            }
+        }
+    }
+}
