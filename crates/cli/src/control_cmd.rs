@@ -209,6 +209,13 @@ fn ike_sa(sa: &IkeSaInfo, out: &mut dyn Write) -> std::io::Result<()> {
         sa.rspi,
         if sa.initiator { " (we initiated)" } else { "" }
     )?;
+    if let Some(c) = &sa.peer_cert {
+        writeln!(
+            out,
+            "  peer certificate: {}, issued by {}",
+            c.subject, c.issuer
+        )?;
+    }
     for c in &sa.children {
         let integ = c
             .algorithms

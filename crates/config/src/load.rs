@@ -60,6 +60,7 @@ pub fn parse_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Config, D
         sink,
         opts,
         raw: Raw::default(),
+        warnings: Vec::new(),
     };
     let mut top = TableReader::new(root.get_ref(), root.span(), "");
     let config = loader.root(&mut top);
@@ -91,6 +92,8 @@ struct Loader<'s, 'o> {
     sink: Sink<'s>,
     opts: &'o LoadOptions,
     raw: Raw,
+    /// Warnings found while reading sections (see `Config::warnings`).
+    warnings: Vec<crate::Warning>,
 }
 
 /// Counts the wire keeps in one octet: transforms per proposal, proposals
@@ -690,7 +693,186 @@ impl<'s> Loader<'s, '_> {
         self.remote_common(t, "address", "local_address")
     }
 
+    /// `local_auth`, `remote_auth`, and the PSK or certificate settings
+    /// each needs (issue 11): everything is read and checked here, so a
+    /// bad key or an expired certificate fails the load with its position.
     fn auth(&mut self, t: &mut TableReader<'_, '_>) -> Option<Auth> {
+        let sink = &mut self.sink;
+        let cert_key = t.str(sink, "local_cert");
+        let key_key = t.str(sink, "local_key");
+        let ca_key = t.str_list(sink, "ca");
+        let default = if cert_key.is_some() { "pubkey" } else { "psk" };
+        let mut method = |t: &mut TableReader<'_, '_>, key: &'static str| match t.str(sink, key) {
+            None => Some(default == "pubkey"),
+            Some(("psk", _)) => Some(false),
+            Some(("pubkey", _)) => Some(true),
+            Some((s, span)) => {
+                sink.error_hint(
+                    span,
+                    format!("unknown authentication `{s}` for `{}`", t.qualified(key)),
+                    "use psk or pubkey",
+                );
+                None
+            }
+        };
+        let local_pk = method(t, "local_auth");
+        let remote_pk = method(t, "remote_auth");
+        let (local_pk, remote_pk) = (local_pk?, remote_pk?);
+        // A PSK given beside two certificates is checked and kept (a
+        // template may carry one for all tunnels), not refused.
+        let has_psk = t.value("psk").is_some() || t.value("psk_file").is_some();
+        let psk = if !local_pk || !remote_pk || has_psk {
+            Some(self.psk(t)?)
+        } else {
+            None
+        };
+        let sink = &mut self.sink;
+        let local_cert = if local_pk {
+            let Some((cert, cert_span)) = cert_key else {
+                sink.error_hint(
+                    t.span.clone(),
+                    format!("`{}` authenticates with a certificate but has no `local_cert`", t.path),
+                    "set local_cert = \"/etc/yadokari/NAME.crt\" and local_key, or local_auth = \"psk\"",
+                );
+                return None;
+            };
+            let Some((key, key_span)) = key_key else {
+                sink.error_hint(
+                    t.span.clone(),
+                    format!("`{}` has `local_cert` but no `local_key`", t.path),
+                    "set local_key = \"/etc/yadokari/NAME.key\" (the certificate's private key)",
+                );
+                return None;
+            };
+            let cert_file = self.opts.base_dir.join(cert);
+            let key_file = self.opts.base_dir.join(key);
+            let chain = match read_cert_file(&cert_file) {
+                Ok(c) => c,
+                Err(e) => {
+                    sink.error(cert_span, e);
+                    return None;
+                }
+            };
+            let info = match yadokari_crypto::cert::CertInfo::parse(&chain[0]) {
+                Ok(i) => i,
+                Err(e) => {
+                    sink.error(cert_span, format!("{}: {e}", cert_file.display()));
+                    return None;
+                }
+            };
+            if !info.valid_at(std::time::SystemTime::now()) {
+                sink.error_hint(
+                    cert_span,
+                    format!(
+                        "the certificate `{}` in {} is not valid now (valid until {})",
+                        info.subject,
+                        cert_file.display(),
+                        info.not_after_text
+                    ),
+                    "renew the certificate",
+                );
+                return None;
+            }
+            let key = match secret::read_secret_file(&key_file).and_then(|s| {
+                yadokari_crypto::signature::PrivateKey::from_pem_or_der(s.expose())
+                    .map_err(|e| format!("{}: {e}", key_file.display()))
+            }) {
+                Ok(k) => k,
+                Err(e) => {
+                    sink.error(key_span, e);
+                    return None;
+                }
+            };
+            if key.public_key_bits() != info.key.bits {
+                sink.error_hint(
+                    key_span,
+                    format!(
+                        "the private key in {} does not belong to the certificate `{}` in {}",
+                        key_file.display(),
+                        info.subject,
+                        cert_file.display()
+                    ),
+                    "give the key the certificate was issued for",
+                );
+                return None;
+            }
+            // IKE_AUTH carries the chain and a signature; without IKE
+            // fragmentation (RFC 7383, not yet) it must fit one datagram.
+            let chain_len: usize = chain.iter().map(Vec::len).sum();
+            let sig_len = match key.kind() {
+                yadokari_crypto::signature::KeyKind::Rsa(bits) => bits as usize / 8,
+                _ => 140,
+            };
+            if chain_len + sig_len > IKE_AUTH_CERT_BUDGET {
+                self.warnings.push(sink.warning(
+                    cert_span.clone(),
+                    format!(
+                        "the chain in {} ({chain_len} bytes) and its {}-byte signature make IKE_AUTH larger than a 1500-byte path carries; IKE fragmentation is not implemented yet",
+                        cert_file.display(),
+                        sig_len
+                    ),
+                    Some("use an ECDSA key, or RSA-2048, or fewer intermediates".into()),
+                ));
+            }
+            Some(LocalCert {
+                cert_file,
+                key_file,
+                cert: std::sync::Arc::new(yadokari_ike::LocalCert {
+                    chain,
+                    info,
+                    signer: std::sync::Arc::new(yadokari_crypto::signature::LocalSigner::new(key)),
+                }),
+            })
+        } else {
+            None
+        };
+        let ca = if remote_pk {
+            let Some(list) = ca_key else {
+                sink.error_hint(
+                    t.span.clone(),
+                    format!(
+                        "`{}` expects the peer to authenticate with a certificate but has no `ca`",
+                        t.path
+                    ),
+                    "set ca = \"/etc/yadokari/ca.crt\" (a file, a directory of PEM files, or a list), or remote_auth = \"psk\"",
+                );
+                return None;
+            };
+            let mut ders = Vec::new();
+            let mut sources = Vec::new();
+            for (p, span) in list {
+                let path = self.opts.base_dir.join(p);
+                match read_ca(&path) {
+                    Ok(mut d) => ders.append(&mut d),
+                    Err(e) => {
+                        sink.error(span, e);
+                        return None;
+                    }
+                }
+                sources.push(path);
+            }
+            match yadokari_crypto::cert::TrustStore::new(&ders) {
+                Ok(store) => Some(TrustAnchors {
+                    sources,
+                    store: std::sync::Arc::new(store),
+                }),
+                Err(e) => {
+                    sink.error(t.span.clone(), format!("`{}`: ca: {e}", t.path));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        Some(Auth {
+            psk,
+            local_cert,
+            ca,
+        })
+    }
+
+    /// The PSK of a side that uses one.
+    fn psk(&mut self, t: &mut TableReader<'_, '_>) -> Option<Secret> {
         let sink = &mut self.sink;
         let inline = t.str(sink, "psk");
         let file = t.str(sink, "psk_file");
@@ -735,7 +917,7 @@ impl<'s> Loader<'s, '_> {
             );
             return None;
         }
-        Some(Auth::Psk(secret))
+        Some(secret)
     }
 
     fn ike_proposals(&mut self, list: &[(&str, Range<usize>)], legacy: bool) -> Vec<IkeProposal> {
@@ -935,6 +1117,7 @@ impl<'s> Loader<'s, '_> {
     /// Cross-section checks: unique names, and every reference resolves.
     fn link(&mut self, daemon: DaemonSettings, interface: InterfaceSettings) -> Config {
         let raw = std::mem::take(&mut self.raw);
+        let early_warnings = std::mem::take(&mut self.warnings);
         let sink = &mut self.sink;
         let remotes = unique(sink, "remote", raw.remotes.into_iter());
         let sa = unique(sink, "sa", raw.sa.into_iter());
@@ -999,7 +1182,8 @@ impl<'s> Loader<'s, '_> {
                 );
             }
         }
-        let warnings = overlaps(sink, &raw.selectors, &policies);
+        let mut warnings = early_warnings;
+        warnings.extend(overlaps(sink, &raw.selectors, &policies));
         for (name, span, sel, pspan) in raw.selectors {
             match policies.get(&sel.policy) {
                 None => dangling(sink, pspan, "policy", &sel.policy, policies.keys()),
@@ -1530,4 +1714,55 @@ fn ts_list(
         }
     }
     Some(out)
+}
+
+/// Bytes of certificates plus signature that still leave IKE_AUTH (IDs,
+/// SA, TS, notifies, SK overhead, IP/UDP headers: about 250 bytes) under
+/// 1500 bytes.
+const IKE_AUTH_CERT_BUDGET: usize = 1250;
+
+/// The largest certificate file read: a chain is a few kilobytes.
+const MAX_CERT_FILE: u64 = 1024 * 1024;
+
+/// Certificates of a PEM or DER file, in order.
+fn read_cert_file(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.len() > MAX_CERT_FILE {
+        return Err(format!(
+            "{} is too large for a certificate file",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    yadokari_crypto::cert::load_certs(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A `ca` entry: one file, or every `.pem`/`.crt`/`.cer`/`.der` file of a
+/// directory (sorted, so the order is stable).
+fn read_ca(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    if !path.is_dir() {
+        return read_cert_file(path);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read directory {}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x, "pem" | "crt" | "cer" | "der"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "directory {} holds no certificate files (*.pem, *.crt, *.cer, *.der)",
+            path.display()
+        ));
+    }
+    let mut out = Vec::new();
+    for f in files {
+        out.append(&mut read_cert_file(&f)?);
+    }
+    Ok(out)
 }

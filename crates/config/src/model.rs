@@ -126,9 +126,64 @@ pub struct Remote {
     pub retry_max_interval: Duration,
 }
 
+/// How each side authenticates (`local_auth`, `remote_auth`); the two may
+/// differ (we sign with a certificate, the peer uses the PSK, or the
+/// reverse).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Auth {
-    Psk(Secret),
+pub struct Auth {
+    /// The pre-shared key; set whenever a side uses `psk`.
+    pub psk: Option<Secret>,
+    /// `local_auth = "pubkey"`: our certificate chain and key.
+    pub local_cert: Option<LocalCert>,
+    /// `remote_auth = "pubkey"`: the trust anchors for the peer (`ca`).
+    pub ca: Option<TrustAnchors>,
+}
+
+impl Auth {
+    /// PSK on both sides (what a config with only `psk`/`psk_file` means).
+    pub fn psk(secret: Secret) -> Self {
+        Auth {
+            psk: Some(secret),
+            local_cert: None,
+            ca: None,
+        }
+    }
+}
+
+/// Our certificate (`local_cert`, with intermediates) and its private key
+/// (`local_key`), loaded and checked to belong together. The key is only
+/// reachable through the IKE core's signing handle.
+#[derive(Debug, Clone)]
+pub struct LocalCert {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub cert: std::sync::Arc<yadokari_ike::LocalCert>,
+}
+
+impl PartialEq for LocalCert {
+    fn eq(&self, o: &Self) -> bool {
+        self.cert_file == o.cert_file
+            && self.key_file == o.key_file
+            && self.cert.chain == o.cert.chain
+    }
+}
+
+/// Trust anchors loaded from `ca` (files or directories of PEM files).
+#[derive(Debug, Clone)]
+pub struct TrustAnchors {
+    pub sources: Vec<PathBuf>,
+    pub store: std::sync::Arc<yadokari_crypto::cert::TrustStore>,
+}
+
+impl PartialEq for TrustAnchors {
+    fn eq(&self, o: &Self) -> bool {
+        self.sources == o.sources
+            && self.store.anchors().iter().map(|a| &a.der).eq(o
+                .store
+                .anchors()
+                .iter()
+                .map(|a| &a.der))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -235,9 +235,9 @@ remote_ts = "203.0.113.0/24"
     assert!(err.to_string().contains("chmod 600"), "{err}");
     std::fs::set_permissions(&psk, std::fs::Permissions::from_mode(0o600)).unwrap();
     let c = parse_str("s.toml", text, &o).unwrap();
-    match &c.remotes["t"].auth {
-        Auth::Psk(s) => assert_eq!(s.expose(), b"a-long-enough-pre-shared-key-for-tests"),
-    }
+    let s = c.remotes["t"].auth.psk.as_ref().unwrap();
+    assert_eq!(s.expose(), b"a-long-enough-pre-shared-key-for-tests");
+    assert!(c.remotes["t"].auth.local_cert.is_none() && c.remotes["t"].auth.ca.is_none());
     // a secret never shows in debug output
     assert!(!format!("{c:?}").contains("a-long-enough"));
     std::fs::remove_dir_all(&dir).unwrap();

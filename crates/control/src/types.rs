@@ -105,7 +105,19 @@ pub struct IkeSaInfo {
     /// Seconds until the hard lifetime deletes it; `None` when it has none.
     #[serde(default)]
     pub expire_in_secs: Option<u64>,
+    /// The certificate the peer authenticated with; absent for a PSK peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_cert: Option<PeerCertInfo>,
     pub children: Vec<ChildSaInfo>,
+}
+
+/// A peer's verified certificate, as `list-sas` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerCertInfo {
+    /// Subject DN, e.g. `CN=moon.example.org, O=Example`.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

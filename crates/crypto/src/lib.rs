@@ -1,6 +1,8 @@
 //! IKEv2/ESP cryptographic transforms over aws-lc-rs: PRF and prf+, integrity,
 //! ciphers for the SK payload, key derivation, AUTH for shared keys, and the
-//! key-exchange groups (RFC 7296 §2.13–§2.18, §3.14).
+//! key-exchange groups (RFC 7296 §2.13–§2.18, §3.14); signatures behind a
+//! signing handle (`signature`, RFC 7427) and X.509 certificates (`cert`:
+//! parsing with x509-parser, path validation with rustls-webpki).
 //!
 //! Everything hot goes through aws-lc-rs; the only hand-written primitive is
 //! AES-XCBC (RFC 3566) over single-block AES, and MODP exponentiation uses
@@ -12,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod cert;
 pub mod error;
 pub mod hash;
 pub mod ids;
@@ -22,6 +25,7 @@ mod mac;
 pub mod prf;
 pub mod rand;
 pub mod secret;
+pub mod signature;
 pub mod sk;
 
 pub use auth::{AuthSigner, AuthVerifier, PskAuth, SignedOctets};

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use yadokari_control::{ChildAlgorithms, ChildSaInfo, IkeAlgorithms, IkeSaInfo};
+use yadokari_control::{ChildAlgorithms, ChildSaInfo, IkeAlgorithms, IkeSaInfo, PeerCertInfo};
 use yadokari_dataplane::Direction;
 use yadokari_ike::{Identity, TrafficSelector};
 use yadokari_wire::registry::{EncrId, IntegId, KeMethod, PrfId};
@@ -103,6 +103,10 @@ pub fn list(engine: &Engine, now: Instant) -> Vec<IkeSaInfo> {
                     .map_or(0, |t| now.duration_since(*t).as_secs()),
                 rekey_in_secs: secs_until(now, sa.rekey_at),
                 expire_in_secs: secs_until(now, sa.expire_at),
+                peer_cert: sa.peer_cert.as_ref().map(|c| PeerCertInfo {
+                    subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                }),
                 children: kids,
             }
         })
@@ -121,6 +125,11 @@ fn identity(id: &Identity) -> String {
         Identity::KeyId(k) => format!(
             "keyid:{}",
             k.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+        Identity::DnPattern(dn) => format!("dn:{dn}"),
+        Identity::Other { id_type: 9, data } => format!(
+            "dn:{}",
+            yadokari_crypto::cert::dn_text(data).unwrap_or_default()
         ),
         Identity::Other { id_type, .. } => format!("id-type-{id_type}"),
     }

@@ -105,9 +105,7 @@ fn connection(
         },
     };
     let remote_id = r.remote_id.as_ref().map(identity).transpose()?;
-    let psk = match &r.auth {
-        Auth::Psk(s) => ike::PskKey::shared(s.shared()),
-    };
+    let (local_auth, remote_auth, local_id) = auth(&r.auth, local_id)?;
     let mut ts_local = Vec::new();
     let mut ts_remote = Vec::new();
     for sel in config.selectors.values().filter(|s| s.policy == name) {
@@ -149,8 +147,8 @@ fn connection(
         remote_addr: remote_ip.map(|ip| SocketAddr::new(ip, ike_port)),
         local_id,
         remote_id,
-        local_auth: ike::AuthConfig::Psk(psk.clone()),
-        remote_auth: ike::AuthConfig::Psk(psk),
+        local_auth,
+        remote_auth,
         ike_proposals: r
             .ike_proposals
             .iter()
@@ -185,8 +183,51 @@ fn identity(id: &cfg::identity::Identity) -> anyhow::Result<ike::Identity> {
         I::Fqdn(s) => ike::Identity::Fqdn(s.clone()),
         I::Rfc822(s) => ike::Identity::Rfc822(s.clone()),
         I::KeyId(k) => ike::Identity::KeyId(k.clone()),
-        I::DerAsn1Dn(dn) => bail!("identity `dn:{dn}`: distinguished names come with certificate support, not yet available"),
+        // A DN is matched by attribute against the peer's ID_DER_ASN1_DN;
+        // as our own ID it becomes our certificate's subject (see `auth`).
+        I::DerAsn1Dn(dn) => ike::Identity::DnPattern(dn.clone()),
     })
+}
+
+/// Each side's credentials (issue 11: mixed PSK and certificates), and our
+/// ID: a `dn:` local_id must be our certificate's subject, sent as its DER.
+fn auth(
+    a: &Auth,
+    local_id: ike::Identity,
+) -> anyhow::Result<(ike::AuthConfig, ike::AuthConfig, ike::Identity)> {
+    let psk = || {
+        a.psk
+            .as_ref()
+            .map(|s| ike::AuthConfig::Psk(ike::PskKey::shared(s.shared())))
+            .ok_or_else(|| anyhow::anyhow!("no pre-shared key"))
+    };
+    let local = match &a.local_cert {
+        Some(c) => ike::AuthConfig::Cert(c.cert.clone()),
+        None => psk()?,
+    };
+    let remote = match &a.ca {
+        Some(t) => ike::AuthConfig::Ca(t.store.clone()),
+        None => psk()?,
+    };
+    let local_id = match (local_id, &a.local_cert) {
+        (ike::Identity::DnPattern(dn), Some(c))
+            if yadokari_crypto::cert::dn_matches(&dn, &c.cert.info.subject_der) =>
+        {
+            ike::Identity::Other {
+                id_type: 9,
+                data: c.cert.info.subject_der.clone(),
+            }
+        }
+        (ike::Identity::DnPattern(dn), Some(c)) => bail!(
+            "local_id `dn:{dn}` is not the subject of local_cert (`{}`)",
+            c.cert.info.subject
+        ),
+        (ike::Identity::DnPattern(dn), None) => {
+            bail!("local_id `dn:{dn}`: a distinguished name needs local_cert")
+        }
+        (id, _) => id,
+    };
+    Ok((local, remote, local_id))
 }
 
 /// The peer's address; `None` (IP_ANY) means any peer may connect.

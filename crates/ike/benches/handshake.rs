@@ -138,7 +138,7 @@ fn crypto_only(ike: &str, rng: &mut Rng) {
         (&keys_a, Signer::Responder, &msg2, &ni, &idb),
     ] {
         let o = auth::signed_octets(keys, signer, m, n, id).expect("octets");
-        black_box(auth::compute(&psk, keys, &o).expect("auth"));
+        black_box(auth::compute(&psk, keys, &o, None).expect("auth"));
     }
     // IKE_AUTH request and response: protect and verify+decrypt each.
     let hdr = Header {

@@ -9,7 +9,8 @@ use std::borrow::Cow;
 
 use yadokari_wire::payload::{self as wp, TsRange};
 use yadokari_wire::registry::{
-    AuthMethod, ExchangeType, IdType, KeMethod, NotifyType, PayloadType, ProtocolId, TransformType,
+    AuthMethod, CertEncoding, ExchangeType, IdType, KeMethod, NotifyType, PayloadType, ProtocolId,
+    TransformType,
 };
 use yadokari_wire::{EncryptedKind, EncryptedLayout, Flags, Header as WireHeader, WireError};
 
@@ -378,6 +379,14 @@ fn from_wire(p: &wp::Payload<'_>) -> Result<Payload, IkeError> {
             method: a.method.0,
             data: a.data.to_vec(),
         },
+        wp::Payload::Cert(c) => Payload::Cert {
+            encoding: c.encoding.0,
+            data: c.data.to_vec(),
+        },
+        wp::Payload::CertReq(c) => Payload::CertReq {
+            encoding: c.encoding.0,
+            data: c.data.to_vec(),
+        },
         wp::Payload::Notify(n) => Payload::Notify(Notify {
             protocol: n.protocol_id.0,
             spi: n.spi.to_vec(),
@@ -459,6 +468,12 @@ fn to_wire(p: &Payload) -> Result<wp::Payload<'static>, IkeError> {
         Payload::IdR(id) => wp::Payload::IdR(wp::Id::new(IdType(id.id_type()), bytes(id.data()))),
         Payload::Auth { method, data } => {
             wp::Payload::Auth(wp::Auth::new(AuthMethod(*method), bytes(data)))
+        }
+        Payload::Cert { encoding, data } => {
+            wp::Payload::Cert(wp::Cert::new(CertEncoding(*encoding), bytes(data)))
+        }
+        Payload::CertReq { encoding, data } => {
+            wp::Payload::CertReq(wp::CertReq::new(CertEncoding(*encoding), bytes(data)))
         }
         Payload::Notify(n) => wp::Payload::Notify(wp::Notify {
             protocol_id: ProtocolId(n.protocol),

@@ -33,6 +33,11 @@ pub enum Identity {
     Fqdn(String),
     Rfc822(String),
     KeyId(Vec<u8>),
+    /// A distinguished name in text form (`C=CH, O=Example, CN=moon`; a
+    /// value `*` matches anything), only as a configured remote ID: it
+    /// matches a peer's ID_DER_ASN1_DN (RFC 4945 §3.1.5) by attribute.
+    /// Never sent.
+    DnPattern(String),
     /// Any other ID type with its raw body (DER_ASN1_DN, …).
     Other {
         id_type: u8,
@@ -56,6 +61,7 @@ impl Identity {
             Identity::Rfc822(_) => 3,
             Identity::Ipv6(_) => 5,
             Identity::KeyId(_) => 11,
+            Identity::DnPattern(_) => 9,
             Identity::Other { id_type, .. } => *id_type,
         }
     }
@@ -65,9 +71,41 @@ impl Identity {
         match self {
             Identity::Ipv4(a) => a,
             Identity::Ipv6(a) => a,
-            Identity::Fqdn(s) | Identity::Rfc822(s) => s.as_bytes(),
+            Identity::Fqdn(s) | Identity::Rfc822(s) | Identity::DnPattern(s) => s.as_bytes(),
             Identity::KeyId(d) => d,
             Identity::Other { data, .. } => data,
+        }
+    }
+
+    /// Whether this is a pattern (a DN in text, or a `*` in an FQDN or
+    /// e-mail ID) rather than one identity: patterns are matched with
+    /// [`Identity::matches`] and never sent as IDr.
+    pub fn is_pattern(&self) -> bool {
+        match self {
+            Identity::DnPattern(_) => true,
+            Identity::Fqdn(s) | Identity::Rfc822(s) => s.contains('*'),
+            _ => false,
+        }
+    }
+
+    /// Whether the peer's identity `peer` is accepted by this configured
+    /// remote ID: equality, a DN pattern against ID_DER_ASN1_DN, or a
+    /// `*` glob (any run of characters, case-insensitive) over FQDN and
+    /// e-mail IDs.
+    pub fn matches(&self, peer: &Identity) -> bool {
+        match (self, peer) {
+            (Identity::DnPattern(p), Identity::Other { id_type: 9, data }) => {
+                yadokari_crypto::cert::dn_matches(p, data)
+            }
+            (Identity::Fqdn(p), Identity::Fqdn(s)) | (Identity::Rfc822(p), Identity::Rfc822(s))
+                if p.contains('*') =>
+            {
+                glob(&p.to_ascii_lowercase(), &s.to_ascii_lowercase())
+            }
+            (Identity::Fqdn(p), Identity::Fqdn(s)) | (Identity::Rfc822(p), Identity::Rfc822(s)) => {
+                p.eq_ignore_ascii_case(s)
+            }
+            _ => self == peer,
         }
     }
 
@@ -100,12 +138,75 @@ impl Identity {
     }
 }
 
-/// How a side proves its identity. Only PSK today; signatures and EAP slot
-/// in as more variants (the AUTH code dispatches on this enum only).
+/// `*` matches any run of characters (also none).
+fn glob(p: &str, s: &str) -> bool {
+    match p.split_once('*') {
+        None => p == s,
+        Some((head, rest)) => {
+            let Some(tail) = s.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// How a side proves its identity (the AUTH code dispatches on this enum
+/// only). `Psk` serves either side; `Cert` is how *we* prove ourselves
+/// with a signature, `Ca` how we check a *peer* that signs.
 #[derive(Clone)]
 pub enum AuthConfig {
     /// Shared key of RFC 7296 §2.15 (auth method 2).
     Psk(PskKey),
+    /// Our certificate chain and a handle to its private key (RFC 7296
+    /// §3.6/§3.8, RFC 7427).
+    Cert(Arc<LocalCert>),
+    /// Trust anchors for a peer that signs with a certificate.
+    Ca(Arc<yadokari_crypto::cert::TrustStore>),
+}
+
+/// Our certificate side: the chain we send and the signing handle. The
+/// key itself stays behind [`SignHandle`](yadokari_crypto::signature::SignHandle).
+pub struct LocalCert {
+    /// End-entity certificate first, then intermediates (DER).
+    pub chain: Vec<Vec<u8>>,
+    /// The end-entity certificate's details.
+    pub info: yadokari_crypto::cert::CertInfo,
+    /// Signs with the certificate's private key.
+    pub signer: Arc<dyn yadokari_crypto::signature::SignHandle>,
+}
+
+impl std::fmt::Debug for LocalCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCert")
+            .field("subject", &self.info.subject)
+            .field("key", &self.signer.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthConfig {
+    /// Whether this side uses public-key signatures.
+    pub fn is_pubkey(&self) -> bool {
+        !matches!(self, AuthConfig::Psk(_))
+    }
+
+    /// Same credentials: PSK bytes, or the same certificates/anchors.
+    fn same(&self, other: &AuthConfig) -> bool {
+        match (self, other) {
+            (AuthConfig::Psk(a), AuthConfig::Psk(b)) => a.expose() == b.expose(),
+            // The key was checked to belong to the certificate, so the
+            // same chain means the same key: a reload that reads the same
+            // files again (new objects) changes nothing.
+            (AuthConfig::Cert(a), AuthConfig::Cert(b)) => a.chain == b.chain,
+            (AuthConfig::Ca(a), AuthConfig::Ca(b)) => a
+                .anchors()
+                .iter()
+                .map(|x| &x.der)
+                .eq(b.anchors().iter().map(|x| &x.der)),
+            _ => false,
+        }
+    }
 }
 
 /// A pre-shared key, shared by reference: the daemon hands over its own
@@ -137,6 +238,8 @@ impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AuthConfig::Psk(_) => f.write_str("Psk(<redacted>)"),
+            AuthConfig::Cert(c) => write!(f, "Cert({:?})", c.info.subject),
+            AuthConfig::Ca(t) => write!(f, "Ca({t:?})"),
         }
     }
 }
@@ -267,17 +370,12 @@ impl ConnConfig {
     /// one live on under the other.
     pub fn same_credentials(&self, other: &ConnConfig) -> bool {
         // Borrowed, not copied: the keys stay on their protected pages.
-        fn psk(a: &AuthConfig) -> &[u8] {
-            match a {
-                AuthConfig::Psk(k) => k.expose(),
-            }
-        }
         self.local_id == other.local_id
             && self.remote_id == other.remote_id
             && self.local_addr == other.local_addr
             && self.remote_addr == other.remote_addr
-            && psk(&self.local_auth) == psk(&other.local_auth)
-            && psk(&self.remote_auth) == psk(&other.remote_auth)
+            && self.local_auth.same(&other.local_auth)
+            && self.remote_auth.same(&other.remote_auth)
     }
 }
 
@@ -416,5 +514,40 @@ impl Config {
             return None;
         }
         self.connections.get(id.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_id_patterns() {
+        let fqdn = |s: &str| Identity::Fqdn(s.into());
+        assert!(fqdn("*.example.org").matches(&fqdn("GW1.example.org")));
+        assert!(!fqdn("*.example.org").matches(&fqdn("example.org")));
+        assert!(!fqdn("*.example.org").matches(&fqdn("gw.example.org.evil")));
+        assert!(fqdn("gw.example.org").matches(&fqdn("GW.example.org")));
+        assert!(fqdn("*").matches(&fqdn("anything")));
+        let mail = |s: &str| Identity::Rfc822(s.into());
+        assert!(mail("*@example.org").matches(&mail("alice@example.org")));
+        assert!(!mail("*@example.org").matches(&fqdn("alice@example.org")));
+        assert!(fqdn("*.example.org").is_pattern() && !fqdn("a.example.org").is_pattern());
+        // CN=moon as DER.
+        let der = vec![
+            0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x04, b'm',
+            b'o', b'o', b'n',
+        ];
+        let peer = Identity::Other {
+            id_type: 9,
+            data: der,
+        };
+        assert!(Identity::DnPattern("CN=moon".into()).matches(&peer));
+        assert!(Identity::DnPattern("cn=*".into()).matches(&peer));
+        assert!(!Identity::DnPattern("CN=sun".into()).matches(&peer));
+        assert!(!Identity::DnPattern("CN=moon".into()).matches(&fqdn("moon")));
+        let ip = Identity::Ipv4([192, 0, 2, 1]);
+        assert!(ip.matches(&Identity::Ipv4([192, 0, 2, 1])));
+        assert!(!ip.matches(&Identity::Ipv4([192, 0, 2, 2])));
     }
 }

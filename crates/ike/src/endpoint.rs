@@ -97,6 +97,8 @@ pub struct IkeSaView {
     pub rekey_at: Option<Instant>,
     /// When the hard lifetime deletes the SA, if scheduled.
     pub expire_at: Option<Instant>,
+    /// The peer's certificate (subject and issuer), when it signed with one.
+    pub peer_cert: Option<crate::auth::PeerCert>,
 }
 
 /// The lifecycle of an IKE SA as an operator sees it; the phases of the
@@ -216,6 +218,7 @@ impl IkeEndpoint {
                 },
                 rekey_at: s.timers.get(crate::timer::IkeTimer::Rekey.idx()),
                 expire_at: s.timers.get(crate::timer::IkeTimer::Expire.idx()),
+                peer_cert: s.pubkey.peer_cert.clone(),
             })
             .collect();
         v.sort_by_key(|s| s.id);

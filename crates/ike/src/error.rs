@@ -20,6 +20,10 @@ pub enum IkeError {
     /// AUTH payload did not verify, or the identity is not acceptable.
     #[error("the peer's authentication did not verify, or its identity is not accepted (AUTHENTICATION_FAILED)")]
     AuthenticationFailed,
+    /// Public-key authentication refused, with the reason in words
+    /// (expired, untrusted issuer, ID not in the certificate, algorithm).
+    #[error("{0} (AUTHENTICATION_FAILED)")]
+    AuthRejected(String),
     /// Our caller's bug; never sent.
     #[error("internal error (API misuse): {0}")]
     ApiMisuse(&'static str),
@@ -94,7 +98,9 @@ impl IkeError {
             IkeError::PeerMisbehaved(PeerMisbehaved::InvalidKe) => Some(notify::INVALID_SYNTAX),
             IkeError::PeerMisbehaved(_) => Some(notify::INVALID_SYNTAX),
             IkeError::PeerIncompatible(p) => Some(u16::from(p)),
-            IkeError::AuthenticationFailed => Some(notify::AUTHENTICATION_FAILED),
+            IkeError::AuthenticationFailed | IkeError::AuthRejected(_) => {
+                Some(notify::AUTHENTICATION_FAILED)
+            }
             IkeError::ApiMisuse(_) | IkeError::Internal(_) => None,
         }
     }

@@ -73,6 +73,16 @@ pub enum Payload {
         data: Vec<u8>,
     },
     Notify(Notify),
+    /// CERT (§3.6): encoding and data.
+    Cert {
+        encoding: u8,
+        data: Vec<u8>,
+    },
+    /// CERTREQ (§3.7): encoding and Certification Authority data.
+    CertReq {
+        encoding: u8,
+        data: Vec<u8>,
+    },
     Delete(Delete),
     TsI(Vec<TrafficSelector>),
     TsR(Vec<TrafficSelector>),
@@ -143,6 +153,17 @@ impl Message {
             Payload::Auth { method, data } => Some((*method, data.as_slice())),
             _ => None,
         })
+    }
+
+    /// CERT payloads with this encoding, in order.
+    pub fn certs(&self, encoding: u8) -> Vec<Vec<u8>> {
+        self.payloads
+            .iter()
+            .filter_map(|p| match p {
+                Payload::Cert { encoding: e, data } if *e == encoding => Some(data.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn ts_i(&self) -> Option<&[TrafficSelector]> {

@@ -30,7 +30,8 @@ pub mod notify {
         NAT_DETECTION_SOURCE_IP, NAT_DETECTION_DESTINATION_IP, COOKIE,
         USE_TRANSPORT_MODE, HTTP_CERT_LOOKUP_SUPPORTED, REKEY_SA,
         ESP_TFC_PADDING_NOT_SUPPORTED, NON_FIRST_FRAGMENTS_ALSO,
-        INTERMEDIATE_EXCHANGE_SUPPORTED, IKEV2_FRAGMENTATION_SUPPORTED);
+        INTERMEDIATE_EXCHANGE_SUPPORTED, IKEV2_FRAGMENTATION_SUPPORTED,
+        SIGNATURE_HASH_ALGORITHMS);
 
     /// Largest error type; 0..16383 are errors (§3.10.1).
     pub const LAST_ERROR: u16 = INITIAL_CONTACT - 1;
@@ -47,9 +48,16 @@ pub mod protocol {
 
 /// Authentication methods (§3.8).
 pub mod auth_method {
-    from_registry!(yadokari_wire::registry::AuthMethod, u8: SHARED_KEY_MIC);
+    from_registry!(yadokari_wire::registry::AuthMethod, u8:
+        SHARED_KEY_MIC, RSA_DIGITAL_SIGNATURE, ECDSA_SHA256_P256, ECDSA_SHA384_P384,
+        ECDSA_SHA512_P521, DIGITAL_SIGNATURE);
     /// The name RFC 7296 §3.8 uses.
     pub const SHARED_KEY_MESSAGE_INTEGRITY_CODE: u8 = SHARED_KEY_MIC;
+}
+
+/// Certificate encodings (§3.6).
+pub mod cert_encoding {
+    from_registry!(yadokari_wire::registry::CertEncoding, u8: X509_CERTIFICATE_SIGNATURE);
 }
 
 /// Transform types (§3.3.2).

@@ -278,6 +278,9 @@ pub struct IkeSa {
     pub initial_contact: bool,
     /// IKE fragmentation (RFC 7383): whether in use, and partial messages.
     pub frag: crate::frag::FragState,
+    /// Public-key authentication state (RFC 7427 hashes, the peer's
+    /// certificate once verified).
+    pub pubkey: crate::auth::PubkeyState,
 }
 
 impl IkeSa {
@@ -315,6 +318,7 @@ impl IkeSa {
             reauth_by: None,
             initial_contact: false,
             frag: crate::frag::FragState::default(),
+            pubkey: crate::auth::PubkeyState::default(),
         }
     }
 

@@ -17,6 +17,10 @@ use crate::topology::Side;
 pub enum KeyType {
     /// ECDSA P-256.
     EcdsaP256,
+    /// ECDSA P-384.
+    EcdsaP384,
+    /// ECDSA P-521.
+    EcdsaP521,
     /// RSA with the given modulus size in bits (big certs, e.g. to force
     /// IKE fragmentation).
     Rsa(u32),
@@ -33,6 +37,18 @@ impl KeyType {
                 "--size".into(),
                 "256".into(),
             ],
+            KeyType::EcdsaP384 => vec![
+                "--type".into(),
+                "ecdsa".into(),
+                "--size".into(),
+                "384".into(),
+            ],
+            KeyType::EcdsaP521 => vec![
+                "--type".into(),
+                "ecdsa".into(),
+                "--size".into(),
+                "521".into(),
+            ],
             KeyType::Rsa(bits) => vec![
                 "--type".into(),
                 "rsa".into(),
@@ -45,7 +61,7 @@ impl KeyType {
 
     fn type_name(self) -> &'static str {
         match self {
-            KeyType::EcdsaP256 => "ecdsa",
+            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => "ecdsa",
             KeyType::Rsa(_) => "rsa",
             KeyType::Ed25519 => "ed25519",
         }
@@ -131,7 +147,8 @@ impl Pki {
             let key_path = dir.join(format!("{}.key", side.as_str()));
             fs::write(&key_path, pki(&args, None)?)?;
             let key_s = key_path.to_string_lossy().into_owned();
-            let public = pki(&["--pub", "--in", &key_s, "--type", t], None)?;
+            // pki 5.9.8 has no `--pub --type ed25519`; `priv` detects the type.
+            let public = pki(&["--pub", "--in", &key_s, "--type", "priv"], None)?;
             let dn = format!("C=XX, O=yadokari testbed, CN={id}");
             let cert = pki(
                 &[

@@ -455,6 +455,8 @@ fn successor(
         old.responses.window(),
     );
     n.nat = old.nat.clone();
+    // A rekeyed IKE SA keeps the authentication of the old one (§2.18).
+    n.pubkey = old.pubkey.clone();
     n.predecessor = Some(old.id);
     n.requests.set_peer_window(old.requests.peer_window());
     n.phase = Phase::Established(Box::new(Established {

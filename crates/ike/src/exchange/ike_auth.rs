@@ -10,14 +10,14 @@ use zeroize::Zeroizing;
 
 use crate::auth::{self, Signer};
 use crate::child;
-use crate::config::{ConnId, Identity};
+use crate::config::{AuthConfig, ConnId, Identity};
 use crate::cx::Cx;
 use crate::error::{DropReason, FailureReason, IkeError, PeerIncompatible, PeerMisbehaved};
 use crate::event::Event;
 use crate::exchange::{self, child_nego};
 use crate::ext::{self, RecvStage};
 use crate::msg::{Message, Notify, Payload};
-use crate::reg::{exchange as xt, notify};
+use crate::reg::{cert_encoding, exchange as xt, notify};
 use crate::sa::{AuthSent, Established, FirstChild, IkeRekey, IkeSa, InitAnswered, Pending, Phase};
 use crate::suite::IkeKeys;
 
@@ -36,9 +36,23 @@ pub fn start(
         .connection(sa.conn)
         .ok_or(IkeError::ApiMisuse("unknown connection"))?;
     let octets = auth::signed_octets(&keys, Signer::Initiator, &init_request, &nr, &conn.local_id)?;
-    let (method, data) = auth::compute(&conn.local_auth, &keys, &octets)?;
+    let (method, data) = auth::compute(
+        &conn.local_auth,
+        &keys,
+        &octets,
+        sa.pubkey.peer_hashes.as_deref(),
+    )?;
     let mut payloads = vec![Payload::IdI(conn.local_id.clone())];
-    if let Some(r) = &conn.remote_id {
+    // §3.6: our chain, also to a peer that sent no CERTREQ (Apple clients).
+    push_certs(&mut payloads, &conn.local_auth);
+    // §3.7: ask for the peer's certificate under our trust anchors.
+    if let AuthConfig::Ca(store) = &conn.remote_auth {
+        payloads.push(Payload::CertReq {
+            encoding: cert_encoding::X509_CERTIFICATE_SIGNATURE,
+            data: store.certreq_data(),
+        });
+    }
+    if let Some(r) = conn.remote_id.as_ref().filter(|r| !r.is_pattern()) {
         payloads.push(Payload::IdR(r.clone()));
     }
     payloads.push(Payload::Auth { method, data });
@@ -80,6 +94,17 @@ pub fn start(
     }));
     sa.send_request(cx, xt::IKE_AUTH, payloads, Pending::IkeAuth)?;
     Ok(())
+}
+
+/// CERT payloads of our chain, end entity first (RFC 7296 §3.6; RFC 4945
+/// §3.2: the intermediates up to, not including, the trust anchor).
+fn push_certs(payloads: &mut Vec<Payload>, local: &AuthConfig) {
+    if let AuthConfig::Cert(c) = local {
+        payloads.extend(c.chain.iter().map(|d| Payload::Cert {
+            encoding: cert_encoding::X509_CERTIFICATE_SIGNATURE,
+            data: d.clone(),
+        }));
+    }
 }
 
 fn set_window(sa: &mut IkeSa, msg: &Message) {
@@ -125,6 +150,7 @@ struct Authenticated {
     id_i: Identity,
     method: u8,
     data: Vec<u8>,
+    peer_cert: Option<auth::PeerCert>,
 }
 
 /// Checks IDi/IDr/AUTH; errors carry the notify to answer with.
@@ -132,6 +158,7 @@ fn authenticate(
     cx: &Cx<'_>,
     st: &InitAnswered,
     msg: &Message,
+    peer_hashes: Option<&[u16]>,
 ) -> Result<Authenticated, (u16, IkeError)> {
     let (Some(id_i), Some((method, auth_data))) = (msg.id_i(), msg.auth()) else {
         return Err((
@@ -147,7 +174,7 @@ fn authenticate(
         .copied()
         .find(|c| {
             cx.cfg.connection(*c).is_some_and(|cc| {
-                cc.remote_id.as_ref().is_none_or(|r| r == id_i)
+                cc.remote_id.as_ref().is_none_or(|r| r.matches(id_i))
                     && id_r.is_none_or(|r| *r == cc.local_id)
             })
         })
@@ -159,15 +186,21 @@ fn authenticate(
         .cfg
         .connection(conn_id)
         .ok_or((notify::AUTHENTICATION_FAILED, IkeError::ApiMisuse("conn")))?;
-    let verified = auth::signed_octets(&st.keys, Signer::Initiator, &st.init_request, &st.nr, id_i)
-        .map(|octets| auth::verify(&conn.remote_auth, &st.keys, &octets, method, auth_data))
-        .unwrap_or(false);
-    if !verified {
-        return Err((
-            notify::AUTHENTICATION_FAILED,
-            IkeError::AuthenticationFailed,
-        ));
-    }
+    let certs = msg.certs(cert_encoding::X509_CERTIFICATE_SIGNATURE);
+    let peer_cert =
+        auth::signed_octets(&st.keys, Signer::Initiator, &st.init_request, &st.nr, id_i)
+            .and_then(|octets| {
+                auth::verify(
+                    &conn.remote_auth,
+                    &st.keys,
+                    &octets,
+                    method,
+                    auth_data,
+                    &certs,
+                    id_i,
+                )
+            })
+            .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?;
     let (method, data) = auth::signed_octets(
         &st.keys,
         Signer::Responder,
@@ -175,13 +208,14 @@ fn authenticate(
         &st.ni,
         &conn.local_id,
     )
-    .and_then(|o| auth::compute(&conn.local_auth, &st.keys, &o))
+    .and_then(|o| auth::compute(&conn.local_auth, &st.keys, &o, peer_hashes))
     .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?;
     Ok(Authenticated {
         conn: conn_id,
         id_i: id_i.clone(),
         method,
         data,
+        peer_cert,
     })
 }
 
@@ -191,7 +225,8 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
     let Phase::InitAnswered(st) = std::mem::replace(&mut sa.phase, Phase::Gone) else {
         return Err(DropReason::WrongExchange);
     };
-    let a = match authenticate(cx, &st, msg) {
+    let hashes = sa.pubkey.peer_hashes.clone();
+    let a = match authenticate(cx, &st, msg, hashes.as_deref()) {
         Ok(a) => a,
         Err((ty, reason)) => {
             // The error response is protected with the SA's keys (§2.21.2).
@@ -206,15 +241,15 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
         return Err(DropReason::NoConnection);
     };
     sa.conn = a.conn;
+    sa.pubkey.peer_cert = a.peer_cert;
     set_window(sa, msg);
     ext::on_recv(cx, sa, RecvStage::AuthRequest, msg)?;
-    let mut payloads = vec![
-        Payload::IdR(conn.local_id.clone()),
-        Payload::Auth {
-            method: a.method,
-            data: a.data,
-        },
-    ];
+    let mut payloads = vec![Payload::IdR(conn.local_id.clone())];
+    push_certs(&mut payloads, &conn.local_auth);
+    payloads.push(Payload::Auth {
+        method: a.method,
+        data: a.data,
+    });
     // Our window is the chosen connection's, announced here (§2.3).
     sa.responses.set_window(conn.window);
     if conn.window > 1 {
@@ -319,24 +354,29 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
         );
         return;
     };
-    if conn.remote_id.as_ref().is_some_and(|r| r != id_r) {
+    if let Some(r) = conn.remote_id.as_ref().filter(|r| !r.matches(id_r)) {
         cx.failure(
             Some(sa.id),
             Some(sa.conn),
-            FailureReason::Protocol(IkeError::AuthenticationFailed),
+            FailureReason::Protocol(IkeError::AuthRejected(format!(
+                "the peer's ID {} is not the configured remote_id {}",
+                auth::id_text(id_r),
+                auth::id_text(r)
+            ))),
         );
         return;
     }
-    let ok = auth::signed_octets(&st.keys, Signer::Responder, &st.init_response, &st.ni, id_r)
-        .map(|o| auth::verify(&conn.remote_auth, &st.keys, &o, method, data))
-        .unwrap_or(false);
-    if !ok {
-        cx.failure(
-            Some(sa.id),
-            Some(sa.conn),
-            FailureReason::Protocol(IkeError::AuthenticationFailed),
+    let certs = msg.certs(cert_encoding::X509_CERTIFICATE_SIGNATURE);
+    let verified =
+        auth::signed_octets(&st.keys, Signer::Responder, &st.init_response, &st.ni, id_r).and_then(
+            |o| auth::verify(&conn.remote_auth, &st.keys, &o, method, data, &certs, id_r),
         );
-        return;
+    match verified {
+        Ok(pc) => sa.pubkey.peer_cert = pc,
+        Err(e) => {
+            cx.failure(Some(sa.id), Some(sa.conn), FailureReason::Protocol(e));
+            return;
+        }
     }
     set_window(sa, msg);
     let id_r = id_r.clone();

@@ -7,6 +7,7 @@
 //! built. Stages (receive side): the IKE_SA_INIT request and response after
 //! parsing, and every authenticated request/response after decryption.
 
+pub mod certs;
 pub mod nat_t;
 pub mod trace;
 
@@ -57,7 +58,7 @@ pub trait Extension: Sync {
 }
 
 /// Every extension, in the order they run.
-pub static EXTENSIONS: &[&dyn Extension] = &[&trace::Trace, &nat_t::NatT];
+pub static EXTENSIONS: &[&dyn Extension] = &[&trace::Trace, &nat_t::NatT, &certs::Certs];
 
 pub fn on_send(cx: &mut Cx<'_>, sa: &mut IkeSa, stage: SendStage, msg: &mut Message) {
     for e in EXTENSIONS {
