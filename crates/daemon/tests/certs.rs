@@ -239,7 +239,7 @@ fn run(name: &str, c: Case) {
     let left_site = topo.addrs(Side::Left).site(c.family);
     assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
     assert!(topo.ping(Side::Right, left_site).unwrap(), "right → left");
-    if c.mix != Mix::SwanSigns {
+    if c.mix != Mix::YkSigns {
         // Our CERTREQ named strongSwan's trust anchor by the SHA-1 of its
         // public key (RFC 7296 §3.7), and strongSwan recognised it.
         let log = swan.log_text().unwrap();
