@@ -239,6 +239,21 @@ fn run(name: &str, c: Case) {
     let left_site = topo.addrs(Side::Left).site(c.family);
     assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
     assert!(topo.ping(Side::Right, left_site).unwrap(), "right → left");
+    if c.mix != Mix::YkSigns {
+        // Our CERTREQ named strongSwan's trust anchor by the SHA-1 of its
+        // public key (RFC 7296 §3.7), and strongSwan recognised it.
+        let log = swan.log_text().unwrap();
+        assert!(
+            log.contains(
+                "received cert request for \"C=XX, O=yadokari testbed, CN=yadokari testbed CA\""
+            ),
+            "{}",
+            log.lines()
+                .filter(|l| l.contains("cert"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
     if c.reload {
         // What `yadokari list-sas` prints.
         let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -228,3 +228,19 @@ fn intermediate_sent_in_the_chain() {
         }
     }
 }
+
+/// A wildcard `remote_id` accepts any peer whose certificate carries a
+/// matching ID, and refuses one that does not match.
+#[test]
+fn wildcard_remote_id() {
+    let ca = ca("Sim CA");
+    let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+    for (pattern, ok) in [("*.example", true), ("*.example.org", false)] {
+        let (mut a, mut b) = pair(&PairOptions::default());
+        a.connections[0].local_auth = local_cert(&ca, "a.example", alg, false);
+        b.connections[0].remote_auth = trust(&ca);
+        b.connections[0].remote_id = Some(yadokari_ike::Identity::Fqdn(pattern.into()));
+        let mut p = Pair::new(a, b, 19, Faults::none());
+        assert_eq!(up(&mut p), ok, "{pattern}");
+    }
+}
