@@ -628,7 +628,7 @@ impl<'s> Loader<'s, '_> {
         let fragment_size = count(sink, t, "fragment_size", 576, 9000)
             .and_then(|n| u16::try_from(n).ok())
             .unwrap_or(FRAGMENT_SIZE);
-        let auth = self.auth(t);
+        let auth = self.auth(t, fragmentation);
         let ike_proposals = match t.str_list(&mut self.sink, "ike") {
             Some(list) => self.ike_proposals(&list, legacy),
             None => proposal::default_ike(),
@@ -696,7 +696,7 @@ impl<'s> Loader<'s, '_> {
     /// `local_auth`, `remote_auth`, and the PSK or certificate settings
     /// each needs (issue 11): everything is read and checked here, so a
     /// bad key or an expired certificate fails the load with its position.
-    fn auth(&mut self, t: &mut TableReader<'_, '_>) -> Option<Auth> {
+    fn auth(&mut self, t: &mut TableReader<'_, '_>, fragmentation: bool) -> Option<Auth> {
         let sink = &mut self.sink;
         let cert_key = t.str(sink, "local_cert");
         let key_key = t.str(sink, "local_key");
@@ -796,22 +796,22 @@ impl<'s> Loader<'s, '_> {
                 );
                 return None;
             }
-            // IKE_AUTH carries the chain and a signature; without IKE
-            // fragmentation (RFC 7383, not yet) it must fit one datagram.
+            // IKE_AUTH carries the chain and a signature; with IKE
+            // fragmentation (RFC 7383) turned off it must fit one datagram.
             let chain_len: usize = chain.iter().map(Vec::len).sum();
             let sig_len = match key.kind() {
                 yadokari_crypto::signature::KeyKind::Rsa(bits) => bits as usize / 8,
                 _ => 140,
             };
-            if chain_len + sig_len > IKE_AUTH_CERT_BUDGET {
+            if !fragmentation && chain_len + sig_len > IKE_AUTH_CERT_BUDGET {
                 self.warnings.push(sink.warning(
                     cert_span.clone(),
                     format!(
-                        "the chain in {} ({chain_len} bytes) and its {}-byte signature make IKE_AUTH larger than a 1500-byte path carries; IKE fragmentation is not implemented yet",
+                        "the chain in {} ({chain_len} bytes) and its {}-byte signature make IKE_AUTH larger than a 1500-byte path carries, and `fragmentation = false`",
                         cert_file.display(),
                         sig_len
                     ),
-                    Some("use an ECDSA key, or RSA-2048, or fewer intermediates".into()),
+                    Some("turn IKE fragmentation on, or use an ECDSA key, RSA-2048 or fewer intermediates".into()),
                 ));
             }
             Some(LocalCert {

@@ -65,6 +65,9 @@ struct Case {
     classic: bool,
     /// Reload the unchanged configuration once the tunnel is up.
     reload: bool,
+    /// The path drops every IP fragment and both sides send 576-byte IKE
+    /// fragments (RFC 7383).
+    fragments: bool,
 }
 
 impl Default for Case {
@@ -79,6 +82,7 @@ impl Default for Case {
             dn_ids: false,
             classic: false,
             reload: false,
+            fragments: false,
         }
     }
 }
@@ -100,6 +104,25 @@ fn run(name: &str, c: Case) {
     }
     chmod(&pki.key(Side::Right), 0o600);
     let topo = Topology::direct(name).unwrap();
+    if c.fragments {
+        // Ahead of reassembly (priority -500): no IP fragment gets through.
+        for side in [Side::Left, Side::Right] {
+            let (fam, rule) = match c.family {
+                Family::V4 => ("ip", "ip frag-off & 0x3fff != 0 counter drop"),
+                Family::V6 => ("ip6", "exthdr frag exists counter drop"),
+            };
+            topo.ns(side)
+                .run(&[
+                    "nft",
+                    &format!(
+                        "add table {fam} ykfrag; \
+                         add chain {fam} ykfrag pre {{ type filter hook prerouting priority -500; }}; \
+                         add rule {fam} ykfrag pre {rule}"
+                    ),
+                ])
+                .unwrap();
+        }
+    }
 
     // strongSwan, left.
     let mut conf = site_to_site(&topo, Side::Left, c.family, &[c.family]).with_proposals(IKE, ESP);
@@ -140,6 +163,9 @@ fn run(name: &str, c: Case) {
     if c.classic {
         opts.extra.push("signature_authentication = no".into());
     }
+    if c.fragments {
+        opts.extra.push("fragment_size = 576".into());
+    }
     let swan = StrongSwan::start(topo.ns(Side::Left), "left", &conf, &opts).unwrap();
 
     // yadokari, right.
@@ -167,9 +193,10 @@ fn run(name: &str, c: Case) {
         initiate: c.yk_initiates,
         daemon: "retransmit_timeout = \"6s\"",
         tunnel: &format!(
-            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = true\n{auth}",
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"{IKE}\"\nesp = \"{ESP}\"\nencap = true\n{auth}{frag}",
             net(c.family, Side::Right),
             net(c.family, Side::Left),
+            frag = if c.fragments { "fragment_size = 576\n" } else { "" },
         ),
     }
     .render(&topo);
@@ -235,6 +262,13 @@ fn run(name: &str, c: Case) {
     }
     let theirs = swan.list_sas().unwrap();
     assert_eq!(sas[0].ispi, format!("{:016x}", theirs[0].spi_i));
+    if c.fragments {
+        // Both directions went as IKE fragments: strongSwan reassembled
+        // ours and split its own.
+        let log = swan.log_text().unwrap();
+        assert!(log.contains("received fragment #"), "{log}");
+        assert!(log.contains("splitting IKE message"), "{log}");
+    }
     let right_site = topo.addrs(Side::Right).site(c.family);
     let left_site = topo.addrs(Side::Left).site(c.family);
     assert!(topo.ping(Side::Left, right_site).unwrap(), "left → right");
@@ -404,9 +438,36 @@ fn ecdsa_p256_yk_responder() {
     );
 }
 
-// RSA-3072 makes IKE_AUTH larger than the 1500-byte path, and the NAT-T
-// socket does not let the kernel fragment (IKE fragmentation, RFC 7383, is
-// the later part of issue 11); RSA-2048 proves the same signature code.
+/// RSA-3072 with an intermediate CA makes IKE_AUTH several kilobytes: it
+/// crosses a path that drops every IP fragment as 576-byte IKE fragments
+/// (RFC 7383), both ways, with strongSwan's `fragment_size = 576`.
+#[test]
+fn rsa3072_intermediate_fragments_yk_initiator() {
+    run(
+        "cert_frag_i",
+        Case {
+            key: KeyType::Rsa(3072),
+            intermediate: true,
+            fragments: true,
+            ..Case::default()
+        },
+    );
+}
+
+#[test]
+fn rsa3072_fragments_ipv6_yk_responder() {
+    run(
+        "cert_frag_r6",
+        Case {
+            key: KeyType::Rsa(3072),
+            family: Family::V6,
+            yk_initiates: false,
+            fragments: true,
+            ..Case::default()
+        },
+    );
+}
+
 #[test]
 fn rsa2048_pkcs1_yk_initiator() {
     run(
