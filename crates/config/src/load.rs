@@ -105,6 +105,8 @@ const DEFAULT_STATE: &str = "/var/lib/yadokari";
 const CHILD_REKEY: Duration = Duration::from_secs(3600);
 const IKE_REKEY: Duration = Duration::from_secs(4 * 3600);
 /// RFC 3948 §4 suggests 20 s: below the UDP mapping lifetime of most NATs.
+/// Shortest PPK accepted, in bytes (RFC 8784 §5: 256 bits of entropy).
+const MIN_PPK_LEN: usize = 32;
 /// IKE fragments at most this large (IP datagram), RFC 7383 §2.5.1.
 const FRAGMENT_SIZE: u16 = 1280;
 const NAT_KEEPALIVE: Duration = Duration::from_secs(20);
@@ -629,6 +631,7 @@ impl<'s> Loader<'s, '_> {
             .and_then(|n| u16::try_from(n).ok())
             .unwrap_or(FRAGMENT_SIZE);
         let auth = self.auth(t, fragmentation);
+        let ppk = self.ppk(t);
         let ike_proposals = match t.str_list(&mut self.sink, "ike") {
             Some(list) => self.ike_proposals(&list, legacy),
             None => proposal::default_ike(),
@@ -684,6 +687,7 @@ impl<'s> Loader<'s, '_> {
             reauth: reauth.is_some(),
             window: u32::try_from(window).unwrap_or(1),
             fragment_size: fragmentation.then_some(fragment_size),
+            ppk: ppk?,
             keyingtries,
             retry_max_interval,
         })
@@ -872,6 +876,88 @@ impl<'s> Loader<'s, '_> {
     }
 
     /// The PSK of a side that uses one.
+    /// `ppk_id` with `ppk` or `ppk_file`, and `ppk_required` (RFC 8784).
+    /// `None` on an error (reported), `Some(None)` without a PPK.
+    fn ppk(&mut self, t: &mut TableReader<'_, '_>) -> Option<Option<Ppk>> {
+        let sink = &mut self.sink;
+        let id = t.str(sink, "ppk_id");
+        let inline = t.str(sink, "ppk");
+        let file = t.str(sink, "ppk_file");
+        let required = t.bool(sink, "ppk_required");
+        let (id, id_span) = match (id, &inline, &file) {
+            (None, None, None) => {
+                if let (Some(true), Some(v)) = (required, t.value("ppk_required")) {
+                    sink.error_hint(
+                        v.span(),
+                        format!("`{}` requires a PPK but has no `ppk_id`", t.path),
+                        "set ppk_id and ppk_file (RFC 8784)",
+                    );
+                    return None;
+                }
+                return Some(None);
+            }
+            (None, _, _) => {
+                sink.error_hint(
+                    t.span.clone(),
+                    format!(
+                        "`{}` has a post-quantum preshared key but no `ppk_id`",
+                        t.path
+                    ),
+                    "name it: ppk_id = \"...\", the same on both sides",
+                );
+                return None;
+            }
+            (Some((id, span)), _, _) => (id.to_owned(), span),
+        };
+        let (secret, span) = match (inline, file) {
+            (Some(_), Some((_, span))) => {
+                sink.error_hint(
+                    span,
+                    format!("`{}` sets both `ppk` and `ppk_file`", t.path),
+                    "keep `ppk_file`; inline keys are for tests",
+                );
+                return None;
+            }
+            (Some((s, span)), None) => (Secret::new(s.as_bytes().to_vec()), span),
+            (None, Some((p, span))) => {
+                let path = self.opts.base_dir.join(p);
+                match secret::read_secret_file(&path) {
+                    Ok(s) => (s, span),
+                    Err(e) => {
+                        sink.error(span, e);
+                        return None;
+                    }
+                }
+            }
+            (None, None) => {
+                sink.error_hint(
+                    id_span,
+                    format!("`{}` names a PPK but gives no key", t.path),
+                    "set ppk_file = \"/etc/yadokari/NAME.ppk\"",
+                );
+                return None;
+            }
+        };
+        // RFC 8784 §5: at least 256 bits of entropy.
+        if secret.expose().len() < MIN_PPK_LEN {
+            sink.error_hint(
+                span,
+                format!(
+                    "the post-quantum preshared key of `{}` is too short ({} bytes; at least {MIN_PPK_LEN})",
+                    t.path,
+                    secret.expose().len()
+                ),
+                "generate one: head -c 32 /dev/urandom | base64",
+            );
+            return None;
+        }
+        Some(Some(Ppk {
+            id,
+            secret,
+            required: required.unwrap_or(false),
+        }))
+    }
+
     fn psk(&mut self, t: &mut TableReader<'_, '_>) -> Option<Secret> {
         let sink = &mut self.sink;
         let inline = t.str(sink, "psk");

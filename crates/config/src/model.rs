@@ -117,6 +117,8 @@ pub struct Remote {
     /// §2.3 SET_WINDOW_SIZE), 1 to 64.
     /// IKE fragmentation (RFC 7383): the largest IP datagram of a
     /// fragment, or `None` when `fragmentation = false`.
+    /// Post-quantum preshared key (RFC 8784), if configured.
+    pub ppk: Option<Ppk>,
     pub fragment_size: Option<u16>,
     pub window: u32,
     /// Failed attempts in a row before a connection that should be up is
@@ -129,6 +131,16 @@ pub struct Remote {
 /// How each side authenticates (`local_auth`, `remote_auth`); the two may
 /// differ (we sign with a certificate, the peer uses the PSK, or the
 /// reverse).
+/// A post-quantum preshared key (RFC 8784).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ppk {
+    /// PPK_ID: the name both sides give the key.
+    pub id: String,
+    pub secret: Secret,
+    /// `ppk_required = true`: no fallback to the keys without it.
+    pub required: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Auth {
     /// The pre-shared key; set whenever a side uses `psk`.

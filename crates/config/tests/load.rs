@@ -704,3 +704,42 @@ fn fragmentation_settings() {
         "{e}"
     );
 }
+
+/// RFC 8784 post-quantum preshared keys: `ppk_id` with `ppk`/`ppk_file`,
+/// `ppk_required`; incomplete or short keys are located errors.
+#[test]
+fn post_quantum_preshared_key_settings() {
+    let base = "[tunnel.t]\nremote = \"192.0.2.1\"\nlocal_id = \"t.example.org\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"\n";
+    let c = parse_str("p.toml", base, &opts()).unwrap();
+    assert!(c.remotes["t"].ppk.is_none());
+    let c = parse_str(
+        "p.toml",
+        &format!("{base}ppk_id = \"q\"\nppk = \"a-post-quantum-preshared-key-of-32-bytes\"\nppk_required = true\n"),
+        &opts(),
+    )
+    .unwrap();
+    let p = c.remotes["t"].ppk.as_ref().unwrap();
+    assert_eq!((p.id.as_str(), p.required), ("q", true));
+    let e = parse_str("p.toml", &format!("{base}ppk_id = \"q\"\n"), &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("p.toml:5:10") && e.contains("gives no key"),
+        "{e}"
+    );
+    let e = parse_str(
+        "p.toml",
+        &format!("{base}ppk_id = \"q\"\nppk = \"short\"\n"),
+        &opts(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("p.toml:6:7") && e.contains("too short"), "{e}");
+    let e = parse_str("p.toml", &format!("{base}ppk_required = true\n"), &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("p.toml:5:16") && e.contains("no `ppk_id`"),
+        "{e}"
+    );
+}

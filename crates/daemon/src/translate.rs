@@ -163,6 +163,11 @@ fn connection(
         reauth: r.reauth,
         window: r.window,
         fragment_size: r.fragment_size,
+        ppk: r.ppk.as_ref().map(|p| ike::PpkConfig {
+            id: p.id.as_bytes().to_vec(),
+            key: ike::PskKey::shared(p.secret.shared()),
+            required: p.required,
+        }),
         retry: ike::RetryConfig {
             keep_up: r.start == cfg::StartAction::Initiate,
             keyingtries: r.keyingtries,

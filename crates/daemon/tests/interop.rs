@@ -791,3 +791,64 @@ fn strict_post_quantum_refuses_a_classic_peer_and_says_why() {
     );
     assert!(yk.sas().iter().all(|sa| sa.children.is_empty()));
 }
+
+/// RFC 8784 post-quantum preshared keys against strongSwan: both sides
+/// require the PPK, the tunnel comes up with it mixed into the keys (so
+/// traffic flows only if both derived the same SK_d'), and strongSwan says
+/// it used it.
+fn ppk(name: &str, yk_initiates: bool) {
+    skip_unless_testbed!();
+    let topo = Topology::direct(name).unwrap();
+    let ppk = "a-post-quantum-preshared-key-of-at-least-32-bytes";
+    let mut conf =
+        site_to_site(&topo, Side::Left, Family::V4, &[Family::V4]).with_proposals(GCM.0, GCM.1);
+    conf.conn_mut()
+        .extra
+        .extend(["ppk_id = ykppk".to_owned(), "ppk_required = yes".to_owned()]);
+    conf.ppks.push(yadokari_testbed::swanctl_conf::Psk {
+        ids: vec!["ykppk".into()],
+        secret: ppk.into(),
+    });
+    let swan = StrongSwan::start(
+        topo.ns(Side::Left),
+        "left",
+        &conf,
+        &CharonOptions::default(),
+    )
+    .unwrap();
+    let s = Scenario {
+        outer: Family::V4,
+        inner: Family::V4,
+        ike: GCM.0,
+        esp: GCM.1,
+        yk_initiates,
+    };
+    let extra = format!("ppk_id = \"ykppk\"\nppk = \"{ppk}\"\nppk_required = true\n");
+    let yk = Yadokari::start(&topo, &yadokari_config(&topo, &s, &extra));
+    if !yk_initiates {
+        swan.initiate(child_name(Family::V4))
+            .expect("strongSwan initiates");
+    }
+    assert!(
+        yk.wait(Duration::from_secs(20), |sas| sas
+            .iter()
+            .any(|sa| !sa.children.is_empty())),
+        "no CHILD SA:\n{}\n{}",
+        yk.log(),
+        swan.log_text().unwrap_or_default()
+    );
+    let left = topo.addrs(Side::Left).site(Family::V4);
+    assert!(topo.ping(Side::Right, left).unwrap(), "traffic with SK_d'");
+    let log = swan.log_text().unwrap();
+    assert!(log.contains("using PPK for PPK_ID 'ykppk'"), "{log}");
+}
+
+#[test]
+fn ppk_required_yk_initiator() {
+    ppk("ykppk_i", true);
+}
+
+#[test]
+fn ppk_required_yk_responder() {
+    ppk("ykppk_r", false);
+}

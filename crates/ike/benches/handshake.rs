@@ -53,6 +53,7 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         force_encap: false,
         retry: yadokari_ike::RetryConfig::default(),
         fragment_size: Some(yadokari_ike::frag::DEFAULT_FRAGMENT_SIZE),
+        ppk: None,
         reauth: false,
         window: 1,
     }

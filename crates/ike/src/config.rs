@@ -234,6 +234,28 @@ impl PskKey {
     }
 }
 
+/// A post-quantum preshared key (RFC 8784): mixed into SK_d, SK_pi and
+/// SK_pr after IKE_SA_INIT, so a later quantum computer that breaks the
+/// key exchange still does not learn the keys.
+#[derive(Clone)]
+pub struct PpkConfig {
+    /// The PPK_ID both sides name the key by.
+    pub id: Vec<u8>,
+    pub key: PskKey,
+    /// Refuse a peer that cannot use it (else fall back to the keys
+    /// without PPK, authenticated by NO_PPK_AUTH).
+    pub required: bool,
+}
+
+impl std::fmt::Debug for PpkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PpkConfig")
+            .field("id", &String::from_utf8_lossy(&self.id))
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -329,6 +351,8 @@ pub struct ConnConfig {
     pub window: u32,
     /// Whether and how the connection is kept up after failures.
     pub retry: RetryConfig,
+    /// Post-quantum preshared key (RFC 8784), if any.
+    pub ppk: Option<PpkConfig>,
     /// IKE fragmentation (RFC 7383): announced, and used with a peer that
     /// announces it too, for messages larger than this IP datagram size;
     /// `None` turns it off.
@@ -376,6 +400,13 @@ impl ConnConfig {
             && self.remote_addr == other.remote_addr
             && self.local_auth.same(&other.local_auth)
             && self.remote_auth.same(&other.remote_auth)
+            && match (&self.ppk, &other.ppk) {
+                (None, None) => true,
+                (Some(a), Some(b)) => {
+                    a.id == b.id && a.required == b.required && a.key.expose() == b.key.expose()
+                }
+                _ => false,
+            }
     }
 }
 

@@ -42,7 +42,7 @@ pub mod window;
 
 pub use config::{
     AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
-    Lifetime, LocalCert, Mode, PskKey, RetransmitConfig, RetryConfig,
+    Lifetime, LocalCert, Mode, PpkConfig, PskKey, RetransmitConfig, RetryConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{

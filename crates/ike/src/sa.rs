@@ -63,6 +63,9 @@ pub struct AuthSent {
     /// The responder's IKE_SA_INIT message, signed by its AUTH (§2.15).
     pub init_response: Vec<u8>,
     pub first_child: Option<FirstChild>,
+    /// The keys with our PPK mixed in (RFC 8784), when we offered one: the
+    /// responder's PPK_IDENTITY says which set the SA goes on with.
+    pub ppk_keys: Option<IkeKeys>,
 }
 
 /// Initiator between IKE_SA_INIT and IKE_AUTH, running the additional key
@@ -278,6 +281,8 @@ pub struct IkeSa {
     pub initial_contact: bool,
     /// IKE fragmentation (RFC 7383): whether in use, and partial messages.
     pub frag: crate::frag::FragState,
+    /// Both sides announced USE_PPK (RFC 8784 §3).
+    pub use_ppk: bool,
     /// Public-key authentication state (RFC 7427 hashes, the peer's
     /// certificate once verified).
     pub pubkey: crate::auth::PubkeyState,
@@ -318,6 +323,7 @@ impl IkeSa {
             reauth_by: None,
             initial_contact: false,
             frag: crate::frag::FragState::default(),
+            use_ppk: false,
             pubkey: crate::auth::PubkeyState::default(),
         }
     }

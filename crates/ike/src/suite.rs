@@ -126,6 +126,25 @@ impl IkeKeys {
         self.int_auth = int_auth;
     }
 
+    /// The keys with a post-quantum preshared key mixed in (RFC 8784 §3):
+    /// `SK_d' = prf+(PPK, SK_d)`, and likewise SK_pi and SK_pr, each as
+    /// long as before; the SK payload keys stay as they are.
+    pub fn with_ppk(&self, ppk: &[u8]) -> Result<IkeKeys, IkeError> {
+        let prf = yadokari_crypto::Prf::new(self.prf(), ppk)?;
+        let mix = |k: &SecretBytes| -> Result<SecretBytes, IkeError> {
+            let mut out = vec![0u8; k.expose().len()];
+            prf.prf_plus(&[k.expose()], &mut out)?;
+            Ok(SecretBytes::new(out))
+        };
+        let mut keys = self.keys.clone();
+        keys.sk_d = mix(&self.keys.sk_d)?;
+        keys.sk_pi = mix(&self.keys.sk_pi)?;
+        keys.sk_pr = mix(&self.keys.sk_pr)?;
+        let mut k = IkeKeys::new(keys, self.ke)?;
+        k.int_auth = self.int_auth.clone();
+        Ok(k)
+    }
+
     /// SK_pi (`initiator`) or SK_pr.
     pub fn sk_p(&self, initiator: bool) -> &[u8] {
         let role = if initiator {

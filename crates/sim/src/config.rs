@@ -133,6 +133,7 @@ fn conn(
         window: o.window,
         retry: yadokari_ike::RetryConfig::default(),
         fragment_size: Some(yadokari_ike::frag::DEFAULT_FRAGMENT_SIZE),
+        ppk: None,
     }
 }
 

@@ -1219,3 +1219,68 @@ fn no_fragments_unless_both_sides_announce_them() {
     assert!(p.drive_until(Duration::from_secs(10), 2_000, established));
     assert!(p.net.largest > 1568, "{}", p.net.largest);
 }
+
+fn ppk_conf(id: &str, key: &[u8], required: bool) -> Option<yadokari_ike::PpkConfig> {
+    Some(yadokari_ike::PpkConfig {
+        id: id.as_bytes().to_vec(),
+        key: yadokari_ike::PskKey::new(key.to_vec()),
+        required,
+    })
+}
+
+fn ppk_pair(
+    a: Option<yadokari_ike::PpkConfig>,
+    b: Option<yadokari_ike::PpkConfig>,
+    seed: u64,
+) -> Pair {
+    let (mut ca, mut cb) = pair(&PairOptions::default());
+    ca.connections[0].ppk = a;
+    cb.connections[0].ppk = b;
+    let mut p = Pair::new(ca, cb, seed, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    p.drive_until(Duration::from_secs(5), 1000, established);
+    p
+}
+
+/// RFC 8784: the PPK changes the keys (a CHILD SA's keys differ from the
+/// same handshake's without it, yet both sides agree); an optional PPK
+/// that the peer lacks falls back to the keys without it through
+/// NO_PPK_AUTH; a required one refuses, and so do different keys.
+#[test]
+fn post_quantum_preshared_keys() {
+    let k = b"a-post-quantum-preshared-key-of-32-bytes!";
+    // Both required, same key: up, keys agree (check_consistent).
+    let p = ppk_pair(ppk_conf("q", k, true), ppk_conf("q", k, true), 60);
+    assert!(established(&p));
+    p.check_consistent().unwrap();
+    // The same seeds without PPK give other CHILD SA keys.
+    let p0 = ppk_pair(None, None, 60);
+    assert!(established(&p0));
+    assert!(
+        p0.a.keys_of(spi_a(&p0)).expect("keys").inbound
+            != p.a.keys_of(spi_a(&p)).expect("keys").inbound
+    );
+    // Optional on the initiator, the responder has none: NO_PPK_AUTH.
+    let p = ppk_pair(ppk_conf("q", k, false), None, 61);
+    assert!(established(&p));
+    p.check_consistent().unwrap();
+    // Optional on both, different PPK_IDs: fallback through NO_PPK_AUTH.
+    let p = ppk_pair(ppk_conf("q", k, false), ppk_conf("other", k, false), 62);
+    assert!(established(&p));
+    p.check_consistent().unwrap();
+    // Required by the responder, the initiator has none: refused.
+    let p = ppk_pair(None, ppk_conf("q", k, true), 63);
+    assert!(!established(&p));
+    // Required by the initiator, the responder has none: refused.
+    let p = ppk_pair(ppk_conf("q", k, true), None, 64);
+    assert!(!established(&p));
+    let why = format!("{:?}", p.a.events);
+    assert!(why.contains("ppk_required"), "{why}");
+    // Same ID, other key: AUTH does not verify.
+    let p = ppk_pair(
+        ppk_conf("q", k, true),
+        ppk_conf("q", b"another-post-quantum-preshared-key-here!!", true),
+        65,
+    );
+    assert!(!established(&p));
+}

@@ -140,6 +140,8 @@ pub struct SwanctlConf {
     pub connections: Vec<Connection>,
     /// PSKs.
     pub psks: Vec<Psk>,
+    /// Post-quantum preshared keys (RFC 8784), `ids` holding the PPK_ID.
+    pub ppks: Vec<Psk>,
 }
 
 fn secs(d: Duration) -> String {
@@ -248,6 +250,14 @@ impl SwanctlConf {
             let _ = writeln!(s, "        secret = {}", quote(&p.secret));
             let _ = writeln!(s, "    }}");
         }
+        for (i, p) in self.ppks.iter().enumerate() {
+            let _ = writeln!(s, "    ppk-{i} {{");
+            for (j, id) in p.ids.iter().enumerate() {
+                let _ = writeln!(s, "        id-{j} = {}", quote(id));
+            }
+            let _ = writeln!(s, "        secret = {}", quote(&p.secret));
+            let _ = writeln!(s, "    }}");
+        }
         s.push_str("}\n");
         s
     }
@@ -337,6 +347,7 @@ pub fn site_to_site(topo: &Topology, side: Side, outer: Family, inner: &[Family]
             ids: vec![id_of(Side::Left), id_of(Side::Right)],
             secret: TEST_PSK.to_owned(),
         }],
+        ppks: Vec::new(),
     }
 }
 
@@ -418,6 +429,7 @@ mod tests {
                 ids: vec!["left.example.org".into()],
                 secret: "s\"x".into(),
             }],
+            ppks: Vec::new(),
         };
         let text = conf.render();
         for want in [

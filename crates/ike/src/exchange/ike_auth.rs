@@ -35,10 +35,33 @@ pub fn start(
         .cfg
         .connection(sa.conn)
         .ok_or(IkeError::ApiMisuse("unknown connection"))?;
-    let octets = auth::signed_octets(&keys, Signer::Initiator, &init_request, &nr, &conn.local_id)?;
+    // RFC 8784 §3: with a PPK, AUTH is computed with SK_pi' (and, if the
+    // PPK is optional, once more without it for NO_PPK_AUTH).
+    let ppk = conn.ppk.as_ref().filter(|_| sa.use_ppk);
+    if let (Some(p), None) = (&conn.ppk, ppk) {
+        if p.required {
+            return Err(IkeError::AuthRejected(
+                "this connection requires a post-quantum preshared key (ppk_required), and \
+                 the peer does not offer to use one (no USE_PPK, RFC 8784)"
+                    .into(),
+            ));
+        }
+    }
+    let ppk_keys = match ppk {
+        Some(p) => Some(keys.with_ppk(p.key.expose())?),
+        None => None,
+    };
+    let auth_keys = ppk_keys.as_ref().unwrap_or(&keys);
+    let octets = auth::signed_octets(
+        auth_keys,
+        Signer::Initiator,
+        &init_request,
+        &nr,
+        &conn.local_id,
+    )?;
     let (method, data) = auth::compute(
         &conn.local_auth,
-        &keys,
+        auth_keys,
         &octets,
         sa.pubkey.peer_hashes.as_deref(),
     )?;
@@ -56,6 +79,23 @@ pub fn start(
         payloads.push(Payload::IdR(r.clone()));
     }
     payloads.push(Payload::Auth { method, data });
+    if let Some(p) = ppk {
+        payloads.push(Payload::Notify(Notify::new(
+            notify::PPK_IDENTITY,
+            ppk_identity(&p.id),
+        )));
+        if !p.required {
+            let o =
+                auth::signed_octets(&keys, Signer::Initiator, &init_request, &nr, &conn.local_id)?;
+            let (_, plain) = auth::compute(
+                &conn.local_auth,
+                &keys,
+                &o,
+                sa.pubkey.peer_hashes.as_deref(),
+            )?;
+            payloads.push(Payload::Notify(Notify::new(notify::NO_PPK_AUTH, plain)));
+        }
+    }
     // §2.8.3: a reauthentication keeps the old SAs until the new ones are
     // up, so it must not tell the peer to drop every other SA with us; nor
     // may any SA that started beside another between the same identities.
@@ -91,9 +131,26 @@ pub fn start(
         nr,
         init_response,
         first_child,
+        ppk_keys,
     }));
     sa.send_request(cx, xt::IKE_AUTH, payloads, Pending::IkeAuth)?;
     Ok(())
+}
+
+/// PPK_IDENTITY data (RFC 8784 §3): PPK_ID_FIXED (2), then the ID.
+fn ppk_identity(id: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + id.len());
+    v.push(2);
+    v.extend_from_slice(id);
+    v
+}
+
+/// The PPK_ID of a PPK_IDENTITY notify (OPAQUE 1 or FIXED 2).
+fn parse_ppk_identity(data: &[u8]) -> Option<&[u8]> {
+    match data {
+        [1 | 2, id @ ..] if !id.is_empty() => Some(id),
+        _ => None,
+    }
 }
 
 /// CERT payloads of our chain, end entity first (RFC 7296 §3.6; RFC 4945
@@ -151,6 +208,8 @@ struct Authenticated {
     method: u8,
     data: Vec<u8>,
     peer_cert: Option<auth::PeerCert>,
+    /// The keys with the PPK mixed in, when one was used (RFC 8784).
+    ppk_keys: Option<IkeKeys>,
 }
 
 /// Checks IDi/IDr/AUTH; errors carry the notify to answer with.
@@ -159,6 +218,7 @@ fn authenticate(
     st: &InitAnswered,
     msg: &Message,
     peer_hashes: Option<&[u16]>,
+    use_ppk: bool,
 ) -> Result<Authenticated, (u16, IkeError)> {
     let (Some(id_i), Some((method, auth_data))) = (msg.id_i(), msg.auth()) else {
         return Err((
@@ -187,28 +247,66 @@ fn authenticate(
         .connection(conn_id)
         .ok_or((notify::AUTHENTICATION_FAILED, IkeError::ApiMisuse("conn")))?;
     let certs = msg.certs(cert_encoding::X509_CERTIFICATE_SIGNATURE);
-    let peer_cert =
-        auth::signed_octets(&st.keys, Signer::Initiator, &st.init_request, &st.nr, id_i)
-            .and_then(|octets| {
-                auth::verify(
-                    &conn.remote_auth,
-                    &st.keys,
-                    &octets,
-                    method,
-                    auth_data,
-                    &certs,
-                    id_i,
-                )
-            })
-            .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?;
+    // RFC 8784 §3: which keys AUTH was made with.
+    let fail = |why: String| (notify::AUTHENTICATION_FAILED, IkeError::AuthRejected(why));
+    let their_ppk = msg
+        .notify(notify::PPK_IDENTITY)
+        .and_then(|n| parse_ppk_identity(&n.data));
+    let (ppk_keys, auth_data) = match (&conn.ppk, their_ppk) {
+        (Some(p), Some(id)) if use_ppk && id == p.id.as_slice() => (
+            Some(
+                st.keys
+                    .with_ppk(p.key.expose())
+                    .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?,
+            ),
+            auth_data,
+        ),
+        (Some(p), theirs) if p.required => {
+            return Err(fail(match theirs {
+                Some(id) => format!(
+                    "the peer used PPK_ID {}, not this connection's {} (ppk_required)",
+                    String::from_utf8_lossy(id),
+                    String::from_utf8_lossy(&p.id)
+                ),
+                None => "this connection requires a post-quantum preshared key \
+                         (ppk_required) and the peer used none"
+                    .into(),
+            }))
+        }
+        // The peer used a PPK we do not share: its AUTH without one.
+        (_, Some(id)) => match msg.notify(notify::NO_PPK_AUTH) {
+            Some(n) => (None, n.data.as_slice()),
+            None => {
+                return Err(fail(format!(
+                    "the peer requires PPK_ID {}, which this connection does not have",
+                    String::from_utf8_lossy(id)
+                )))
+            }
+        },
+        _ => (None, auth_data),
+    };
+    let keys = ppk_keys.as_ref().unwrap_or(&st.keys);
+    let peer_cert = auth::signed_octets(keys, Signer::Initiator, &st.init_request, &st.nr, id_i)
+        .and_then(|octets| {
+            auth::verify(
+                &conn.remote_auth,
+                keys,
+                &octets,
+                method,
+                auth_data,
+                &certs,
+                id_i,
+            )
+        })
+        .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?;
     let (method, data) = auth::signed_octets(
-        &st.keys,
+        keys,
         Signer::Responder,
         &st.init_response,
         &st.ni,
         &conn.local_id,
     )
-    .and_then(|o| auth::compute(&conn.local_auth, &st.keys, &o, peer_hashes))
+    .and_then(|o| auth::compute(&conn.local_auth, keys, &o, peer_hashes))
     .map_err(|e| (notify::AUTHENTICATION_FAILED, e))?;
     Ok(Authenticated {
         conn: conn_id,
@@ -216,6 +314,7 @@ fn authenticate(
         method,
         data,
         peer_cert,
+        ppk_keys,
     })
 }
 
@@ -226,7 +325,7 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
         return Err(DropReason::WrongExchange);
     };
     let hashes = sa.pubkey.peer_hashes.clone();
-    let a = match authenticate(cx, &st, msg, hashes.as_deref()) {
+    let a = match authenticate(cx, &st, msg, hashes.as_deref(), sa.use_ppk) {
         Ok(a) => a,
         Err((ty, reason)) => {
             // The error response is protected with the SA's keys (§2.21.2).
@@ -250,6 +349,18 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
         method: a.method,
         data: a.data,
     });
+    if a.ppk_keys.is_some() {
+        // RFC 8784 §3: the PPK is in use (no data from the responder).
+        payloads.push(Payload::Notify(Notify::new(
+            notify::PPK_IDENTITY,
+            Vec::new(),
+        )));
+    }
+    // From here on the SA runs on the keys AUTH was made with.
+    let st = match a.ppk_keys {
+        Some(k) => InitAnswered { keys: k, ..*st },
+        None => *st,
+    };
     // Our window is the chosen connection's, announced here (§2.3).
     sa.responses.set_window(conn.window);
     if conn.window > 1 {
@@ -365,6 +476,36 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
             ))),
         );
         return;
+    }
+    // RFC 8784 §3: the responder's PPK_IDENTITY says it used our PPK;
+    // without it the SA goes on without one, unless that is refused.
+    let mut st = st;
+    let used_ppk = msg.notify(notify::PPK_IDENTITY).is_some();
+    match (used_ppk, st.ppk_keys.take()) {
+        (true, Some(k)) => st.keys = k,
+        (true, None) => {
+            cx.failure(
+                Some(sa.id),
+                Some(sa.conn),
+                FailureReason::Protocol(IkeError::AuthRejected(
+                    "the peer claims a post-quantum preshared key we did not offer".into(),
+                )),
+            );
+            return;
+        }
+        (false, Some(_)) if conn.ppk.as_ref().is_some_and(|p| p.required) => {
+            cx.failure(
+                Some(sa.id),
+                Some(sa.conn),
+                FailureReason::Protocol(IkeError::AuthRejected(
+                    "the peer did not use the post-quantum preshared key this connection \
+                     requires (ppk_required)"
+                        .into(),
+                )),
+            );
+            return;
+        }
+        _ => {}
     }
     let certs = msg.certs(cert_encoding::X509_CERTIFICATE_SIGNATURE);
     let verified =

@@ -128,6 +128,10 @@ fn send_request(cx: &mut Cx<'_>, sa: &mut IkeSa) -> Result<(), IkeError> {
             Vec::new(),
         )));
     }
+    if cx.cfg.connection(sa.conn).is_some_and(|c| c.ppk.is_some()) {
+        // RFC 8784 §3.
+        payloads.push(Payload::Notify(Notify::new(notify::USE_PPK, Vec::new())));
+    }
     if intermediate::offers_additional(&st.offered) {
         // RFC 9242 §3.1: additional key exchanges need IKE_INTERMEDIATE.
         payloads.push(Payload::Notify(Notify::new(
@@ -267,6 +271,8 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message, raw: &[u8]) -
         .unwrap_or_default();
     let nr = Zeroizing::new(nr.to_vec());
     let init_response = raw.to_vec();
+    sa.use_ppk = msg.notify(notify::USE_PPK).is_some()
+        && cx.cfg.connection(sa.conn).is_some_and(|c| c.ppk.is_some());
     sa.frag.enabled = msg.notify(notify::IKEV2_FRAGMENTATION_SUPPORTED).is_some()
         && cx
             .cfg
@@ -445,6 +451,15 @@ pub fn respond(
             notify::INTERMEDIATE_EXCHANGE_SUPPORTED,
             Vec::new(),
         )));
+    }
+    // RFC 8784 §3: we can use a PPK if a connection for this peer has one
+    // (which one is known from IDi in IKE_AUTH).
+    let ppk_here = candidates
+        .iter()
+        .any(|c| cx.cfg.connection(*c).is_some_and(|cc| cc.ppk.is_some()));
+    if msg.notify(notify::USE_PPK).is_some() && ppk_here {
+        sa.use_ppk = true;
+        resp.push(Payload::Notify(Notify::new(notify::USE_PPK, Vec::new())));
     }
     // RFC 7383 §2.3: answer the announcement when the connection (the
     // first candidate, as for every other IKE_SA_INIT choice) allows it.
