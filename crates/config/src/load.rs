@@ -588,6 +588,21 @@ impl<'s> Loader<'s, '_> {
                 DpdAction::Restart
             }
         };
+        // RFC 6023.
+        let childless = match t.str(sink, "childless") {
+            None | Some(("allow", _)) => Childless::Allow,
+            Some(("never", _)) => Childless::Never,
+            Some(("prefer", _)) => Childless::Prefer,
+            Some(("force", _)) => Childless::Force,
+            Some((s, span)) => {
+                sink.error_hint(
+                    span,
+                    format!("unknown `{}` value `{s}`", t.qualified("childless")),
+                    "use allow, prefer, force or never",
+                );
+                Childless::Allow
+            }
+        };
         let keyingtries = match t.u64(sink, "keyingtries") {
             None => 0,
             Some((n, span)) => u32::try_from(n).unwrap_or_else(|_| {
@@ -688,6 +703,7 @@ impl<'s> Loader<'s, '_> {
             window: u32::try_from(window).unwrap_or(1),
             fragment_size: fragmentation.then_some(fragment_size),
             ppk: ppk?,
+            childless,
             keyingtries,
             retry_max_interval,
         })

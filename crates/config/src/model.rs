@@ -119,6 +119,8 @@ pub struct Remote {
     /// fragment, or `None` when `fragmentation = false`.
     /// Post-quantum preshared key (RFC 8784), if configured.
     pub ppk: Option<Ppk>,
+    /// Childless IKE SAs (RFC 6023): `childless = ...`.
+    pub childless: Childless,
     pub fragment_size: Option<u16>,
     pub window: u32,
     /// Failed attempts in a row before a connection that should be up is
@@ -217,7 +219,7 @@ pub struct Dpd {
 
 /// What DPD does when the peer is dead: the IKE core's own type (one home
 /// per concept).
-pub use yadokari_ike::DpdAction;
+pub use yadokari_ike::{Childless, DpdAction};
 
 /// When to rekey. The hard expiry is `rekey + margin`; each side draws a
 /// random jitter of up to `jitter` so peers don't rekey at the same instant.

@@ -743,3 +743,25 @@ fn post_quantum_preshared_key_settings() {
         "{e}"
     );
 }
+
+#[test]
+fn childless_setting() {
+    let base = "[tunnel.t]\nremote = \"192.0.2.1\"\nlocal_id = \"t.example.org\"\npsk = \"a-long-enough-pre-shared-key-for-tests\"\n";
+    let c = parse_str("c.toml", base, &opts()).unwrap();
+    assert_eq!(
+        c.remotes["t"].childless,
+        yadokari_config::model::Childless::Allow
+    );
+    let c = parse_str("c.toml", &format!("{base}childless = \"force\"\n"), &opts()).unwrap();
+    assert_eq!(
+        c.remotes["t"].childless,
+        yadokari_config::model::Childless::Force
+    );
+    let e = parse_str("c.toml", &format!("{base}childless = \"maybe\"\n"), &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("c.toml:5:13") && e.contains("allow, prefer, force or never"),
+        "{e}"
+    );
+}

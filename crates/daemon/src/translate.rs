@@ -163,6 +163,7 @@ fn connection(
         reauth: r.reauth,
         window: r.window,
         fragment_size: r.fragment_size,
+        childless: r.childless,
         ppk: r.ppk.as_ref().map(|p| ike::PpkConfig {
             id: p.id.as_bytes().to_vec(),
             key: ike::PskKey::shared(p.secret.shared()),

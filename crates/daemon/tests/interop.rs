@@ -852,3 +852,68 @@ fn ppk_required_yk_initiator() {
 fn ppk_required_yk_responder() {
     ppk("ykppk_r", false);
 }
+
+/// RFC 6023 childless IKE SAs with strongSwan, each side forcing it in
+/// turn: IKE_AUTH carries no CHILD SA, the CHILD SA follows in
+/// CREATE_CHILD_SA, and traffic flows.
+fn childless(name: &str, yk_initiates: bool) {
+    skip_unless_testbed!();
+    let topo = Topology::direct(name).unwrap();
+    let mut conf =
+        site_to_site(&topo, Side::Left, Family::V4, &[Family::V4]).with_proposals(GCM.0, GCM.1);
+    if !yk_initiates {
+        conf.conn_mut().extra.push("childless = force".to_owned());
+    }
+    let swan = StrongSwan::start(
+        topo.ns(Side::Left),
+        "left",
+        &conf,
+        &CharonOptions::default(),
+    )
+    .unwrap();
+    let s = Scenario {
+        outer: Family::V4,
+        inner: Family::V4,
+        ike: GCM.0,
+        esp: GCM.1,
+        yk_initiates,
+    };
+    let extra = if yk_initiates {
+        "childless = \"force\"\n"
+    } else {
+        ""
+    };
+    let yk = Yadokari::start(&topo, &yadokari_config(&topo, &s, extra));
+    if !yk_initiates {
+        if let Err(e) = swan.initiate(child_name(Family::V4)) {
+            panic!(
+                "strongSwan initiates: {e:#}\n{}\n{}",
+                yk.log(),
+                swan.log_text().unwrap_or_default()
+            );
+        }
+    }
+    assert!(
+        yk.wait(Duration::from_secs(20), |sas| sas
+            .iter()
+            .any(|sa| !sa.children.is_empty())),
+        "no CHILD SA:\n{}\n{}",
+        yk.log(),
+        swan.log_text().unwrap_or_default()
+    );
+    let left = topo.addrs(Side::Left).site(Family::V4);
+    assert!(topo.ping(Side::Right, left).unwrap());
+    // The CHILD SA came in CREATE_CHILD_SA, not in IKE_AUTH.
+    let log = swan.log_text().unwrap();
+    assert!(log.contains("CREATE_CHILD_SA request"), "{log}");
+}
+
+#[test]
+fn childless_forced_by_yadokari() {
+    childless("ykchildless_i", true);
+}
+
+#[test]
+fn childless_forced_by_strongswan() {
+    childless("ykchildless_r", false);
+}

@@ -54,6 +54,7 @@ fn conn(me: &str, peer: &str, local: IpAddr, remote: IpAddr, ike: &str) -> ConnC
         retry: yadokari_ike::RetryConfig::default(),
         fragment_size: Some(yadokari_ike::frag::DEFAULT_FRAGMENT_SIZE),
         ppk: None,
+        childless: yadokari_ike::Childless::Allow,
         reauth: false,
         window: 1,
     }

@@ -234,6 +234,22 @@ impl PskKey {
     }
 }
 
+/// Whether IKE_AUTH carries the first CHILD SA (RFC 6023).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Childless {
+    /// Never announce childless IKE SAs; refuse nothing either.
+    Never,
+    /// Announce CHILDLESS_IKEV2_SUPPORTED and accept childless IKE_AUTH,
+    /// but initiate with the first CHILD SA in IKE_AUTH.
+    #[default]
+    Allow,
+    /// Initiate without a CHILD SA when the peer supports it, then create
+    /// the CHILD SAs with CREATE_CHILD_SA.
+    Prefer,
+    /// Always initiate without a CHILD SA; a peer without RFC 6023 fails.
+    Force,
+}
+
 /// A post-quantum preshared key (RFC 8784): mixed into SK_d, SK_pi and
 /// SK_pr after IKE_SA_INIT, so a later quantum computer that breaks the
 /// key exchange still does not learn the keys.
@@ -353,6 +369,8 @@ pub struct ConnConfig {
     pub retry: RetryConfig,
     /// Post-quantum preshared key (RFC 8784), if any.
     pub ppk: Option<PpkConfig>,
+    /// Childless IKE SAs (RFC 6023).
+    pub childless: Childless,
     /// IKE fragmentation (RFC 7383): announced, and used with a peer that
     /// announces it too, for messages larger than this IP datagram size;
     /// `None` turns it off.

@@ -41,8 +41,8 @@ pub mod ts;
 pub mod window;
 
 pub use config::{
-    AuthConfig, ChildConfig, Config, ConnConfig, ConnId, ConnTableError, DpdAction, Identity,
-    Lifetime, LocalCert, Mode, PpkConfig, PskKey, RetransmitConfig, RetryConfig,
+    AuthConfig, ChildConfig, Childless, Config, ConnConfig, ConnId, ConnTableError, DpdAction,
+    Identity, Lifetime, LocalCert, Mode, PpkConfig, PskKey, RetransmitConfig, RetryConfig,
 };
 pub use endpoint::{ChildSaView, IkeEndpoint, IkeSaLifecycle, IkeSaView, SaCounts};
 pub use error::{

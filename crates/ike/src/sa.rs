@@ -283,6 +283,8 @@ pub struct IkeSa {
     pub frag: crate::frag::FragState,
     /// Both sides announced USE_PPK (RFC 8784 §3).
     pub use_ppk: bool,
+    /// Both sides announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023 §3).
+    pub childless: bool,
     /// Public-key authentication state (RFC 7427 hashes, the peer's
     /// certificate once verified).
     pub pubkey: crate::auth::PubkeyState,
@@ -324,6 +326,7 @@ impl IkeSa {
             initial_contact: false,
             frag: crate::frag::FragState::default(),
             use_ppk: false,
+            childless: false,
             pubkey: crate::auth::PubkeyState::default(),
         }
     }

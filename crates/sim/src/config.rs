@@ -134,6 +134,7 @@ fn conn(
         retry: yadokari_ike::RetryConfig::default(),
         fragment_size: Some(yadokari_ike::frag::DEFAULT_FRAGMENT_SIZE),
         ppk: None,
+        childless: yadokari_ike::Childless::Allow,
     }
 }
 

@@ -1284,3 +1284,57 @@ fn post_quantum_preshared_keys() {
     );
     assert!(!established(&p));
 }
+
+/// RFC 6023 childless IKE SAs: with `force` (or `prefer` against a peer
+/// that supports it) IKE_AUTH carries no CHILD SA, the CHILD SA follows in
+/// CREATE_CHILD_SA, and a peer without support fails `force` in words.
+#[test]
+fn childless_ike_sas() {
+    use yadokari_ike::Childless;
+    use yadokari_wire::registry::ExchangeType;
+    for (a_mode, b_mode, expect_childless) in [
+        (Childless::Force, Childless::Allow, true),
+        (Childless::Prefer, Childless::Allow, true),
+        (Childless::Prefer, Childless::Never, false),
+        (Childless::Allow, Childless::Allow, false),
+    ] {
+        let (mut ca, mut cb) = pair(&PairOptions::default());
+        ca.connections[0].childless = a_mode;
+        cb.connections[0].childless = b_mode;
+        ca.trace_messages = true;
+        let mut p = Pair::new(ca, cb, 70, Faults::none());
+        p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+        assert!(
+            p.drive_until(Duration::from_secs(5), 1000, established),
+            "{a_mode:?}/{b_mode:?}: {:?}",
+            p.a.events
+        );
+        p.check_consistent().unwrap();
+        let created_by_exchange: Vec<u8> =
+            p.a.events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::MessageTrace {
+                        outbound: true,
+                        message,
+                        ..
+                    } => yadokari_wire::Message::parse(message)
+                        .ok()
+                        .filter(|m| !m.header.flags.response())
+                        .map(|m| m.header.exchange_type.0),
+                    _ => None,
+                })
+                .collect();
+        let child_via_create = created_by_exchange.contains(&ExchangeType::CREATE_CHILD_SA.0);
+        assert_eq!(child_via_create, expect_childless, "{a_mode:?}/{b_mode:?}");
+    }
+    // `force` against a peer that does not announce RFC 6023.
+    let (mut ca, mut cb) = pair(&PairOptions::default());
+    ca.connections[0].childless = Childless::Force;
+    cb.connections[0].childless = Childless::Never;
+    let mut p = Pair::new(ca, cb, 71, Faults::none());
+    p.command(Side::A, Command::Initiate { conn: ConnId(0) });
+    assert!(!p.drive_until(Duration::from_secs(5), 1000, established));
+    let why = format!("{:?}", p.a.events);
+    assert!(why.contains("childless"), "{why}");
+}

@@ -111,8 +111,24 @@ pub fn start(
             conn.window.to_be_bytes().to_vec(),
         )));
     }
+    // RFC 6023: an IKE SA without its first CHILD SA, which then comes with
+    // CREATE_CHILD_SA. Not for a reauthentication, which moves its
+    // children itself.
+    let childless = match conn.childless {
+        crate::config::Childless::Force if !sa.childless => {
+            return Err(IkeError::AuthRejected(
+                "childless = \"force\", and the peer does not support childless IKE SAs \
+                 (no CHILDLESS_IKEV2_SUPPORTED, RFC 6023)"
+                    .into(),
+            ))
+        }
+        crate::config::Childless::Force | crate::config::Childless::Prefer => {
+            sa.childless && sa.reauth_of.is_none()
+        }
+        _ => false,
+    };
     let mut first_child = None;
-    if !conn.children.is_empty() {
+    if !conn.children.is_empty() && !childless {
         let spi_in = child::alloc_spi(cx);
         let (offer, pl) = child_nego::offer(cx, conn, 0, spi_in, false)?;
         payloads.extend(pl);
@@ -528,6 +544,7 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
         first_child,
         ..
     } = st;
+    let first_child_none = first_child.is_none() && !conn.children.is_empty();
     // Child result before moving the keys into the established state.
     let mut outcome = None;
     if let Some(fc) = &first_child {
@@ -575,6 +592,12 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
             delete_childless(sa);
         }
         _ => {}
+    }
+    if first_child_none && sa.reauth_of.is_none() {
+        // Childless (RFC 6023): the CHILD SAs follow in CREATE_CHILD_SA.
+        for child in 0..conn.children.len() {
+            exchange::enqueue(sa, crate::sa::Queued::CreateChild { child });
+        }
     }
     if let (Some(old), true) = (sa.reauth_of, replaces_old) {
         cx.follow_ups

@@ -271,6 +271,11 @@ pub fn on_response(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message, raw: &[u8]) -
         .unwrap_or_default();
     let nr = Zeroizing::new(nr.to_vec());
     let init_response = raw.to_vec();
+    sa.childless = msg.notify(notify::CHILDLESS_IKEV2_SUPPORTED).is_some()
+        && cx
+            .cfg
+            .connection(sa.conn)
+            .is_some_and(|c| c.childless != crate::config::Childless::Never);
     sa.use_ppk = msg.notify(notify::USE_PPK).is_some()
         && cx.cfg.connection(sa.conn).is_some_and(|c| c.ppk.is_some());
     sa.frag.enabled = msg.notify(notify::IKEV2_FRAGMENTATION_SUPPORTED).is_some()
@@ -367,6 +372,7 @@ pub fn respond(
     };
     let window = conn.window;
     let conn_frag = conn.fragment_size.is_some();
+    let conn_childless = conn.childless;
     let Some(chosen) = proposal::select(&ike_proposals(conn), sa_pl, protocol::IKE, false) else {
         return refuse(cx, notify::NO_PROPOSAL_CHOSEN, Vec::new());
     };
@@ -449,6 +455,15 @@ pub fn respond(
     if intermediate_ok {
         resp.push(Payload::Notify(Notify::new(
             notify::INTERMEDIATE_EXCHANGE_SUPPORTED,
+            Vec::new(),
+        )));
+    }
+    // RFC 6023 §3: the responder says it accepts childless IKE_AUTH; the
+    // initiator decides.
+    if conn_childless != crate::config::Childless::Never {
+        sa.childless = true;
+        resp.push(Payload::Notify(Notify::new(
+            notify::CHILDLESS_IKEV2_SUPPORTED,
             Vec::new(),
         )));
     }
