@@ -513,6 +513,95 @@ mod tests {
         assert!(t.lookup(&tuple("198.51.100.9")).is_none());
     }
 
+    fn out_ts(spi: u32, remote: &str) -> OutboundSa {
+        let mut sa = out(spi, "0.0.0.0", 0);
+        sa.remote_ts = vec![remote.parse().expect("ts")];
+        sa
+    }
+
+    fn flow(protocol: u8, dst: &str, dst_port: Option<u16>) -> FiveTuple {
+        FiveTuple {
+            protocol,
+            src_port: dst_port.map(|_| 40000),
+            dst_port,
+            ..tuple(dst)
+        }
+    }
+
+    #[test]
+    fn the_most_specific_sa_wins_with_protocol_and_ports_honoured() {
+        let mut t = OutTable::default();
+        t.install(out_ts(1, "203.0.113.0/24"), Arc::default(), 1500);
+        t.install(out_ts(2, "203.0.113.0/24[tcp/22]"), Arc::default(), 1500);
+        t.install(out_ts(3, "203.0.113.128/25"), Arc::default(), 1500);
+        // SA 1 rekeyed: newer than the SSH SA, but no more specific, so it
+        // takes over SA 1's traffic only.
+        t.install(out_ts(4, "203.0.113.0/24"), Arc::default(), 1500);
+        let spi = |t: &mut OutTable, f: FiveTuple| {
+            let i = t.lookup(&f).expect("hit");
+            t.get(i).expect("e").sa.spi
+        };
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.5", Some(22))), 2);
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.5", Some(80))), 4);
+        assert_eq!(spi(&mut t, flow(17, "203.0.113.5", Some(22))), 4);
+        // A fragment's ports are unknown: not for a port selector.
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.5", None)), 4);
+        // The longer prefix wins over the port-specific /24.
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.200", Some(22))), 3);
+        assert!(t.remove(3, None));
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.200", Some(22))), 2);
+        assert!(t.remove(2, None));
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.200", Some(22))), 4);
+        // Nothing for other destinations: the caller drops and acquires.
+        assert!(t.lookup(&flow(6, "192.0.2.7", Some(22))).is_none());
+    }
+
+    #[test]
+    fn a_port_only_sa_leaves_other_traffic_without_an_sa() {
+        let mut t = OutTable::default();
+        t.install(out_ts(7, "203.0.113.0/24[udp/53]"), Arc::default(), 1500);
+        assert!(t.lookup(&flow(17, "203.0.113.9", Some(53))).is_some());
+        // Fail closed: what the selectors do not cover finds no SA.
+        assert!(t.lookup(&flow(17, "203.0.113.9", Some(54))).is_none());
+        assert!(t.lookup(&flow(6, "203.0.113.9", Some(53))).is_none());
+        assert!(t.lookup(&flow(1, "203.0.113.9", None)).is_none());
+    }
+
+    #[test]
+    fn thousands_of_sas() {
+        // A hub: one SA per /48 spoke and a default SA beneath them.
+        let mut t = OutTable::default();
+        let v6 = |spi: u32, remote: &str| {
+            let mut sa = out_ts(spi, remote);
+            sa.local_ts = vec!["2001:db8::/48".parse().expect("ts")];
+            sa
+        };
+        for i in 1..=2000u32 {
+            t.install(v6(0x100 + i, &format!("2001:db8:{i:x}::/48")), Arc::default(), 1500);
+        }
+        t.install(v6(1, "::/0"), Arc::default(), 1500);
+        let to = |dst: String| FiveTuple {
+            src: "2001:db8::1".parse().expect("a"),
+            ..flow(17, "2001:db8::2", Some(1))
+        }
+        .with_dst(&dst);
+        for i in [1u32, 2, 999, 2000] {
+            let id = t.lookup(&to(format!("2001:db8:{i:x}::77"))).expect("hit");
+            assert_eq!(t.get(id).expect("e").sa.spi, 0x100 + i);
+        }
+        let id = t.lookup(&to("2001:db8:ffff::1".into())).expect("hit");
+        assert_eq!(t.get(id).expect("e").sa.spi, 1);
+    }
+
+    impl FiveTuple {
+        fn with_dst(self, dst: &str) -> Self {
+            Self {
+                dst: dst.parse().expect("a"),
+                ..self
+            }
+        }
+    }
+
     #[test]
     fn mtu_numbers() {
         assert_eq!(tunnel_mtu(1500, false), 1438);

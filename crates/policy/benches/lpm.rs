@@ -1,8 +1,8 @@
 //! Outbound SA lookup cost on the data plane's hot path: one site-to-site
-//! tunnel, a few, and a hub with thousands of spokes (a /24 each, plus a
+//! tunnel, a few, and a hub with thousands of spokes (a /48 each, plus a
 //! default SA), for hits and misses.
 use std::hint::black_box;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use yadokari_policy::{FlowKey, IpPrefix, IpProtocol, OutboundTable, TrafficSelector};
@@ -15,19 +15,19 @@ fn rng(state: &mut u64) -> u64 {
     *state
 }
 
-fn v4(a: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::from(a))
+/// An address under 2001:db8::/32: the spoke number in bits 80..96.
+fn v6(spoke: u32, host: u32) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::from(
+        0x2001_0db8_u128 << 96 | u128::from(spoke) << 80 | u128::from(host),
+    ))
 }
 
-/// `n` SAs from 198.51.100.0/24 to distinct /24s under 10.0.0.0/8's size
-/// of space (addresses are only numbers here; nothing is sent).
+/// `n` SAs from 2001:db8::/48 to one /48 spoke each.
 fn table(n: u32) -> OutboundTable<u32> {
     let mut t = OutboundTable::new();
-    let local = vec![TrafficSelector::from_prefix(
-        IpPrefix::new(v4(0xc633_6400), 24).unwrap(),
-    )];
+    let local = vec![TrafficSelector::from_prefix(IpPrefix::new(v6(0, 0), 48).unwrap())];
     for i in 0..n {
-        let remote = IpPrefix::new(v4(0x0a00_0000 + (i << 8)), 24).unwrap();
+        let remote = IpPrefix::new(v6(i + 1, 0), 48).unwrap();
         t.insert(local.clone(), vec![TrafficSelector::from_prefix(remote)], i);
     }
     t
@@ -40,8 +40,8 @@ fn bench(c: &mut Criterion) {
         let flows: Vec<FlowKey> = (0..1024)
             .map(|_| {
                 let r = rng(&mut s) as u32;
-                let dst = 0x0a00_0000 + ((r % n) << 8) + (r >> 24);
-                FlowKey::new(v4(0xc633_6401), v4(dst), IpProtocol::UDP, 4000, 53)
+                let dst = v6(r % n + 1, r >> 16);
+                FlowKey::new(v6(0, 1), dst, IpProtocol::UDP, 4000, 53)
             })
             .collect();
         let mut i = 0usize;
@@ -51,14 +51,14 @@ fn bench(c: &mut Criterion) {
                 black_box(t.lookup(black_box(&flows[i]), |_| true))
             })
         });
-        let miss = FlowKey::new(v4(0xc633_6401), v4(0xcb00_7101), IpProtocol::UDP, 4000, 53);
+        let miss = FlowKey::new(v6(0, 1), v6(0xffff, 1), IpProtocol::UDP, 4000, 53);
         c.bench_function(&format!("outbound_lookup_miss/{n}"), |b| {
             b.iter(|| black_box(t.lookup(black_box(&miss), |_| true)))
         });
         // A default SA under the spokes: misses become hits one level down.
         t.insert(
-            vec![TrafficSelector::from_prefix(IpPrefix::new(v4(0), 0).unwrap())],
-            vec![TrafficSelector::from_prefix(IpPrefix::new(v4(0), 0).unwrap())],
+            vec![TrafficSelector::from_prefix(IpPrefix::new(v6(0, 0), 0).unwrap())],
+            vec![TrafficSelector::from_prefix(IpPrefix::new(v6(0, 0), 0).unwrap())],
             u32::MAX,
         );
         c.bench_function(&format!("outbound_lookup_default/{n}"), |b| {
