@@ -502,7 +502,10 @@ impl<'s> Loader<'s, '_> {
             }
         }
         if (src_ports != PortRange::ANY || dst_ports != PortRange::ANY)
-            && !matches!(protocol, IpProtocol::TCP | IpProtocol::UDP | IpProtocol::SCTP)
+            && !matches!(
+                protocol,
+                IpProtocol::TCP | IpProtocol::UDP | IpProtocol::SCTP
+            )
         {
             sink.error_hint(
                 t.span.clone(),
@@ -1367,11 +1370,7 @@ fn ports(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) ->
         return PortRange::ANY;
     };
     let parsed = match v.get_ref() {
-        DeValue::Integer(n) => n
-            .as_str()
-            .parse::<u16>()
-            .ok()
-            .map(PortRange::single),
+        DeValue::Integer(n) => n.as_str().parse::<u16>().ok().map(PortRange::single),
         DeValue::String(s) if s == "any" => Some(PortRange::ANY),
         DeValue::String(s) => match s.split_once('-') {
             Some((a, b)) => (|| {
@@ -1379,11 +1378,7 @@ fn ports(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) ->
                 (a <= b).then(|| PortRange::new(a, b).ok()).flatten()
             })(),
             // A quoted single port, "443", reads like the quoted ranges.
-            None => s
-                .trim()
-                .parse::<u16>()
-                .ok()
-                .map(PortRange::single),
+            None => s.trim().parse::<u16>().ok().map(PortRange::single),
         },
         _ => None,
     };

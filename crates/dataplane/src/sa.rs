@@ -377,9 +377,7 @@ impl OutTable {
                 return Some(*id);
             }
         }
-        let id = self
-            .table
-            .lookup(&t.flow(), |e| e.sa.standby.is_none())?;
+        let id = self.table.lookup(&t.flow(), |e| e.sa.standby.is_none())?;
         self.cache = Some((*t, id));
         Some(id)
     }
@@ -577,14 +575,20 @@ mod tests {
             sa
         };
         for i in 1..=2000u32 {
-            t.install(v6(0x100 + i, &format!("2001:db8:{i:x}::/48")), Arc::default(), 1500);
+            t.install(
+                v6(0x100 + i, &format!("2001:db8:{i:x}::/48")),
+                Arc::default(),
+                1500,
+            );
         }
         t.install(v6(1, "::/0"), Arc::default(), 1500);
-        let to = |dst: String| FiveTuple {
-            src: "2001:db8::1".parse().expect("a"),
-            ..flow(17, "2001:db8::2", Some(1))
-        }
-        .with_dst(&dst);
+        let to = |dst: String| {
+            FiveTuple {
+                src: "2001:db8::1".parse().expect("a"),
+                ..flow(17, "2001:db8::2", Some(1))
+            }
+            .with_dst(&dst)
+        };
         for i in [1u32, 2, 999, 2000] {
             let id = t.lookup(&to(format!("2001:db8:{i:x}::77"))).expect("hit");
             assert_eq!(t.get(id).expect("e").sa.spi, 0x100 + i);

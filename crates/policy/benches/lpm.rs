@@ -25,7 +25,9 @@ fn v6(spoke: u32, host: u32) -> IpAddr {
 /// `n` SAs from 2001:db8::/48 to one /48 spoke each.
 fn table(n: u32) -> OutboundTable<u32> {
     let mut t = OutboundTable::new();
-    let local = vec![TrafficSelector::from_prefix(IpPrefix::new(v6(0, 0), 48).unwrap())];
+    let local = vec![TrafficSelector::from_prefix(
+        IpPrefix::new(v6(0, 0), 48).unwrap(),
+    )];
     for i in 0..n {
         let remote = IpPrefix::new(v6(i + 1, 0), 48).unwrap();
         t.insert(local.clone(), vec![TrafficSelector::from_prefix(remote)], i);
@@ -57,8 +59,12 @@ fn bench(c: &mut Criterion) {
         });
         // A default SA under the spokes: misses become hits one level down.
         t.insert(
-            vec![TrafficSelector::from_prefix(IpPrefix::new(v6(0, 0), 0).unwrap())],
-            vec![TrafficSelector::from_prefix(IpPrefix::new(v6(0, 0), 0).unwrap())],
+            vec![TrafficSelector::from_prefix(
+                IpPrefix::new(v6(0, 0), 0).unwrap(),
+            )],
+            vec![TrafficSelector::from_prefix(
+                IpPrefix::new(v6(0, 0), 0).unwrap(),
+            )],
             u32::MAX,
         );
         c.bench_function(&format!("outbound_lookup_default/{n}"), |b| {

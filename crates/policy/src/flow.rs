@@ -107,11 +107,23 @@ mod tests {
     fn both_sides_must_match() {
         let local = [ts("198.51.100.0/24")];
         let remote = [ts("203.0.113.0/24[tcp/22]"), ts("2001:db8::/32")];
-        let ssh = FlowKey::new(a("198.51.100.5"), a("203.0.113.9"), IpProtocol::TCP, 40000, 22);
+        let ssh = FlowKey::new(
+            a("198.51.100.5"),
+            a("203.0.113.9"),
+            IpProtocol::TCP,
+            40000,
+            22,
+        );
         assert!(ssh.matches(&local, &remote));
-        let web = FlowKey { dst_port: Some(443), ..ssh };
+        let web = FlowKey {
+            dst_port: Some(443),
+            ..ssh
+        };
         assert!(!web.matches(&local, &remote));
-        let stray = FlowKey { src: a("192.0.2.1"), ..ssh };
+        let stray = FlowKey {
+            src: a("192.0.2.1"),
+            ..ssh
+        };
         assert!(!stray.matches(&local, &remote));
         // A fragment's ports are OPAQUE: a port-specific selector cannot
         // match it (RFC 4301 §4.4.1.1).
@@ -119,7 +131,13 @@ mod tests {
         assert!(!frag.matches(&local, &remote));
         assert!(frag.matches(&local, &[ts("203.0.113.0/24")]));
         // Inbound: the packet's source is on the remote side.
-        let back = FlowKey::new(a("203.0.113.9"), a("198.51.100.5"), IpProtocol::TCP, 22, 40000);
+        let back = FlowKey::new(
+            a("203.0.113.9"),
+            a("198.51.100.5"),
+            IpProtocol::TCP,
+            22,
+            40000,
+        );
         assert!(back.matches(&remote, &local));
         assert!(!back.matches(&local, &remote));
     }

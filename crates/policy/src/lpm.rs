@@ -301,7 +301,8 @@ impl<V> OutboundTable<V> {
 
     /// An entry's (local, remote) selectors.
     pub fn selectors(&self, id: EntryId) -> Option<(&[TrafficSelector], &[TrafficSelector])> {
-        self.slot(id).map(|s| (s.local.as_slice(), s.remote.as_slice()))
+        self.slot(id)
+            .map(|s| (s.local.as_slice(), s.remote.as_slice()))
     }
 
     #[inline]
@@ -383,8 +384,14 @@ mod tests {
             for i in order {
                 t.insert(ts("198.51.100.0/24"), ts(sas[i].1), sas[i].0);
             }
-            assert_eq!(via(&t, &udp("198.51.100.1", "203.0.113.77", 53)), Some("host"));
-            assert_eq!(via(&t, &udp("198.51.100.1", "203.0.113.78", 53)), Some("site"));
+            assert_eq!(
+                via(&t, &udp("198.51.100.1", "203.0.113.77", 53)),
+                Some("host")
+            );
+            assert_eq!(
+                via(&t, &udp("198.51.100.1", "203.0.113.78", 53)),
+                Some("site")
+            );
             assert_eq!(via(&t, &udp("198.51.100.1", "192.0.2.1", 53)), Some("wide"));
             // No entry has this source.
             assert_eq!(via(&t, &udp("192.0.2.9", "203.0.113.77", 53)), None);
@@ -423,7 +430,10 @@ mod tests {
         t.insert(ts("198.51.100.128/25"), ts("203.0.113.0/24"), "high");
         t.insert(ts("198.51.100.7/32[udp/53]"), ts("203.0.113.0/24"), "dns");
         assert_eq!(via(&t, &udp("198.51.100.1", "203.0.113.1", 9)), Some("low"));
-        assert_eq!(via(&t, &udp("198.51.100.200", "203.0.113.1", 9)), Some("high"));
+        assert_eq!(
+            via(&t, &udp("198.51.100.200", "203.0.113.1", 9)),
+            Some("high")
+        );
         let from53 = FlowKey::new(a("198.51.100.7"), a("203.0.113.1"), IpProtocol::UDP, 53, 9);
         // All three share the remote selector: the newest that carries it.
         assert_eq!(via(&t, &from53), Some("dns"));
@@ -461,8 +471,14 @@ mod tests {
         t.insert(ts("::/0"), ts("2001:db8::/32"), "v6");
         t.insert(ts("::/0"), ts("2001:db8:1::/48, 2001:db8:2::/48"), "two");
         t.insert(ts("0.0.0.0/0"), ts("203.0.113.3..203.0.113.17"), "range");
-        assert_eq!(via(&t, &udp("2001:db8:9::1", "2001:db8:2::1", 1)), Some("two"));
-        assert_eq!(via(&t, &udp("2001:db8:9::1", "2001:db8:3::1", 1)), Some("v6"));
+        assert_eq!(
+            via(&t, &udp("2001:db8:9::1", "2001:db8:2::1", 1)),
+            Some("two")
+        );
+        assert_eq!(
+            via(&t, &udp("2001:db8:9::1", "2001:db8:3::1", 1)),
+            Some("v6")
+        );
         assert_eq!(via(&t, &udp("2001:db8:9::1", "2001:db9::1", 1)), None);
         for (d, want) in [
             ("203.0.113.2", None),
@@ -472,7 +488,9 @@ mod tests {
         ] {
             assert_eq!(via(&t, &udp("198.51.100.1", d, 1)), want, "{d}");
         }
-        let id = t.lookup(&udp("198.51.100.1", "203.0.113.9", 1), |_| true).unwrap();
+        let id = t
+            .lookup(&udp("198.51.100.1", "203.0.113.9", 1), |_| true)
+            .unwrap();
         let (local, remote) = t.selectors(id).unwrap();
         assert_eq!((local.len(), remote.len()), (1, 1));
     }
