@@ -95,6 +95,9 @@ impl Cand {
     }
 }
 
+/// Levels with at most this many networks are searched linearly.
+const SHORT_LEVEL: usize = 4;
+
 /// All prefixes of one length, sorted by network, each with its bucket.
 #[derive(Debug, Clone)]
 struct Level<K> {
@@ -118,10 +121,19 @@ impl<K: Key> Family<K> {
     #[inline]
     fn find(&self, addr: K, mut accept: impl FnMut(&Cand) -> bool) -> Option<u32> {
         for l in &self.levels {
-            if let Ok(i) = l.nets.binary_search(&(addr & l.mask)) {
-                if let Some(c) = l.buckets.get(i).and_then(|b| b.iter().find(|c| accept(c))) {
-                    return Some(c.id);
-                }
+            let net = addr & l.mask;
+            // A few SAs (one tunnel, a handful of sites): comparing each
+            // network beats the branches of a binary search.
+            let at = if l.nets.len() <= SHORT_LEVEL {
+                l.nets.iter().position(|n| *n == net)
+            } else {
+                l.nets.binary_search(&net).ok()
+            };
+            if let Some(c) = at
+                .and_then(|i| l.buckets.get(i))
+                .and_then(|b| b.iter().find(|c| accept(c)))
+            {
+                return Some(c.id);
             }
         }
         None
@@ -335,18 +347,26 @@ impl<V> OutboundTable<V> {
     /// takes; `None` when no entry can.
     #[inline]
     pub fn lookup(&self, flow: &FlowKey, mut accept: impl FnMut(&V) -> bool) -> Option<EntryId> {
-        let mut ok = |c: &Cand| {
-            c.protocol.matches(flow.ip_protocol)
-                && c.ports.matches(flow.dst_port)
-                && self.slot(EntryId(c.id)).is_some_and(|s| {
-                    s.local.iter().any(|t| flow.src_matches(t)) && accept(&s.value)
-                })
-        };
         let id = match flow.dst {
-            IpAddr::V4(a) => self.v4.find(u32::from(a), &mut ok),
-            IpAddr::V6(a) => self.v6.find(u128::from(a), &mut ok),
+            IpAddr::V4(a) => self
+                .v4
+                .find(u32::from(a), |c| self.carries(c, flow, &mut accept)),
+            IpAddr::V6(a) => self
+                .v6
+                .find(u128::from(a), |c| self.carries(c, flow, &mut accept)),
         }?;
         Some(EntryId(id))
+    }
+
+    /// Whether the candidate's entry carries `flow`; the destination
+    /// address is already known to be inside its selector.
+    #[inline]
+    fn carries(&self, c: &Cand, flow: &FlowKey, accept: &mut impl FnMut(&V) -> bool) -> bool {
+        c.protocol.matches(flow.ip_protocol)
+            && c.ports.matches(flow.dst_port)
+            && self
+                .slot(EntryId(c.id))
+                .is_some_and(|s| s.local.iter().any(|t| flow.src_matches(t)) && accept(&s.value))
     }
 }
 
