@@ -509,7 +509,10 @@ impl<'s> Loader<'s, '_> {
             }
         }
         if (src_ports != PortRange::ANY || dst_ports != PortRange::ANY)
-            && !matches!(protocol, Some(6 | 17 | 132))
+            && !matches!(
+                protocol,
+                IpProtocol::TCP | IpProtocol::UDP | IpProtocol::SCTP
+            )
         {
             sink.error_hint(
                 t.span.clone(),
@@ -1171,7 +1174,7 @@ impl<'s> Loader<'s, '_> {
         path: &str,
         local_ts: &[(AddressSpec, Range<usize>)],
         remote_ts: &[(AddressSpec, Range<usize>)],
-        protocol: Option<u8>,
+        protocol: IpProtocol,
     ) -> Vec<(String, Range<usize>, Selector, Range<usize>)> {
         let mut out = Vec::new();
         for (l, lspan) in local_ts {
@@ -1299,7 +1302,7 @@ impl<'s> Loader<'s, '_> {
                 Some(_) => {
                     // Bypass and discard are routes, and routes go by
                     // destination only (docs/config.md, Routing).
-                    if sel.protocol.is_some()
+                    if !sel.protocol.is_any()
                         || sel.src_ports != PortRange::ANY
                         || sel.dst_ports != PortRange::ANY
                     {
@@ -1389,7 +1392,7 @@ fn overlaps(
         Some(Policy::Protect { remote, .. }) => Some(remote.clone()),
         _ => None,
     };
-    let ports = |a: PortRange, b: PortRange| a.start <= b.end && b.start <= a.end;
+    let ports = |a: PortRange, b: PortRange| a.intersect(b).is_some();
     let mut warnings = Vec::new();
     for (i, (an, aspan, a, _)) in sels.iter().enumerate() {
         let (Some(apeer), Some(al), Some(ar)) = (peer(a), interval(&a.src), interval(&a.dst))
@@ -1401,8 +1404,7 @@ fn overlaps(
             else {
                 continue;
             };
-            let same_protocol =
-                a.protocol.is_none() || b.protocol.is_none() || a.protocol == b.protocol;
+            let same_protocol = a.protocol.intersect(b.protocol).is_some();
             if apeer == bpeer
                 || !meet(al, bl)
                 || !meet(ar, br)
@@ -1660,23 +1662,15 @@ fn ports(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) ->
         return PortRange::ANY;
     };
     let parsed = match v.get_ref() {
-        DeValue::Integer(n) => n
-            .as_str()
-            .parse::<u16>()
-            .ok()
-            .map(|p| PortRange { start: p, end: p }),
+        DeValue::Integer(n) => n.as_str().parse::<u16>().ok().map(PortRange::single),
         DeValue::String(s) if s == "any" => Some(PortRange::ANY),
         DeValue::String(s) => match s.split_once('-') {
             Some((a, b)) => (|| {
                 let (a, b) = (a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?);
-                (a <= b).then_some(PortRange { start: a, end: b })
+                (a <= b).then(|| PortRange::new(a, b).ok()).flatten()
             })(),
             // A quoted single port, "443", reads like the quoted ranges.
-            None => s
-                .trim()
-                .parse::<u16>()
-                .ok()
-                .map(|p| PortRange { start: p, end: p }),
+            None => s.trim().parse::<u16>().ok().map(PortRange::single),
         },
         _ => None,
     };
@@ -1690,21 +1684,16 @@ fn ports(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>, key: &'static str) ->
     })
 }
 
-fn protocol(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<u8> {
-    let v = t.value("protocol")?;
+fn protocol(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> IpProtocol {
+    let Some(v) = t.value("protocol") else {
+        return IpProtocol::ANY;
+    };
     let p = match v.get_ref() {
-        DeValue::Integer(n) => n.as_str().parse::<u8>().ok().map(Some),
-        DeValue::String(s) => match s.as_ref() {
-            "any" => Some(None),
-            "icmp" => Some(Some(1)),
-            "tcp" => Some(Some(6)),
-            "udp" => Some(Some(17)),
-            "gre" => Some(Some(47)),
-            "icmpv6" | "ipv6-icmp" => Some(Some(58)),
-            "sctp" => Some(Some(132)),
-            "mh" | "mobility-header" => Some(Some(135)),
-            _ => None,
-        },
+        DeValue::Integer(n) => n.as_str().parse::<u8>().ok().map(IpProtocol),
+        // The selector crate's names (any, tcp, udp, icmp, icmpv6 or
+        // ipv6-icmp, sctp, gre, esp, ah, mh, udplite).
+        DeValue::String(s) if s.as_ref() == "mobility-header" => Some(IpProtocol::MH),
+        DeValue::String(s) => s.parse().ok(),
         _ => None,
     };
     p.unwrap_or_else(|| {
@@ -1713,7 +1702,7 @@ fn protocol(sink: &mut Sink<'_>, t: &mut TableReader<'_, '_>) -> Option<u8> {
             format!("`{}` is not a protocol", t.qualified("protocol")),
             "any, tcp, udp, icmp, icmpv6, sctp, gre, mh, or a number 0-255",
         );
-        None
+        IpProtocol::ANY
     })
 }
 

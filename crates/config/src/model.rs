@@ -230,29 +230,24 @@ pub struct Lifetime {
     pub jitter: Duration,
 }
 
+/// A `selector` section: a traffic selector pair as written. Protocol and
+/// ports are already `yadokari-policy`'s selector types; the addresses stay
+/// [`AddressSpec`]s because they may name hosts or our own addresses
+/// (`MY_IP`, FQDNs), which only the daemon resolves, into the one
+/// `TrafficSelector` type (`crates/daemon/src/translate.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
     pub src: AddressSpec,
     pub dst: AddressSpec,
-    /// Upper-layer protocol; `None` is any.
-    pub protocol: Option<u8>,
+    /// Upper-layer protocol; [`IpProtocol::ANY`] (0) is any.
+    pub protocol: IpProtocol,
     pub src_ports: PortRange,
     pub dst_ports: PortRange,
     pub policy: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange {
-    pub start: u16,
-    pub end: u16,
-}
-
-impl PortRange {
-    pub const ANY: PortRange = PortRange {
-        start: 0,
-        end: u16::MAX,
-    };
-}
+/// The protocol and port parts of a selector: `yadokari-policy`'s types.
+pub use yadokari_policy::{IpProtocol, PortRange};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {

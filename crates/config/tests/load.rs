@@ -107,22 +107,13 @@ policy = "to-hq"
         address::Address::Fqdn("vpn.example.org".into())
     );
     assert_eq!(c.ipsec["tun"].lifetime.rekey.as_secs(), 1800);
-    assert_eq!(c.selectors["out"].protocol, Some(6));
+    assert_eq!(c.selectors["out"].protocol, IpProtocol::TCP);
     assert_eq!(
         c.selectors["out"].dst_ports,
-        PortRange {
-            start: 1024,
-            end: 65535
-        }
+        PortRange::new(1024, 65535).unwrap()
     );
     // A quoted single port reads like a quoted range.
-    assert_eq!(
-        c.selectors["out"].src_ports,
-        PortRange {
-            start: 443,
-            end: 443
-        }
-    );
+    assert_eq!(c.selectors["out"].src_ports, PortRange::single(443));
     assert_eq!(c.policies["local"], Policy::Bypass);
 }
 

@@ -42,18 +42,6 @@ fn suite(info: &ChildSaInfo) -> anyhow::Result<Suite> {
     }
 }
 
-fn dp_selectors(ts: &[TrafficSelector]) -> Vec<dp::TrafficSelector> {
-    ts.iter()
-        .map(|t| dp::TrafficSelector {
-            start: t.addrs.start(),
-            end: t.addrs.end(),
-            protocol: t.ip_protocol.0,
-            start_port: t.ports.start(),
-            end_port: t.ports.end(),
-        })
-        .collect()
-}
-
 /// The two hosts of a transport-mode SA: the IKE SA's addresses.
 fn transport_hosts(net: &Net, info: &ChildSaInfo) -> dp::TransportAddrs {
     let remote = crate::net::canonical(info.path.remote.ip());
@@ -104,16 +92,19 @@ pub fn install(
     keys: ChildSaKeys,
     standby_for: Option<u32>,
 ) -> anyhow::Result<()> {
-    let (mode, esp_mode) = match info.mode {
-        yadokari_ike::Mode::Tunnel => (dp::SaMode::Tunnel, Mode::Tunnel),
-        yadokari_ike::Mode::Transport => {
+    // One mode type from IKE to ESP; the data plane's also carries the
+    // transport-mode hosts.
+    let esp_mode = info.mode;
+    let mode = match info.mode {
+        Mode::Tunnel => dp::SaMode::Tunnel,
+        Mode::Transport => {
             // Fail closed: the peer's host route into the TUN is in place
             // since load, so if this SA is refused traffic to the peer is
             // dropped, not sent in clear.
             let a = transport_hosts(net, info);
             check_transport(info, &a)?;
             warn_strict_rp_filter(a.remote);
-            (dp::SaMode::Transport(a), Mode::Transport)
+            dp::SaMode::Transport(a)
         }
     };
     let dpl = net.dataplane()?;
@@ -135,8 +126,8 @@ pub fn install(
         Some(e) => dp::EspTransport::Udp(SocketAddr::new(info.path.remote.ip(), e.remote_port)),
         None => dp::EspTransport::Raw(crate::net::canonical(info.path.remote.ip())),
     };
-    let local_ts = dp_selectors(&info.ts_local);
-    let remote_ts = dp_selectors(&info.ts_remote);
+    let local_ts = info.ts_local.clone();
+    let remote_ts = info.ts_remote.clone();
     let standby = standby_for.map(|replaces| dp::Standby {
         replaces,
         ready: std::sync::Arc::default(),

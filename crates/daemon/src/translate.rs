@@ -309,8 +309,8 @@ fn is_link_local(ip: &IpAddr) -> bool {
 
 fn selector(
     spec: &AddressSpec,
-    proto: Option<u8>,
-    ports: cfg::PortRange,
+    proto: IpProtocol,
+    ports: PortRange,
     host: Option<IpAddr>,
     names: &Resolved,
 ) -> anyhow::Result<TrafficSelector> {
@@ -340,12 +340,7 @@ fn selector(
             None => bail!("cannot use `{a}` as a selector address"),
         },
     };
-    let ports = PortRange::new(ports.start, ports.end).map_err(|e| anyhow!("{e}"))?;
-    Ok(TrafficSelector::new(
-        addrs,
-        IpProtocol(proto.unwrap_or(0)),
-        ports,
-    ))
+    Ok(TrafficSelector::new(addrs, proto, ports))
 }
 
 /// The endpoint-wide admission settings of `[daemon]` (RFC 7296 §2.6

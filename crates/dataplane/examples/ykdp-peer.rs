@@ -132,8 +132,12 @@ fn main() -> Result<()> {
     }
     let ts = |v: &[Prefix]| {
         v.iter()
-            .map(|p| TrafficSelector::prefix(p.addr, p.len))
-            .collect::<Vec<_>>()
+            .map(|p| {
+                yadokari_policy::IpPrefix::new(p.addr, p.len)
+                    .map(TrafficSelector::from_prefix)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .collect::<Result<Vec<_>>>()
     };
     let sa = ManualSa {
         spi_in: a.spi_in,
@@ -142,8 +146,8 @@ fn main() -> Result<()> {
         key_in: a.key_in.clone().into(),
         key_out: a.key_out.clone().into(),
         peer,
-        local_ts: ts(&a.local_nets),
-        remote_ts: ts(&a.remote_nets),
+        local_ts: ts(&a.local_nets)?,
+        remote_ts: ts(&a.remote_nets)?,
     };
     let cfg = Config {
         keepalive_interval: None,

@@ -34,6 +34,21 @@ pub struct FiveTuple {
     pub l4_offset: usize,
 }
 
+impl FiveTuple {
+    /// The selector fields, for matching against traffic selectors.
+    #[inline]
+    #[must_use]
+    pub fn flow(&self) -> yadokari_policy::FlowKey {
+        yadokari_policy::FlowKey {
+            src: self.src,
+            dst: self.dst,
+            ip_protocol: yadokari_policy::IpProtocol(self.protocol),
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+        }
+    }
+}
+
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }

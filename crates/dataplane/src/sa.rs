@@ -1,7 +1,8 @@
 //! SAs as the data plane holds them, and the per-worker tables: outbound
-//! lookup by traffic selectors (most specific selector first, RFC 4301
-//! §4.4.1 ordering reduced to "narrowest wins" for a route-based tunnel),
-//! inbound lookup by SPI (RFC 4303 §3.4.2).
+//! lookup by traffic selectors in `yadokari-policy`'s [`OutboundTable`]
+//! (longest prefix first, then the narrower protocol and ports, then the
+//! newest: RFC 4301 §4.4.1 ordering reduced to a routing table's for a
+//! route-based tunnel), inbound lookup by SPI (RFC 4303 §3.4.2).
 //!
 //! Each worker owns its tables outright and changes them only when a control
 //! message arrives, so the per-packet path takes no lock.
@@ -15,10 +16,10 @@ use zeroize::Zeroizing;
 
 use crate::counters::SaCounters;
 use crate::ip::FiveTuple;
-use crate::selector::{tuple_matches, TrafficSelector};
 use crate::transform::{aead_inbound, aead_outbound, AeadAlgorithm, EspDecap, EspEncap};
 use crate::transport::SaMode;
 use yadokari_esp::SaError;
+use yadokari_policy::{EntryId, OutboundTable, TrafficSelector};
 
 /// How ESP packets of an outbound SA reach the peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -267,19 +268,19 @@ pub(crate) struct OutEntry {
     pub max_inner: usize,
     /// `Event::RekeyNeeded` already raised for this SA.
     pub rekey_signalled: bool,
-    /// Narrowest remote selector width: the sort key.
-    width: u128,
-    order: u64,
 }
 
-/// Outbound table of one worker.
+/// Outbound table of one worker: `yadokari-policy`'s [`OutboundTable`],
+/// which picks the SA by longest-prefix match on the destination with the
+/// protocol, port and source selectors honoured (most specific first, the
+/// newest of equals), plus what only the data plane knows — which SAs stand
+/// by, and the last lookup.
 #[derive(Default)]
 pub(crate) struct OutTable {
-    entries: Vec<OutEntry>,
-    next_order: u64,
+    table: OutboundTable<OutEntry>,
     /// Last (src, dst) looked up and the entry it found: segments of one
     /// super-packet share it, so most lookups are one comparison.
-    cache: Option<(FiveTuple, usize)>,
+    cache: Option<(FiveTuple, EntryId)>,
     /// Entries standing by (see [`Standby`]): only while this is non-zero
     /// does a lookup look at their flags, so the usual path pays nothing.
     standing_by: usize,
@@ -287,72 +288,66 @@ pub(crate) struct OutTable {
 
 impl OutTable {
     pub fn install(&mut self, sa: OutboundSa, counters: Arc<SaCounters>, path_mtu: u16) {
-        let width = sa
-            .remote_ts
-            .iter()
-            .map(TrafficSelector::width)
-            .min()
-            .unwrap_or(u128::MAX);
         let max_inner = usize::from(max_inner_len(
             sa.encap.as_ref(),
             path_mtu,
             sa.peer.is_ipv6(),
         ));
-        self.next_order += 1;
         // Same SPI and peer replaces (re-install); otherwise both coexist and
         // the newer wins ties, which is the make-before-break of a rekey.
-        self.entries
+        self.table
             .retain(|e| !(e.sa.spi == sa.spi && e.sa.peer == sa.peer));
         // A standby for an SA that is not (or no longer) here has nothing to
         // wait for.
         let mut sa = sa;
         if let Some(s) = &sa.standby {
-            if !self.entries.iter().any(|e| e.sa.spi == s.replaces) {
+            if !self.table.iter().any(|(_, e)| e.sa.spi == s.replaces) {
                 sa.standby = None;
             }
         }
-        self.entries.push(OutEntry {
-            sa,
-            counters,
-            max_inner,
-            rekey_signalled: false,
-            width,
-            order: self.next_order,
-        });
-        self.entries
-            .sort_by(|a, b| a.width.cmp(&b.width).then(b.order.cmp(&a.order)));
+        let (local, remote) = (sa.local_ts.clone(), sa.remote_ts.clone());
+        self.table.insert(
+            local,
+            remote,
+            OutEntry {
+                sa,
+                counters,
+                max_inner,
+                rekey_signalled: false,
+            },
+        );
         self.recount();
         self.cache = None;
     }
 
     pub fn remove(&mut self, spi: u32, peer: Option<SocketAddr>) -> bool {
-        let before = self.entries.len();
-        self.entries
+        let removed = self
+            .table
             .retain(|e| !(e.sa.spi == spi && peer.is_none_or(|p| e.sa.peer.matches(p))));
         // The replaced SA is gone (the peer deleted it, or it expired): its
         // successor takes over now whether or not the peer has used it yet.
-        for e in &mut self.entries {
+        for e in self.table.values_mut() {
             if e.sa.standby.as_ref().is_some_and(|s| s.replaces == spi) {
                 e.sa.standby = None;
             }
         }
         self.recount();
         self.cache = None;
-        before != self.entries.len()
+        removed != 0
     }
 
     fn recount(&mut self) {
         self.standing_by = self
-            .entries
+            .table
             .iter()
-            .filter(|e| e.sa.standby.is_some())
+            .filter(|(_, e)| e.sa.standby.is_some())
             .count();
     }
 
     /// Releases the standing-by entries whose peer has shown it is ready.
     fn release_ready(&mut self) {
         let mut released = false;
-        for e in &mut self.entries {
+        for e in self.table.values_mut() {
             if e.sa
                 .standby
                 .as_ref()
@@ -371,44 +366,44 @@ impl OutTable {
     pub fn update_peer(&mut self, old: SocketAddr, new: SocketAddr) {
         // Only UDP peers move: a NAT mapping or MOBIKE change names a UDP
         // address; raw ESP follows re-installation instead.
-        for e in &mut self.entries {
+        for e in self.table.values_mut() {
             if e.sa.peer == EspTransport::Udp(old) {
                 e.sa.peer = EspTransport::Udp(new);
             }
         }
     }
 
-    pub fn lookup(&mut self, t: &FiveTuple) -> Option<usize> {
+    /// The SA that carries a packet with this 5-tuple; `None` when none
+    /// may (the caller drops, counts and asks for one).
+    pub fn lookup(&mut self, t: &FiveTuple) -> Option<EntryId> {
         if self.standing_by != 0 {
             self.release_ready();
         }
-        if let Some((ct, i)) = &self.cache {
+        if let Some((ct, id)) = &self.cache {
             if ct == t {
-                return Some(*i);
+                return Some(*id);
             }
         }
-        let i = self.entries.iter().position(|e| {
-            e.sa.standby.is_none() && tuple_matches(t, &e.sa.local_ts, &e.sa.remote_ts)
-        })?;
-        self.cache = Some((*t, i));
-        Some(i)
+        let id = self.table.lookup(&t.flow(), |e| e.sa.standby.is_none())?;
+        self.cache = Some((*t, id));
+        Some(id)
     }
 
-    pub fn get_mut(&mut self, i: usize) -> Option<&mut OutEntry> {
-        self.entries.get_mut(i)
+    pub fn get_mut(&mut self, id: EntryId) -> Option<&mut OutEntry> {
+        self.table.get_mut(id)
     }
 
     #[cfg(test)]
-    pub fn get(&self, i: usize) -> Option<&OutEntry> {
-        self.entries.get(i)
+    pub fn get(&self, id: EntryId) -> Option<&OutEntry> {
+        self.table.get(id)
     }
 
     /// UDP peers (NAT keepalives go to these only: raw ESP has no NAT).
     pub fn peers(&self) -> Vec<SocketAddr> {
         let mut v: Vec<SocketAddr> = self
-            .entries
+            .table
             .iter()
-            .filter_map(|e| match e.sa.peer {
+            .filter_map(|(_, e)| match e.sa.peer {
                 EspTransport::Udp(a) => Some(a),
                 EspTransport::Raw(_) => None,
             })
@@ -441,8 +436,8 @@ mod tests {
             spi,
             spi_in: spi ^ 1,
             peer: EspTransport::Udp("192.0.2.2:4500".parse().expect("addr")),
-            local_ts: vec![TrafficSelector::prefix("0.0.0.0".parse().expect("a"), 0)],
-            remote_ts: vec![TrafficSelector::prefix(remote.parse().expect("a"), len)],
+            local_ts: vec!["0.0.0.0/0".parse().expect("ts")],
+            remote_ts: vec![format!("{remote}/{len}").parse().expect("ts")],
             mode: SaMode::Tunnel,
             encap: Box::new(aead_outbound(AeadAlgorithm::AesGcm128, spi, &[7u8; 20]).expect("key")),
             standby: None,
@@ -522,6 +517,101 @@ mod tests {
         assert_eq!(t.get(i).expect("e").sa.spi, 3);
         assert!(t.remove(1, None));
         assert!(t.lookup(&tuple("198.51.100.9")).is_none());
+    }
+
+    fn out_ts(spi: u32, remote: &str) -> OutboundSa {
+        let mut sa = out(spi, "0.0.0.0", 0);
+        sa.remote_ts = vec![remote.parse().expect("ts")];
+        sa
+    }
+
+    fn flow(protocol: u8, dst: &str, dst_port: Option<u16>) -> FiveTuple {
+        FiveTuple {
+            protocol,
+            src_port: dst_port.map(|_| 40000),
+            dst_port,
+            ..tuple(dst)
+        }
+    }
+
+    #[test]
+    fn the_most_specific_sa_wins_with_protocol_and_ports_honoured() {
+        let mut t = OutTable::default();
+        t.install(out_ts(1, "203.0.113.0/24"), Arc::default(), 1500);
+        t.install(out_ts(2, "203.0.113.0/24[tcp/22]"), Arc::default(), 1500);
+        t.install(out_ts(3, "203.0.113.128/25"), Arc::default(), 1500);
+        // SA 1 rekeyed: newer than the SSH SA, but no more specific, so it
+        // takes over SA 1's traffic only.
+        t.install(out_ts(4, "203.0.113.0/24"), Arc::default(), 1500);
+        let spi = |t: &mut OutTable, f: FiveTuple| {
+            let i = t.lookup(&f).expect("hit");
+            t.get(i).expect("e").sa.spi
+        };
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.5", Some(22))), 2);
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.5", Some(80))), 4);
+        assert_eq!(spi(&mut t, flow(17, "203.0.113.5", Some(22))), 4);
+        // A fragment's ports are unknown: not for a port selector.
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.5", None)), 4);
+        // The longer prefix wins over the port-specific /24.
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.200", Some(22))), 3);
+        assert!(t.remove(3, None));
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.200", Some(22))), 2);
+        assert!(t.remove(2, None));
+        assert_eq!(spi(&mut t, flow(6, "203.0.113.200", Some(22))), 4);
+        // Nothing for other destinations: the caller drops and acquires.
+        assert!(t.lookup(&flow(6, "192.0.2.7", Some(22))).is_none());
+    }
+
+    #[test]
+    fn a_port_only_sa_leaves_other_traffic_without_an_sa() {
+        let mut t = OutTable::default();
+        t.install(out_ts(7, "203.0.113.0/24[udp/53]"), Arc::default(), 1500);
+        assert!(t.lookup(&flow(17, "203.0.113.9", Some(53))).is_some());
+        // Fail closed: what the selectors do not cover finds no SA.
+        assert!(t.lookup(&flow(17, "203.0.113.9", Some(54))).is_none());
+        assert!(t.lookup(&flow(6, "203.0.113.9", Some(53))).is_none());
+        assert!(t.lookup(&flow(1, "203.0.113.9", None)).is_none());
+    }
+
+    #[test]
+    fn thousands_of_sas() {
+        // A hub: one SA per /48 spoke and a default SA beneath them.
+        let mut t = OutTable::default();
+        let v6 = |spi: u32, remote: &str| {
+            let mut sa = out_ts(spi, remote);
+            sa.local_ts = vec!["2001:db8::/48".parse().expect("ts")];
+            sa
+        };
+        for i in 1..=2000u32 {
+            t.install(
+                v6(0x100 + i, &format!("2001:db8:{i:x}::/48")),
+                Arc::default(),
+                1500,
+            );
+        }
+        t.install(v6(1, "::/0"), Arc::default(), 1500);
+        let to = |dst: String| {
+            FiveTuple {
+                src: "2001:db8::1".parse().expect("a"),
+                ..flow(17, "2001:db8::2", Some(1))
+            }
+            .with_dst(&dst)
+        };
+        for i in [1u32, 2, 999, 2000] {
+            let id = t.lookup(&to(format!("2001:db8:{i:x}::77"))).expect("hit");
+            assert_eq!(t.get(id).expect("e").sa.spi, 0x100 + i);
+        }
+        let id = t.lookup(&to("2001:db8:ffff::1".into())).expect("hit");
+        assert_eq!(t.get(id).expect("e").sa.spi, 1);
+    }
+
+    impl FiveTuple {
+        fn with_dst(self, dst: &str) -> Self {
+            Self {
+                dst: dst.parse().expect("a"),
+                ..self
+            }
+        }
     }
 
     #[test]

@@ -59,7 +59,9 @@ fn us() -> SocketAddr {
 
 /// The one place selectors are built: all of `addr/len`.
 fn ts(addr: &str, len: u8) -> Vec<TrafficSelector> {
-    vec![TrafficSelector::prefix(ip(addr), len)]
+    vec![TrafficSelector::from_prefix(
+        yadokari_policy::IpPrefix::new(ip(addr), len).expect("prefix"),
+    )]
 }
 
 /// Our manual SA pair toward `peer()`: inbound SPI 0x100, outbound 0x200.

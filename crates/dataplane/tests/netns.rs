@@ -60,8 +60,7 @@ fn skip_reason() -> Option<String> {
 }
 
 fn ts(s: &str) -> TrafficSelector {
-    let (a, l) = s.split_once('/').expect("cidr");
-    TrafficSelector::prefix(a.parse().expect("addr"), l.parse().expect("len"))
+    s.parse().expect("cidr")
 }
 
 fn key(b: u8) -> Vec<u8> {

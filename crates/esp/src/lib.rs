@@ -35,14 +35,9 @@ pub use outbound::{Encapsulated, OutboundConfig, OutboundCounters, OutboundSa};
 pub use replay::ReplayWindow;
 pub use suite::{auth_id, can_run, encr_id, Encryption, Integrity, Suite};
 
-/// ESP mode (RFC 4303 §3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// The payload is a whole IP packet (Next Header 4 or 41).
-    Tunnel,
-    /// The payload is an upper-layer protocol's data.
-    Transport,
-}
+/// ESP mode (RFC 4303 §3.1): the one IPsec mode type, which the IKE core
+/// negotiates too, so it lives in `yadokari-policy` below both.
+pub use yadokari_policy::Mode;
 
 #[cfg(test)]
 mod tests;

@@ -18,12 +18,9 @@ use crate::ts::TrafficSelector;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub usize);
 
-/// IPsec mode of a CHILD SA (RFC 4301 §4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Tunnel,
-    Transport,
-}
+/// IPsec mode of a CHILD SA (RFC 4301 §4.1): the one mode type, shared
+/// with the ESP core (it lives in `yadokari-policy`, below both).
+pub use yadokari_policy::Mode;
 
 /// An IKE identity (RFC 7296 §3.5). Compared as typed data, never as text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

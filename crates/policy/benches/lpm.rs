@@ -1,9 +1,11 @@
-//! Longest-prefix lookup cost on the outbound hot path.
+//! Outbound SA lookup cost on the data plane's hot path: one site-to-site
+//! tunnel, a few, and a hub with thousands of spokes (a /48 each, plus a
+//! default SA), for hits and misses.
 use std::hint::black_box;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use yadokari_policy::{IpPrefix, LpmTable};
+use yadokari_policy::{FlowKey, IpPrefix, IpProtocol, OutboundTable, TrafficSelector};
 
 /// Deterministic xorshift so runs compare.
 fn rng(state: &mut u64) -> u64 {
@@ -13,75 +15,60 @@ fn rng(state: &mut u64) -> u64 {
     *state
 }
 
-fn table(n: usize, seed: u64) -> LpmTable<u32> {
-    let mut s = seed;
-    let mut t = LpmTable::new();
-    let lens4 = [8u8, 16, 20, 24, 28, 32];
-    let lens6 = [32u8, 48, 56, 64, 128];
+/// An address under 2001:db8::/32: the spoke number in bits 80..96.
+fn v6(spoke: u32, host: u32) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::from(
+        0x2001_0db8_u128 << 96 | u128::from(spoke) << 80 | u128::from(host),
+    ))
+}
+
+/// `n` SAs from 2001:db8::/48 to one /48 spoke each.
+fn table(n: u32) -> OutboundTable<u32> {
+    let mut t = OutboundTable::new();
+    let local = vec![TrafficSelector::from_prefix(
+        IpPrefix::new(v6(0, 0), 48).unwrap(),
+    )];
     for i in 0..n {
-        let r = rng(&mut s);
-        let l4 = lens4[(r % lens4.len() as u64) as usize];
-        let _ = t.insert(
-            IpPrefix::new(IpAddr::V4(Ipv4Addr::from(r as u32)), l4).unwrap(),
-            i as u32,
-        );
-        let r6 = (u128::from(rng(&mut s)) << 64) | u128::from(rng(&mut s));
-        let l6 = lens6[(r % lens6.len() as u64) as usize];
-        let _ = t.insert(
-            IpPrefix::new(IpAddr::V6(Ipv6Addr::from(r6)), l6).unwrap(),
-            i as u32,
-        );
+        let remote = IpPrefix::new(v6(i + 1, 0), 48).unwrap();
+        t.insert(local.clone(), vec![TrafficSelector::from_prefix(remote)], i);
     }
     t
 }
 
 fn bench(c: &mut Criterion) {
-    for n in [16usize, 1024, 65536] {
-        let t = table(n, 0x5eed);
-        // Half of the probes hit inserted prefixes, half are random.
+    for n in [1u32, 4, 1024, 10_000] {
+        let mut t = table(n);
         let mut s = 0xfeed;
-        let probes4: Vec<Ipv4Addr> = t
-            .iter()
-            .filter(|(p, _)| p.is_ipv4())
-            .map(|(p, _)| p.addr())
-            .filter_map(|a| match a {
-                IpAddr::V4(a) => Some(a),
-                IpAddr::V6(_) => None,
+        let flows: Vec<FlowKey> = (0..1024)
+            .map(|_| {
+                let r = rng(&mut s) as u32;
+                let dst = v6(r % n + 1, r >> 16);
+                FlowKey::new(v6(0, 1), dst, IpProtocol::UDP, 4000, 53)
             })
-            .take(512)
-            .chain((0..512).map(|_| Ipv4Addr::from(rng(&mut s) as u32)))
-            .collect();
-        let probes6: Vec<Ipv6Addr> = (0..1024)
-            .map(|_| Ipv6Addr::from((u128::from(rng(&mut s)) << 64) | u128::from(rng(&mut s))))
             .collect();
         let mut i = 0usize;
-        c.bench_function(&format!("lpm_v4_lookup/{n}"), |b| {
+        c.bench_function(&format!("outbound_lookup_hit/{n}"), |b| {
             b.iter(|| {
-                i = (i + 1) % probes4.len();
-                black_box(t.lookup_v4(black_box(probes4[i])))
+                i = (i + 1) % flows.len();
+                black_box(t.lookup(black_box(&flows[i]), |_| true))
             })
         });
-        let mut j = 0usize;
-        c.bench_function(&format!("lpm_v6_lookup/{n}"), |b| {
-            b.iter(|| {
-                j = (j + 1) % probes6.len();
-                black_box(t.lookup_v6(black_box(probes6[j])))
-            })
+        let miss = FlowKey::new(v6(0, 1), v6(0xffff, 1), IpProtocol::UDP, 4000, 53);
+        c.bench_function(&format!("outbound_lookup_miss/{n}"), |b| {
+            b.iter(|| black_box(t.lookup(black_box(&miss), |_| true)))
         });
-        let compiled = t.compile();
-        let mut k = 0usize;
-        c.bench_function(&format!("compiled_v4_lookup/{n}"), |b| {
-            b.iter(|| {
-                k = (k + 1) % probes4.len();
-                black_box(compiled.lookup_v4(black_box(probes4[k])))
-            })
-        });
-        let mut m = 0usize;
-        c.bench_function(&format!("compiled_v6_lookup/{n}"), |b| {
-            b.iter(|| {
-                m = (m + 1) % probes6.len();
-                black_box(compiled.lookup_v6(black_box(probes6[m])))
-            })
+        // A default SA under the spokes: misses become hits one level down.
+        t.insert(
+            vec![TrafficSelector::from_prefix(
+                IpPrefix::new(v6(0, 0), 0).unwrap(),
+            )],
+            vec![TrafficSelector::from_prefix(
+                IpPrefix::new(v6(0, 0), 0).unwrap(),
+            )],
+            u32::MAX,
+        );
+        c.bench_function(&format!("outbound_lookup_default/{n}"), |b| {
+            b.iter(|| black_box(t.lookup(black_box(&miss), |_| true)))
         });
     }
 }

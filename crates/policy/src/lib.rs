@@ -1,4 +1,5 @@
-//! SPD/SAD as data: traffic selectors, narrowing, longest-prefix lookup.
+//! Traffic selectors as data: one selector type, narrowing, and the
+//! outbound longest-prefix lookup of the data plane.
 //!
 //! - [`ts`]: one traffic selector (RFC 7296 §3.13.1, RFC 4301 §4.4.1.1) and
 //!   its algebra — intersection, containment, packet matching.
@@ -8,30 +9,38 @@
 //!   with exact union semantics.
 //! - [`narrow`]: TS narrowing for responder and initiator (RFC 7296 §2.9).
 //! - [`prefix`]: CIDR prefixes and range → minimal prefix list.
-//! - [`lpm`]: the longest-prefix-match table from destination to outbound
-//!   CHILD SA for the route-based data plane.
-//! - [`spd`]: the ordered SPD with PROTECT/BYPASS/DISCARD (RFC 4301 §4.4.1).
-//! - [`sad`]: SPI and reqid indexes into the SAD (RFC 4301 §4.4.2).
+//! - [`flow`]: [`FlowKey`], the selector fields of one packet, and
+//!   matching it against a CHILD SA's selectors.
+//! - [`lpm`]: [`OutboundTable`], the data plane's outbound lookup: packet
+//!   to CHILD SA by longest-prefix match on the destination, protocol and
+//!   port selectors honoured.
+//! - [`mode`]: [`Mode`], tunnel or transport (RFC 4301 §4.1).
+//!
+//! There is no SPD or SAD type here. The SPD is the configuration, which
+//! the daemon turns into routes into the TUN device (fail-closed), IKE
+//! connections and bypass/discard routes; the SAD is the data plane's
+//! per-worker tables: SPI to inbound SA, and this crate's
+//! [`OutboundTable`] for the outbound direction.
 //!
 //! No I/O, no clocks; everything here is plain data and pure functions.
 #![forbid(unsafe_code)]
 
+pub mod flow;
 pub mod lpm;
+pub mod mode;
 pub mod narrow;
 pub mod ports;
 pub mod prefix;
-pub mod sad;
 pub mod set;
-pub mod spd;
 pub mod ts;
 
-pub use lpm::{CompiledLpm, LpmTable, OutboundSaTable};
+pub use flow::FlowKey;
+pub use lpm::{EntryId, OutboundTable};
+pub use mode::Mode;
 pub use narrow::{
     narrow_responder, select_and_narrow, verify_response, InitiatorCheck, NarrowError, NarrowMode,
     Narrowed, TsPolicy, TsSide, TsViolation,
 };
 pub use prefix::{range_to_prefixes, IpPrefix};
-pub use sad::{SaPair, SadIndex};
 pub use set::TsSet;
-pub use spd::{Action, Direction, FlowKey, ReqId, Spd, SpdEntry};
 pub use ts::{AddrRange, IpProtocol, PortRange, TrafficSelector, TsError, TsType};

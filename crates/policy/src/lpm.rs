@@ -1,117 +1,147 @@
-//! Longest-prefix-match table from destination address to outbound CHILD SA
-//! handle, for the route-based data plane.
+//! The outbound SA table of the route-based data plane: from a packet read
+//! from the TUN device to the CHILD SA that carries it, by longest-prefix
+//! match on the destination, with the protocol, port and source parts of
+//! the selectors checked on the way.
 //!
-//! A packet read from the TUN device is sent on the SA whose remote traffic
-//! selector holds its destination; where selectors nest (a /16 on one SA, a
-//! /24 carved out of it on another) the most specific wins, as in a routing
-//! table. Negotiated selectors are ranges (RFC 7296 §3.13.1), so
-//! [`LpmTable::insert_range`] splits them into prefixes first.
+//! # Which SA carries a packet
 //!
-//! Layout: per family, one sorted table of networks for each prefix length
-//! in use, probed from the longest length down. A lookup is a mask and a
-//! binary search per populated length, with no allocation and no pointer
-//! chasing; SA tables hold few distinct lengths, so this beats a bit-trie on
-//! the hot path. Writes are O(n) vector inserts — they happen on the control
-//! plane, and the data plane is expected to swap in a rebuilt table (e.g.
-//! through `arc-swap`) rather than write in place.
+//! Each entry is one outbound CHILD SA with its local and remote traffic
+//! selectors (TSi/TSr as negotiated, RFC 7296 §2.9). The entry can carry a
+//! packet when the packet's destination, protocol and destination port
+//! match one of its remote selectors, its source, protocol and source port
+//! match one of its local selectors (RFC 4301 §4.4.1.1, [`FlowKey`]), and
+//! the caller accepts it (the data plane passes over an SA standing by for
+//! a rekey). Of those, the entry whose matching remote selector is the most
+//! specific wins — RFC 4301 §4.4.1's ordered SPD reduced to a routing
+//! table's order, which is what a route-based tunnel needs:
 //!
-//! Protocol and port parts of a selector are not consulted here; a data
-//! plane that needs them checks the SA's full selector after the lookup.
+//! 1. the longest prefix holding the destination. A selector's address
+//!    range counts as its minimal prefix cover
+//!    ([`AddrRange::to_prefixes`]); negotiated selectors are nearly always
+//!    prefixes, and then this is the plain longest-prefix match of a
+//!    routing table (a /24 carved out of a /16 takes its /24);
+//! 2. a named protocol before ANY;
+//! 3. the narrower port range (OPAQUE narrowest, ANY widest);
+//! 4. the newer entry: a rekeyed SA with the same selectors takes over at
+//!    once (make-before-break, RFC 7296 §2.8).
+//!
+//! So an SA for `203.0.113.0/24[tcp/22]` beside one for `203.0.113.0/24`
+//! gets the SSH traffic whichever was installed (or rekeyed) last, and a
+//! packet the narrower entry cannot carry (another port, another source)
+//! falls back to a wider one rather than being dropped.
+//!
+//! # Layout and cost
+//!
+//! Per family, one level per prefix length in use, longest first; a level
+//! is a sorted vector of networks, each with a bucket of candidates sorted
+//! by rules 2–4. A lookup probes the levels from the longest down — a mask
+//! and a binary search each — and takes the first acceptable candidate of
+//! the first bucket that has one. It allocates nothing and costs
+//! O(L · log n) for L distinct prefix lengths in use (at most 33 or 129, a
+//! handful in practice), plus the scan of buckets, which only hold more
+//! than one candidate when SAs share a prefix (a rekey's two SAs, per-port
+//! SAs). A table with one SA is one level with one network.
+//!
+//! Inserting and removing are O(n) vector moves on the control path; entry
+//! ids stay valid until their entry is removed, so a caller may keep one
+//! (the data plane caches the last lookup's).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::cmp::Reverse;
+use std::net::IpAddr;
 
-use crate::prefix::{from_raw, IpPrefix};
-use crate::set::TsSet;
+use crate::flow::FlowKey;
+use crate::prefix::IpPrefix;
+use crate::ts::{IpProtocol, PortRange, TrafficSelector};
+
+#[cfg(doc)]
 use crate::ts::AddrRange;
+
+/// Names one entry of an [`OutboundTable`] until it is removed. Ids of
+/// removed entries are reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryId(u32);
 
 /// An unsigned integer holding an address of one family.
 trait Key: Copy + Ord + std::ops::BitAnd<Output = Self> {
     fn mask(len: u8) -> Self;
-    fn to_u128(self) -> u128;
-    /// Narrows a value known to fit the family.
-    fn from_wide(v: u128) -> Self;
-    /// The largest address of the family, widened.
-    fn full() -> u128;
 }
 
 impl Key for u32 {
     fn mask(len: u8) -> Self {
-        u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0)
-    }
-    fn to_u128(self) -> u128 {
-        u128::from(self)
-    }
-    fn from_wide(v: u128) -> Self {
-        v as u32
-    }
-    fn full() -> u128 {
-        u128::from(u32::MAX)
+        u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
     }
 }
 
 impl Key for u128 {
     fn mask(len: u8) -> Self {
-        u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0)
-    }
-    fn to_u128(self) -> u128 {
-        self
-    }
-    fn from_wide(v: u128) -> Self {
-        v
-    }
-    fn full() -> u128 {
-        u128::MAX
+        u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
     }
 }
 
-/// All prefixes of one length, sorted by network.
+/// One remote selector of one entry, filed under one prefix of its cover.
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    id: u32,
+    protocol: IpProtocol,
+    ports: PortRange,
+    seq: u64,
+}
+
+impl Cand {
+    /// Rules 2–4 of the module docs: smaller sorts first.
+    fn rank(&self) -> (bool, u32, Reverse<u64>) {
+        let (lo, hi) = self.ports.interval();
+        (self.protocol.is_any(), hi - lo, Reverse(self.seq))
+    }
+}
+
+/// Levels with at most this many networks are searched linearly.
+const SHORT_LEVEL: usize = 4;
+
+/// All prefixes of one length, sorted by network, each with its bucket.
 #[derive(Debug, Clone)]
-struct Level<K, T> {
+struct Level<K> {
     len: u8,
     mask: K,
     nets: Vec<K>,
-    vals: Vec<T>,
+    buckets: Vec<Vec<Cand>>,
 }
 
 /// One family's levels, longest length first.
 #[derive(Debug, Clone)]
-struct Family<K, T> {
-    levels: Vec<Level<K, T>>,
+struct Family<K> {
+    levels: Vec<Level<K>>,
 }
 
-impl<K: Key, T: Copy + PartialEq> Family<K, T> {
+impl<K: Key> Family<K> {
     const fn new() -> Self {
         Self { levels: Vec::new() }
     }
 
     #[inline]
-    fn lookup(&self, addr: K) -> Option<T> {
+    fn find(&self, addr: K, mut accept: impl FnMut(&Cand) -> bool) -> Option<u32> {
         for l in &self.levels {
             let net = addr & l.mask;
-            if let Ok(i) = l.nets.binary_search(&net) {
-                return l.vals.get(i).copied();
+            // A few SAs (one tunnel, a handful of sites): comparing each
+            // network beats the branches of a binary search.
+            let at = if l.nets.len() <= SHORT_LEVEL {
+                l.nets.iter().position(|n| *n == net)
+            } else {
+                l.nets.binary_search(&net).ok()
+            };
+            if let Some(c) = at
+                .and_then(|i| l.buckets.get(i))
+                .and_then(|b| b.iter().find(|c| accept(c)))
+            {
+                return Some(c.id);
             }
         }
         None
     }
 
-    fn lookup_prefix(&self, addr: K) -> Option<(u8, K, T)> {
-        for l in &self.levels {
-            let net = addr & l.mask;
-            if let Ok(i) = l.nets.binary_search(&net) {
-                return l.vals.get(i).map(|v| (l.len, net, *v));
-            }
-        }
-        None
-    }
-
-    fn level_index(&self, len: u8) -> Result<usize, usize> {
+    fn insert(&mut self, net: K, len: u8, cand: Cand) {
         // Levels are sorted by descending length.
-        self.levels.binary_search_by(|l| len.cmp(&l.len))
-    }
-
-    fn insert(&mut self, net: K, len: u8, val: T) -> Option<T> {
-        let li = match self.level_index(len) {
+        let li = match self.levels.binary_search_by(|l| len.cmp(&l.len)) {
             Ok(i) => i,
             Err(i) => {
                 self.levels.insert(
@@ -120,358 +150,223 @@ impl<K: Key, T: Copy + PartialEq> Family<K, T> {
                         len,
                         mask: K::mask(len),
                         nets: Vec::new(),
-                        vals: Vec::new(),
+                        buckets: Vec::new(),
                     },
                 );
                 i
             }
         };
         let l = &mut self.levels[li];
-        match l.nets.binary_search(&net) {
-            Ok(i) => Some(std::mem::replace(&mut l.vals[i], val)),
+        let bucket = match l.nets.binary_search(&net) {
+            Ok(i) => &mut l.buckets[i],
             Err(i) => {
                 l.nets.insert(i, net);
-                l.vals.insert(i, val);
-                None
+                l.buckets.insert(i, Vec::with_capacity(1));
+                &mut l.buckets[i]
             }
-        }
+        };
+        let at = bucket.partition_point(|c| c.rank() <= cand.rank());
+        bucket.insert(at, cand);
     }
 
-    fn get(&self, net: K, len: u8) -> Option<T> {
-        let l = &self.levels[self.level_index(len).ok()?];
-        l.vals.get(l.nets.binary_search(&net).ok()?).copied()
-    }
-
-    fn remove(&mut self, net: K, len: u8) -> Option<T> {
-        let li = self.level_index(len).ok()?;
+    fn remove(&mut self, net: K, len: u8, id: u32) {
+        let Ok(li) = self.levels.binary_search_by(|l| len.cmp(&l.len)) else {
+            return;
+        };
         let l = &mut self.levels[li];
-        let i = l.nets.binary_search(&net).ok()?;
-        l.nets.remove(i);
-        let v = l.vals.remove(i);
+        let Ok(i) = l.nets.binary_search(&net) else {
+            return;
+        };
+        l.buckets[i].retain(|c| c.id != id);
+        if l.buckets[i].is_empty() {
+            l.nets.remove(i);
+            l.buckets.remove(i);
+        }
         if l.nets.is_empty() {
             self.levels.remove(li);
         }
-        Some(v)
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&mut T) -> bool) -> usize {
-        let mut dropped = 0;
-        for l in &mut self.levels {
-            let mut i = 0;
-            while i < l.nets.len() {
-                if keep(&mut l.vals[i]) {
-                    i += 1;
-                } else {
-                    l.nets.remove(i);
-                    l.vals.remove(i);
-                    dropped += 1;
-                }
-            }
-        }
-        self.levels.retain(|l| !l.nets.is_empty());
-        dropped
-    }
-
-    fn len(&self) -> usize {
-        self.levels.iter().map(|l| l.nets.len()).sum()
-    }
-
-    fn iter(&self, v6: bool) -> impl Iterator<Item = (IpPrefix, T)> + '_ {
-        self.levels.iter().flat_map(move |l| {
-            l.nets.iter().zip(&l.vals).map(move |(n, v)| {
-                (
-                    IpPrefix::new(from_raw(v6, n.to_u128()), l.len)
-                        .unwrap_or_else(|_| IpPrefix::host(from_raw(v6, n.to_u128()))),
-                    *v,
-                )
-            })
-        })
     }
 }
 
-/// Longest-prefix-match table over IPv4 and IPv6 prefixes, mapping to an SA
-/// handle `T` (an index or id chosen by the data plane).
-///
-/// One prefix maps to one handle: inserting a prefix already present
-/// replaces its handle and returns the old one. During a rekey the new SA
-/// takes over with [`LpmTable::replace_handle`].
 #[derive(Debug, Clone)]
-pub struct LpmTable<T> {
-    v4: Family<u32, T>,
-    v6: Family<u128, T>,
+struct Slot<V> {
+    local: Vec<TrafficSelector>,
+    remote: Vec<TrafficSelector>,
+    value: V,
 }
 
-/// The outbound SA table of the route-based data plane.
-pub type OutboundSaTable<T> = LpmTable<T>;
+/// Outbound CHILD SAs by their selectors, for the per-packet lookup of a
+/// route-based data plane (see the module docs for the order). `V` is
+/// whatever the caller keeps per SA.
+#[derive(Debug, Clone)]
+pub struct OutboundTable<V> {
+    slots: Vec<Option<Slot<V>>>,
+    free: Vec<u32>,
+    v4: Family<u32>,
+    v6: Family<u128>,
+    next_seq: u64,
+    len: usize,
+}
 
-impl<T: Copy + PartialEq> Default for LpmTable<T> {
+impl<V> Default for OutboundTable<V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Copy + PartialEq> LpmTable<T> {
+impl<V> OutboundTable<V> {
     pub const fn new() -> Self {
         Self {
+            slots: Vec::new(),
+            free: Vec::new(),
             v4: Family::new(),
             v6: Family::new(),
+            next_seq: 0,
+            len: 0,
         }
     }
 
-    /// Inserts one prefix; returns the handle it replaced.
-    pub fn insert(&mut self, prefix: IpPrefix, handle: T) -> Option<T> {
-        match prefix.addr() {
-            IpAddr::V4(a) => self.v4.insert(u32::from(a), prefix.prefix_len(), handle),
-            IpAddr::V6(a) => self.v6.insert(u128::from(a), prefix.prefix_len(), handle),
+    /// Adds an SA with its local (inner sources) and remote (inner
+    /// destinations) selectors. It is newer than every entry already here.
+    pub fn insert(
+        &mut self,
+        local: Vec<TrafficSelector>,
+        remote: Vec<TrafficSelector>,
+        value: V,
+    ) -> EntryId {
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.next_seq += 1;
+        for ts in &remote {
+            let cand = Cand {
+                id,
+                protocol: ts.ip_protocol,
+                ports: ts.ports,
+                seq: self.next_seq,
+            };
+            for p in ts.addrs.to_prefixes() {
+                self.file(p, cand);
+            }
+        }
+        if let Some(s) = self.slots.get_mut(id as usize) {
+            *s = Some(Slot {
+                local,
+                remote,
+                value,
+            });
+        }
+        self.len += 1;
+        EntryId(id)
+    }
+
+    fn file(&mut self, p: IpPrefix, cand: Cand) {
+        match p.addr() {
+            IpAddr::V4(a) => self.v4.insert(u32::from(a), p.prefix_len(), cand),
+            IpAddr::V6(a) => self.v6.insert(u128::from(a), p.prefix_len(), cand),
         }
     }
 
-    /// Inserts the minimal prefix cover of an address range; returns the
-    /// number of prefixes inserted (replacing any equal ones).
-    pub fn insert_range(&mut self, range: &AddrRange, handle: T) -> usize {
-        let prefixes = range.to_prefixes();
-        for p in &prefixes {
-            self.insert(*p, handle);
+    /// Removes an entry; returns its value.
+    pub fn remove(&mut self, id: EntryId) -> Option<V> {
+        let slot = self.slots.get_mut(id.0 as usize)?.take()?;
+        for ts in &slot.remote {
+            for p in ts.addrs.to_prefixes() {
+                match p.addr() {
+                    IpAddr::V4(a) => self.v4.remove(u32::from(a), p.prefix_len(), id.0),
+                    IpAddr::V6(a) => self.v6.remove(u128::from(a), p.prefix_len(), id.0),
+                }
+            }
         }
-        prefixes.len()
+        self.free.push(id.0);
+        self.len -= 1;
+        Some(slot.value)
     }
 
-    /// Inserts the address ranges of every selector of a CHILD SA's remote
-    /// traffic selectors (its TSr as initiator, TSi as responder).
-    pub fn insert_ts_set(&mut self, remote_ts: &TsSet, handle: T) -> usize {
-        remote_ts
+    /// Removes every entry for which `keep` says no; returns how many.
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) -> usize {
+        let gone: Vec<EntryId> = self
             .iter()
-            .map(|t| self.insert_range(&t.addrs, handle))
-            .sum()
-    }
-
-    /// Removes one exact prefix; returns its handle.
-    pub fn remove(&mut self, prefix: IpPrefix) -> Option<T> {
-        match prefix.addr() {
-            IpAddr::V4(a) => self.v4.remove(u32::from(a), prefix.prefix_len()),
-            IpAddr::V6(a) => self.v6.remove(u128::from(a), prefix.prefix_len()),
+            .filter(|(_, v)| !keep(v))
+            .map(|(id, _)| id)
+            .collect();
+        for id in &gone {
+            self.remove(*id);
         }
+        gone.len()
     }
 
-    /// Removes every prefix pointing at `handle`; returns how many.
-    pub fn remove_handle(&mut self, handle: T) -> usize {
-        self.v4.retain(|v| *v != handle) + self.v6.retain(|v| *v != handle)
+    pub fn get(&self, id: EntryId) -> Option<&V> {
+        self.slot(id).map(|s| &s.value)
     }
 
-    /// Points every prefix of `old` at `new` (rekey); returns how many.
-    pub fn replace_handle(&mut self, old: T, new: T) -> usize {
-        let mut n = 0;
-        let mut swap = |v: &mut T| {
-            if *v == old {
-                *v = new;
-                n += 1;
-            }
-            true
-        };
-        self.v4.retain(&mut swap);
-        self.v6.retain(&mut swap);
-        n
+    pub fn get_mut(&mut self, id: EntryId) -> Option<&mut V> {
+        self.slots
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .map(|s| &mut s.value)
     }
 
-    /// The handle stored for exactly this prefix.
-    pub fn get(&self, prefix: IpPrefix) -> Option<T> {
-        match prefix.addr() {
-            IpAddr::V4(a) => self.v4.get(u32::from(a), prefix.prefix_len()),
-            IpAddr::V6(a) => self.v6.get(u128::from(a), prefix.prefix_len()),
-        }
-    }
-
-    /// Longest-prefix match.
-    #[inline]
-    pub fn lookup(&self, addr: IpAddr) -> Option<T> {
-        match addr {
-            IpAddr::V4(a) => self.lookup_v4(a),
-            IpAddr::V6(a) => self.lookup_v6(a),
-        }
+    /// An entry's (local, remote) selectors.
+    pub fn selectors(&self, id: EntryId) -> Option<(&[TrafficSelector], &[TrafficSelector])> {
+        self.slot(id)
+            .map(|s| (s.local.as_slice(), s.remote.as_slice()))
     }
 
     #[inline]
-    pub fn lookup_v4(&self, addr: Ipv4Addr) -> Option<T> {
-        self.v4.lookup(u32::from(addr))
+    fn slot(&self, id: EntryId) -> Option<&Slot<V>> {
+        self.slots.get(id.0 as usize).and_then(Option::as_ref)
     }
 
-    #[inline]
-    pub fn lookup_v6(&self, addr: Ipv6Addr) -> Option<T> {
-        self.v6.lookup(u128::from(addr))
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (EntryId, &V)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((EntryId(i as u32), &s.as_ref()?.value)))
     }
 
-    /// Longest-prefix match that also says which prefix matched.
-    pub fn lookup_prefix(&self, addr: IpAddr) -> Option<(IpPrefix, T)> {
-        let (v6, len, net, val) = match addr {
-            IpAddr::V4(a) => {
-                let (l, n, v) = self.v4.lookup_prefix(u32::from(a))?;
-                (false, l, n.to_u128(), v)
-            }
-            IpAddr::V6(a) => {
-                let (l, n, v) = self.v6.lookup_prefix(u128::from(a))?;
-                (true, l, n, v)
-            }
-        };
-        let p = IpPrefix::new(from_raw(v6, net), len).ok()?;
-        Some((p, val))
+    /// Every entry's value, mutable (the selectors are not).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.slots.iter_mut().flatten().map(|s| &mut s.value)
     }
 
     pub fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    pub fn clear(&mut self) {
-        self.v4.levels.clear();
-        self.v6.levels.clear();
-    }
-
-    /// All entries, IPv4 first, longest prefixes first within a family.
-    pub fn iter(&self) -> impl Iterator<Item = (IpPrefix, T)> + '_ {
-        self.v4.iter(false).chain(self.v6.iter(true))
-    }
-
-    /// Flattens the table into a read-only [`CompiledLpm`] whose lookup is
-    /// one binary search. Build it on the control plane after a batch of
-    /// changes and hand it to the data plane workers.
-    pub fn compile(&self) -> CompiledLpm<T> {
-        CompiledLpm {
-            v4: self.v4.flatten(),
-            v6: self.v6.flatten(),
-        }
-    }
-}
-
-impl<K: Key, T: Copy + PartialEq> Family<K, T> {
-    /// Elementary intervals of this family: each start address paired with
-    /// the handle of the longest prefix covering it, up to the next start.
-    ///
-    /// Prefixes either nest or are disjoint, so a sweep in address order
-    /// with a stack of open prefixes (outermost at the bottom) assigns every
-    /// address to its innermost open prefix.
-    fn flatten(&self) -> Flat<K, T> {
-        // (first, last, handle), outer prefixes before inner ones at a tie.
-        let mut spans: Vec<(u128, u128, u8, T)> = Vec::with_capacity(self.len());
-        for l in &self.levels {
-            let host = !l.mask.to_u128() & K::full();
-            for (n, v) in l.nets.iter().zip(&l.vals) {
-                let lo = n.to_u128();
-                spans.push((lo, lo | host, l.len, *v));
-            }
-        }
-        spans.sort_unstable_by_key(|&(lo, _, len, _)| (lo, len));
-
-        let mut flat = Flat {
-            starts: Vec::new(),
-            vals: Vec::new(),
-        };
-        let mut emit = |start: u128, val: Option<T>| {
-            if flat.vals.last() != Some(&val) {
-                flat.starts.push(K::from_wide(start));
-                flat.vals.push(val);
-            }
-        };
-        let mut open: Vec<(u128, T)> = Vec::new();
-        // `None` once the sweep has passed the last address of the family.
-        let mut cur: Option<u128> = Some(0);
-        for &(lo, hi, _, v) in &spans {
-            while let Some(&(top_hi, top_v)) = open.last() {
-                if top_hi >= lo {
-                    break;
-                }
-                if let Some(c) = cur {
-                    if c <= top_hi {
-                        emit(c, Some(top_v));
-                        cur = top_hi.checked_add(1);
-                    }
-                }
-                open.pop();
-            }
-            if let Some(c) = cur {
-                if c < lo {
-                    emit(c, open.last().map(|o| o.1));
-                }
-            }
-            cur = Some(lo);
-            open.push((hi, v));
-        }
-        while let Some((top_hi, top_v)) = open.pop() {
-            if let Some(c) = cur {
-                if c <= top_hi {
-                    emit(c, Some(top_v));
-                    cur = top_hi.checked_add(1);
-                }
-            }
-        }
-        if let Some(c) = cur {
-            if c <= K::full() {
-                emit(c, None);
-            }
-        }
-        flat
-    }
-}
-
-/// One family of a [`CompiledLpm`]: sorted interval starts (the first is 0)
-/// and the handle for each interval.
-#[derive(Debug, Clone)]
-struct Flat<K, T> {
-    starts: Vec<K>,
-    vals: Vec<Option<T>>,
-}
-
-impl<K: Key, T: Copy> Flat<K, T> {
+    /// The entry that carries `flow` (module docs), among those `accept`
+    /// takes; `None` when no entry can.
     #[inline]
-    fn lookup(&self, addr: K) -> Option<T> {
-        let i = self.starts.partition_point(|s| *s <= addr);
-        // The first start is 0, so `i >= 1` whenever the table is non-empty.
-        self.vals.get(i.checked_sub(1)?).copied().flatten()
+    pub fn lookup(&self, flow: &FlowKey, mut accept: impl FnMut(&V) -> bool) -> Option<EntryId> {
+        let id = match flow.dst {
+            IpAddr::V4(a) => self
+                .v4
+                .find(u32::from(a), |c| self.carries(c, flow, &mut accept)),
+            IpAddr::V6(a) => self
+                .v6
+                .find(u128::from(a), |c| self.carries(c, flow, &mut accept)),
+        }?;
+        Some(EntryId(id))
     }
-}
 
-/// A read-only longest-prefix table built by [`LpmTable::compile`]: every
-/// lookup is a single binary search over disjoint intervals, with no
-/// per-length loop, so a miss costs the same as a hit. Meant to be
-/// published to data-plane workers (e.g. behind `arc-swap`) and replaced
-/// wholesale when the SA set changes.
-#[derive(Debug, Clone)]
-pub struct CompiledLpm<T> {
-    v4: Flat<u32, T>,
-    v6: Flat<u128, T>,
-}
-
-impl<T: Copy + PartialEq> Default for CompiledLpm<T> {
-    fn default() -> Self {
-        LpmTable::new().compile()
-    }
-}
-
-impl<T: Copy> CompiledLpm<T> {
-    /// Longest-prefix match.
+    /// Whether the candidate's entry carries `flow`; the destination
+    /// address is already known to be inside its selector.
     #[inline]
-    pub fn lookup(&self, addr: IpAddr) -> Option<T> {
-        match addr {
-            IpAddr::V4(a) => self.lookup_v4(a),
-            IpAddr::V6(a) => self.lookup_v6(a),
-        }
-    }
-
-    #[inline]
-    pub fn lookup_v4(&self, addr: Ipv4Addr) -> Option<T> {
-        self.v4.lookup(u32::from(addr))
-    }
-
-    #[inline]
-    pub fn lookup_v6(&self, addr: Ipv6Addr) -> Option<T> {
-        self.v6.lookup(u128::from(addr))
-    }
-
-    /// Number of elementary intervals (memory footprint indicator).
-    pub fn intervals(&self) -> usize {
-        self.v4.starts.len() + self.v6.starts.len()
+    fn carries(&self, c: &Cand, flow: &FlowKey, accept: &mut impl FnMut(&V) -> bool) -> bool {
+        c.protocol.matches(flow.ip_protocol)
+            && c.ports.matches(flow.dst_port)
+            && self
+                .slot(EntryId(c.id))
+                .is_some_and(|s| s.local.iter().any(|t| flow.src_matches(t)) && accept(&s.value))
     }
 }
 
@@ -479,118 +374,144 @@ impl<T: Copy> CompiledLpm<T> {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> IpPrefix {
-        s.parse().unwrap()
-    }
     fn a(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
+    fn ts(s: &str) -> Vec<TrafficSelector> {
+        s.split(',').map(|t| t.parse().unwrap()).collect()
+    }
+    fn udp(src: &str, dst: &str, dport: u16) -> FlowKey {
+        FlowKey::new(a(src), a(dst), IpProtocol::UDP, 40000, dport)
+    }
+    fn tcp(src: &str, dst: &str, dport: u16) -> FlowKey {
+        FlowKey::new(a(src), a(dst), IpProtocol::TCP, 40000, dport)
+    }
 
-    #[test]
-    fn masks() {
-        assert_eq!(<u32 as Key>::mask(0), 0);
-        assert_eq!(<u32 as Key>::mask(24), 0xffff_ff00);
-        assert_eq!(<u32 as Key>::mask(32), u32::MAX);
-        assert_eq!(<u128 as Key>::mask(128), u128::MAX);
-        assert_eq!(<u128 as Key>::mask(1), 1u128 << 127);
+    /// The value (a name) of the entry that carries `f`.
+    fn via(t: &OutboundTable<&'static str>, f: &FlowKey) -> Option<&'static str> {
+        t.lookup(f, |_| true).and_then(|id| t.get(id).copied())
     }
 
     #[test]
-    fn longest_match_wins() {
-        let mut t = LpmTable::new();
-        assert_eq!(t.insert(p("198.51.100.0/24"), 1u32), None);
-        assert_eq!(t.insert(p("198.51.100.128/25"), 2), None);
-        assert_eq!(t.insert(p("198.51.100.200/32"), 3), None);
-        assert_eq!(t.insert(p("0.0.0.0/0"), 4), None);
-        assert_eq!(t.insert(p("2001:db8::/32"), 5), None);
-        assert_eq!(t.insert(p("2001:db8:1::/48"), 6), None);
-        assert_eq!(t.lookup(a("198.51.100.1")), Some(1));
-        assert_eq!(t.lookup(a("198.51.100.129")), Some(2));
-        assert_eq!(t.lookup(a("198.51.100.200")), Some(3));
-        assert_eq!(t.lookup(a("203.0.113.1")), Some(4));
-        assert_eq!(t.lookup(a("2001:db8:1::9")), Some(6));
-        assert_eq!(t.lookup(a("2001:db8:2::9")), Some(5));
-        assert_eq!(t.lookup(a("2001:db9::")), None);
-        assert_eq!(
-            t.lookup_prefix(a("198.51.100.130")),
-            Some((p("198.51.100.128/25"), 2))
-        );
-        assert_eq!(t.len(), 6);
-        // Replace on equal prefix.
-        assert_eq!(t.insert(p("198.51.100.0/24"), 7), Some(1));
-        assert_eq!(t.get(p("198.51.100.0/24")), Some(7));
-        assert_eq!(t.remove(p("198.51.100.128/25")), Some(2));
-        assert_eq!(t.remove(p("198.51.100.128/25")), None);
-        assert_eq!(t.lookup(a("198.51.100.129")), Some(7));
-        assert_eq!(t.remove(p("0.0.0.0/0")), Some(4));
-        assert_eq!(t.lookup(a("203.0.113.1")), None);
-    }
-
-    #[test]
-    fn ranges_and_handles() {
-        let mut t = LpmTable::new();
-        let r: AddrRange = "198.51.100.3..198.51.100.17".parse().unwrap();
-        assert_eq!(t.insert_range(&r, 10u16), 4);
-        assert_eq!(t.lookup(a("198.51.100.2")), None);
-        assert_eq!(t.lookup(a("198.51.100.3")), Some(10));
-        assert_eq!(t.lookup(a("198.51.100.17")), Some(10));
-        assert_eq!(t.lookup(a("198.51.100.18")), None);
-        let ts: TsSet = "2001:db8::/64, 203.0.113.0/24[tcp/22]".parse().unwrap();
-        assert_eq!(t.insert_ts_set(&ts, 11), 2);
-        assert_eq!(t.lookup(a("203.0.113.77")), Some(11));
-        assert_eq!(t.replace_handle(11, 12), 2);
-        assert_eq!(t.lookup(a("2001:db8::1")), Some(12));
-        assert_eq!(t.remove_handle(10), 4);
-        assert_eq!(t.lookup(a("198.51.100.3")), None);
-        assert_eq!(t.len(), 2);
-        let mut all: Vec<_> = t.iter().map(|(p, h)| (p.to_string(), h)).collect();
-        all.sort();
-        assert_eq!(
-            all,
-            [
-                ("2001:db8::/64".to_string(), 12),
-                ("203.0.113.0/24".to_string(), 12)
-            ]
-        );
-        t.clear();
-        assert!(t.is_empty());
-    }
-
-    #[test]
-    fn compiled_matches_levels() {
-        let mut t = LpmTable::new();
-        let c = t.compile();
-        assert_eq!(c.lookup(a("198.51.100.1")), None);
-        assert_eq!(c.intervals(), 2, "one empty interval per family");
-        t.insert(p("0.0.0.0/0"), 1u8);
-        t.insert(p("198.51.100.0/24"), 2);
-        t.insert(p("198.51.100.0/25"), 3);
-        t.insert(p("198.51.100.255/32"), 4);
-        t.insert(p("255.255.255.255/32"), 5);
-        t.insert(p("::/0"), 6);
-        t.insert(p("2001:db8::/32"), 7);
-        t.insert(p("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"), 8);
-        let c = t.compile();
-        for (ad, want) in [
-            ("0.0.0.0", 1),
-            ("198.51.99.255", 1),
-            ("198.51.100.0", 3),
-            ("198.51.100.127", 3),
-            ("198.51.100.128", 2),
-            ("198.51.100.254", 2),
-            ("198.51.100.255", 4),
-            ("198.51.101.0", 1),
-            ("255.255.255.254", 1),
-            ("255.255.255.255", 5),
-            ("::", 6),
-            ("2001:db8::", 7),
-            ("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 7),
-            ("2001:db9::", 6),
-            ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 6),
-            ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 8),
-        ] {
-            assert_eq!(c.lookup(a(ad)), Some(want), "{ad}");
-            assert_eq!(t.lookup(a(ad)), Some(want), "{ad}");
+    fn longest_prefix_wins_whatever_the_order() {
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let sas = [
+                ("wide", "0.0.0.0/0"),
+                ("site", "203.0.113.0/24"),
+                ("host", "203.0.113.77/32"),
+            ];
+            let mut t = OutboundTable::new();
+            for i in order {
+                t.insert(ts("198.51.100.0/24"), ts(sas[i].1), sas[i].0);
+            }
+            assert_eq!(
+                via(&t, &udp("198.51.100.1", "203.0.113.77", 53)),
+                Some("host")
+            );
+            assert_eq!(
+                via(&t, &udp("198.51.100.1", "203.0.113.78", 53)),
+                Some("site")
+            );
+            assert_eq!(via(&t, &udp("198.51.100.1", "192.0.2.1", 53)), Some("wide"));
+            // No entry has this source.
+            assert_eq!(via(&t, &udp("192.0.2.9", "203.0.113.77", 53)), None);
+            assert_eq!(via(&t, &udp("2001:db8::1", "2001:db8::2", 53)), None);
         }
+    }
+
+    #[test]
+    fn protocol_and_ports_are_honoured_and_fall_back() {
+        let mut t = OutboundTable::new();
+        t.insert(ts("198.51.100.0/24"), ts("203.0.113.0/24[tcp/22]"), "ssh");
+        t.insert(ts("198.51.100.0/24"), ts("203.0.113.0/24[udp]"), "udp");
+        // Installed last, so the newest: still only what the narrower
+        // selectors leave.
+        t.insert(ts("198.51.100.0/24"), ts("203.0.113.0/24"), "any");
+        t.insert(ts("198.51.100.0/24"), ts("203.0.113.9/32[tcp/443]"), "web9");
+        let src = "198.51.100.1";
+        assert_eq!(via(&t, &tcp(src, "203.0.113.5", 22)), Some("ssh"));
+        assert_eq!(via(&t, &tcp(src, "203.0.113.5", 23)), Some("any"));
+        assert_eq!(via(&t, &udp(src, "203.0.113.5", 22)), Some("udp"));
+        // A longer prefix wins, but only for what it carries.
+        assert_eq!(via(&t, &tcp(src, "203.0.113.9", 443)), Some("web9"));
+        assert_eq!(via(&t, &tcp(src, "203.0.113.9", 22)), Some("ssh"));
+        assert_eq!(via(&t, &tcp(src, "203.0.113.9", 80)), Some("any"));
+        // No ports visible (a fragment): only ANY-port selectors match.
+        let frag = FlowKey::opaque(a(src), a("203.0.113.9"), IpProtocol::TCP);
+        assert_eq!(via(&t, &frag), Some("any"));
+        let icmp = FlowKey::opaque(a(src), a("203.0.113.9"), IpProtocol::ICMP);
+        assert_eq!(via(&t, &icmp), Some("any"));
+    }
+
+    #[test]
+    fn local_selectors_and_source_ports_are_honoured() {
+        let mut t = OutboundTable::new();
+        t.insert(ts("198.51.100.0/25"), ts("203.0.113.0/24"), "low");
+        t.insert(ts("198.51.100.128/25"), ts("203.0.113.0/24"), "high");
+        t.insert(ts("198.51.100.7/32[udp/53]"), ts("203.0.113.0/24"), "dns");
+        assert_eq!(via(&t, &udp("198.51.100.1", "203.0.113.1", 9)), Some("low"));
+        assert_eq!(
+            via(&t, &udp("198.51.100.200", "203.0.113.1", 9)),
+            Some("high")
+        );
+        let from53 = FlowKey::new(a("198.51.100.7"), a("203.0.113.1"), IpProtocol::UDP, 53, 9);
+        // All three share the remote selector: the newest that carries it.
+        assert_eq!(via(&t, &from53), Some("dns"));
+        assert_eq!(via(&t, &udp("198.51.100.7", "203.0.113.1", 9)), Some("low"));
+    }
+
+    #[test]
+    fn newest_wins_ties_and_accept_filters() {
+        let mut t = OutboundTable::new();
+        let old = t.insert(ts("0.0.0.0/0"), ts("203.0.113.0/24"), "old");
+        let new = t.insert(ts("0.0.0.0/0"), ts("203.0.113.0/24"), "new");
+        let f = udp("198.51.100.1", "203.0.113.1", 1);
+        assert_eq!(t.lookup(&f, |_| true), Some(new));
+        // A caller may pass over an entry (a standby SA): the next one wins.
+        assert_eq!(t.lookup(&f, |v| *v != "new"), Some(old));
+        assert_eq!(t.remove(new), Some("new"));
+        assert_eq!(t.remove(new), None);
+        assert_eq!(t.lookup(&f, |_| true), Some(old));
+        assert_eq!(t.len(), 1);
+        // Ids are reused, and a reused id is a fresh (newest) entry.
+        let again = t.insert(ts("0.0.0.0/0"), ts("203.0.113.0/24"), "again");
+        assert_eq!(again, new);
+        assert_eq!(via(&t, &f), Some("again"));
+        assert_eq!(t.retain(|v| *v != "again"), 1);
+        assert_eq!(via(&t, &f), Some("old"));
+        assert_eq!(t.retain(|_| false), 1);
+        assert!(t.is_empty());
+        assert_eq!(via(&t, &f), None);
+        assert!(t.v4.levels.is_empty(), "empty levels are dropped");
+    }
+
+    #[test]
+    fn ranges_and_ipv6() {
+        let mut t = OutboundTable::new();
+        t.insert(ts("::/0"), ts("2001:db8::/32"), "v6");
+        t.insert(ts("::/0"), ts("2001:db8:1::/48, 2001:db8:2::/48"), "two");
+        t.insert(ts("0.0.0.0/0"), ts("203.0.113.3..203.0.113.17"), "range");
+        assert_eq!(
+            via(&t, &udp("2001:db8:9::1", "2001:db8:2::1", 1)),
+            Some("two")
+        );
+        assert_eq!(
+            via(&t, &udp("2001:db8:9::1", "2001:db8:3::1", 1)),
+            Some("v6")
+        );
+        assert_eq!(via(&t, &udp("2001:db8:9::1", "2001:db9::1", 1)), None);
+        for (d, want) in [
+            ("203.0.113.2", None),
+            ("203.0.113.3", Some("range")),
+            ("203.0.113.17", Some("range")),
+            ("203.0.113.18", None),
+        ] {
+            assert_eq!(via(&t, &udp("198.51.100.1", d, 1)), want, "{d}");
+        }
+        let id = t
+            .lookup(&udp("198.51.100.1", "203.0.113.9", 1), |_| true)
+            .unwrap();
+        let (local, remote) = t.selectors(id).unwrap();
+        assert_eq!((local.len(), remote.len()), (1, 1));
     }
 }

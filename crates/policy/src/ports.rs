@@ -28,6 +28,7 @@ impl IpProtocol {
     pub const MH: Self = Self(135);
     pub const UDPLITE: Self = Self(136);
 
+    #[inline]
     pub const fn is_any(self) -> bool {
         self.0 == 0
     }
@@ -62,6 +63,7 @@ impl IpProtocol {
     }
 
     /// Does a packet of protocol `proto` match this selector protocol?
+    #[inline]
     pub fn matches(self, proto: Self) -> bool {
         self.is_any() || self == proto
     }
@@ -203,10 +205,12 @@ impl PortRange {
         self.end
     }
 
+    #[inline]
     pub const fn is_any(self) -> bool {
         self.start == 0 && self.end == 65535
     }
 
+    #[inline]
     pub const fn is_opaque(self) -> bool {
         self.start == 65535 && self.end == 0
     }
@@ -221,6 +225,7 @@ impl PortRange {
 
     /// Does a packet's port match? `None` means the port is not available
     /// (OPAQUE), which only ANY and OPAQUE selectors accept.
+    #[inline]
     pub fn matches(self, port: Option<u16>) -> bool {
         match port {
             Some(p) => !self.is_opaque() && self.start <= p && p <= self.end,

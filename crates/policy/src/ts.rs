@@ -192,6 +192,7 @@ impl AddrRange {
         s == e
     }
 
+    #[inline]
     pub fn contains_addr(&self, addr: IpAddr) -> bool {
         match (self.0, addr) {
             (Repr::V4(s, e), IpAddr::V4(a)) => (s..=e).contains(&u32::from(a)),
@@ -383,6 +384,7 @@ impl TrafficSelector {
 
     /// Does one side of a packet match this selector? `port` is the port (or
     /// ICMP type/code value) on that side, `None` when not available.
+    #[inline]
     pub fn matches(&self, addr: IpAddr, proto: IpProtocol, port: Option<u16>) -> bool {
         self.addrs.contains_addr(addr)
             && self.ip_protocol.matches(proto)

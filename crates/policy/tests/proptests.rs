@@ -1,13 +1,13 @@
 //! Property tests: selector algebra, narrowing bounds, range → prefix
-//! decomposition and the LPM table against a naive linear scan (the
-//! approach of wireguard-go's randomised allowed-IPs test).
+//! decomposition and the outbound SA table against a brute-force scan of
+//! every entry (the approach of wireguard-go's randomised allowed-IPs test).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use yadokari_policy::{
-    narrow_responder, range_to_prefixes, verify_response, AddrRange, IpPrefix, IpProtocol,
-    LpmTable, NarrowMode, PortRange, TrafficSelector, TsPolicy, TsSet,
+    narrow_responder, range_to_prefixes, verify_response, AddrRange, EntryId, FlowKey, IpPrefix,
+    IpProtocol, NarrowMode, OutboundTable, PortRange, TrafficSelector, TsPolicy, TsSet,
 };
 
 // Small universes so random selectors overlap often.
@@ -52,6 +52,36 @@ fn arb_ts() -> impl Strategy<Value = TrafficSelector> {
             let r = AddrRange::new(addr(v6, a.min(b)), addr(v6, a.max(b))).unwrap();
             TrafficSelector::new(r, p, ports)
         })
+}
+
+/// Selectors as SAs carry them: mostly nested prefixes of the universe
+/// (a /0 down to hosts), sometimes an arbitrary range.
+fn arb_route_ts() -> impl Strategy<Value = TrafficSelector> {
+    prop_oneof![
+        3 => (prop::bool::weighted(0.3), 0u32..600, 0u8..=10, arb_proto(), arb_ports()).prop_map(
+            |(v6, off, host_bits, p, ports)| {
+                let a = addr(v6, off);
+                let width = if v6 { 128 } else { 32 };
+                // Every fourth one is the whole family.
+                let len = if off % 4 == 0 { 0 } else { width - host_bits };
+                let pfx = IpPrefix::new(a, len).unwrap_or_else(|_| IpPrefix::host(a));
+                TrafficSelector::new(pfx.range(), p, ports)
+            }
+        ),
+        1 => arb_ts(),
+    ]
+}
+
+/// Width of a port range on the selector's own scale: OPAQUE narrowest,
+/// ANY (which includes OPAQUE) widest.
+fn port_width(p: PortRange) -> u32 {
+    if p.is_any() {
+        65536
+    } else if p.is_opaque() {
+        0
+    } else {
+        u32::from(p.end() - p.start())
+    }
 }
 
 fn arb_set(max: usize) -> impl Strategy<Value = TsSet> {
@@ -182,56 +212,48 @@ proptest! {
     }
 
     #[test]
-    fn lpm_agrees_with_linear_scan(
-        entries in prop::collection::vec((prop::bool::weighted(0.3), any::<u128>(), 0u8..=128, 0u16..50), 0..60),
-        removals in prop::collection::vec(0usize..60, 0..10),
-        probes in prop::collection::vec((prop::bool::weighted(0.3), any::<u128>()), 64),
+    fn outbound_table_agrees_with_brute_force(
+        entries in prop::collection::vec(
+            (prop::collection::vec(arb_ts(), 1..=2), prop::collection::vec(arb_route_ts(), 1..=3)),
+            0..40,
+        ),
+        removals in prop::collection::vec(0usize..40, 0..8),
+        standby in 0usize..7,
+        flows in prop::collection::vec((arb_point(), arb_point()), 64),
     ) {
-        // Addresses share their top bits so prefixes nest and collide.
-        let mk = |v6: bool, x: u128| if v6 {
-            IpAddr::V6(Ipv6Addr::from(V6_BASE | (x >> 100)))
-        } else {
-            IpAddr::V4(Ipv4Addr::from(V4_BASE | ((x >> 118) as u32)))
-        };
-        let mut table = LpmTable::new();
-        let mut naive: Vec<(IpPrefix, u16)> = Vec::new();
-        for (v6, x, len, h) in entries {
-            let len = if v6 { len } else { len % 33 };
-            let p = IpPrefix::new(mk(v6, x), len).unwrap();
-            let old = table.insert(p, h);
-            let prev = naive.iter().position(|(q, _)| *q == p);
-            prop_assert_eq!(old, prev.map(|i| naive[i].1));
-            match prev {
-                Some(i) => naive[i].1 = h,
-                None => naive.push((p, h)),
+        let mut table = OutboundTable::new();
+        // The reference: every live entry with its order of insertion.
+        let mut live: Vec<(EntryId, usize, Vec<TrafficSelector>, Vec<TrafficSelector>)> = Vec::new();
+        for (n, (local, remote)) in entries.into_iter().enumerate() {
+            let id = table.insert(local.clone(), remote.clone(), n);
+            live.push((id, n, local, remote));
+            // Removals interleave with inserts, so ids get reused.
+            if let Some(&r) = removals.get(n) {
+                if r < live.len() {
+                    let (id, n, ..) = live.remove(r);
+                    prop_assert_eq!(table.remove(id), Some(n));
+                }
             }
         }
-        for r in removals {
-            if r < naive.len() {
-                let (p, h) = naive.remove(r);
-                prop_assert_eq!(table.remove(p), Some(h));
-            }
-        }
-        prop_assert_eq!(table.len(), naive.len());
-        // The reference: sort by length, longest first; first match wins.
-        naive.sort_by_key(|(p, _)| std::cmp::Reverse(p.prefix_len()));
-        let compiled = table.compile();
-        for (v6, x) in probes {
-            let ad = mk(v6, x);
-            let want = naive.iter().find(|(p, _)| p.contains(ad)).map(|(_, h)| *h);
-            prop_assert_eq!(table.lookup(ad), want);
-            prop_assert_eq!(compiled.lookup(ad), want);
-            let want_prefix = naive.iter().find(|(p, _)| p.contains(ad)).map(|(p, _)| p.prefix_len());
-            prop_assert_eq!(table.lookup_prefix(ad).map(|(p, _)| p.prefix_len()), want_prefix);
-        }
-        // Edges of every stored prefix, where off-by-one errors live.
-        for (p, _) in &naive {
-            let r = p.range();
-            for ad in [r.start(), r.end()] {
-                let want = naive.iter().find(|(q, _)| q.contains(ad)).map(|(_, h)| *h);
-                prop_assert_eq!(table.lookup(ad), want);
-                prop_assert_eq!(compiled.lookup(ad), want);
-            }
+        prop_assert_eq!(table.len(), live.len());
+        // Entries whose number is a multiple of `standby` are passed over,
+        // as the data plane passes over an SA standing by.
+        let accept = |n: &usize| standby == 0 || n % standby != 0;
+        for ((src, proto, sport), (dst, _, dport)) in flows {
+            let flow = FlowKey { src, dst, ip_protocol: proto, src_port: sport, dst_port: dport };
+            let want = live
+                .iter()
+                .filter(|(_, n, local, _)| accept(n) && local.iter().any(|t| flow.src_matches(t)))
+                .flat_map(|(_, n, _, remote)| {
+                    remote.iter().filter(|t| flow.dst_matches(t)).map(move |t| {
+                        let len = t.addrs.to_prefixes().into_iter().find(|p| p.contains(dst)).map(|p| p.prefix_len());
+                        ((len, !t.ip_protocol.is_any(), std::cmp::Reverse(port_width(t.ports)), *n), *n)
+                    })
+                })
+                .max()
+                .map(|(_, n)| n);
+            let got = table.lookup(&flow, accept).and_then(|id| table.get(id).copied());
+            prop_assert_eq!(got, want, "{:?}", flow);
         }
     }
 }
