@@ -691,15 +691,10 @@ fn reload_keeps_unchanged_sas() {
         .unwrap());
 }
 
-/// A yadokari that proposes ML-KEM-768 first and a classic proposal second
-/// comes up with the classic one against strongSwan 5.9.8, which has no
-/// ML-KEM: strongSwan chooses the second proposal and asks for its group
-/// (INVALID_KE_PAYLOAD, RFC 7296 §1.3), and yadokari starts again with
-/// X25519.
-#[test]
-fn ml_kem_first_falls_back_to_classic_with_strongswan_5() {
-    skip_unless_testbed!();
-    let topo = Topology::direct("ykmlkemfb").unwrap();
+/// strongSwan (classic GCM proposals) on the left and yadokari on the
+/// right, initiating with the IKE proposal list `ike` (TOML).
+fn classic_swan_and_yadokari(name: &str, ike: &str) -> (StrongSwan, Yadokari, Topology) {
+    let topo = Topology::direct(name).unwrap();
     let conf =
         site_to_site(&topo, Side::Left, Family::V4, &[Family::V4]).with_proposals(GCM.0, GCM.1);
     let swan = StrongSwan::start(
@@ -717,15 +712,29 @@ fn ml_kem_first_falls_back_to_classic_with_strongswan_5() {
         initiate: true,
         daemon: "retransmit_timeout = \"6s\"",
         tunnel: &format!(
-            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = [\"aes256gcm16-prfsha384-mlkem768\", \"{}\"]\nesp = \"{}\"\nencap = true\n",
+            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = {ike}\nesp = \"{}\"\nencap = true\n",
             net(Family::V4, Side::Right),
             net(Family::V4, Side::Left),
-            GCM.0,
             GCM.1
         ),
     }
     .render(&topo);
     let yk = Yadokari::start(&topo, &cfg);
+    (swan, yk, topo)
+}
+
+/// A yadokari that proposes ML-KEM-768 first and a classic proposal second
+/// comes up with the classic one against strongSwan 5.9.8, which has no
+/// ML-KEM: strongSwan chooses the second proposal and asks for its group
+/// (INVALID_KE_PAYLOAD, RFC 7296 §1.3), and yadokari starts again with
+/// X25519.
+#[test]
+fn ml_kem_first_falls_back_to_classic_with_strongswan_5() {
+    skip_unless_testbed!();
+    let (swan, yk, topo) = classic_swan_and_yadokari(
+        "ykmlkemfb",
+        &format!("[\"aes256gcm16-prfsha384-mlkem768\", \"{}\"]", GCM.0),
+    );
     assert!(
         yk.wait(Duration::from_secs(20), |sas| sas
             .iter()
@@ -747,32 +756,10 @@ fn ml_kem_first_falls_back_to_classic_with_strongswan_5() {
 #[test]
 fn strict_post_quantum_refuses_a_classic_peer_and_says_why() {
     skip_unless_testbed!();
-    let topo = Topology::direct("ykpqstrict").unwrap();
-    let conf =
-        site_to_site(&topo, Side::Left, Family::V4, &[Family::V4]).with_proposals(GCM.0, GCM.1);
-    let _swan = StrongSwan::start(
-        topo.ns(Side::Left),
-        "left",
-        &conf,
-        &CharonOptions::default(),
-    )
-    .unwrap();
-    let cfg = TunnelConfig {
-        side: Side::Right,
-        family: Family::V4,
-        ifname: "ykt0",
-        name: "yk",
-        initiate: true,
-        daemon: "retransmit_timeout = \"6s\"",
-        tunnel: &format!(
-            "local_ts = \"{}\"\nremote_ts = \"{}\"\nike = \"aes256gcm16-prfsha384-x25519-ke1_mlkem768\"\nesp = \"{}\"\nencap = true\n",
-            net(Family::V4, Side::Right),
-            net(Family::V4, Side::Left),
-            GCM.1
-        ),
-    }
-    .render(&topo);
-    let yk = Yadokari::start(&topo, &cfg);
+    let (_swan, yk, _topo) = classic_swan_and_yadokari(
+        "ykpqstrict",
+        "\"aes256gcm16-prfsha384-x25519-ke1_mlkem768\"",
+    );
     let mut why = String::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {

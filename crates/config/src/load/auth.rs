@@ -220,48 +220,21 @@ impl Loader<'_, '_> {
             }
             (Some((id, span)), _, _) => (id.to_owned(), span),
         };
-        let (secret, span) = match (inline, file) {
-            (Some(_), Some((_, span))) => {
-                sink.error_hint(
-                    span,
-                    format!("`{}` sets both `ppk` and `ppk_file`", t.path),
-                    "keep `ppk_file`; inline keys are for tests",
-                );
-                return None;
-            }
-            (Some((s, span)), None) => (Secret::new(s.as_bytes().to_vec()), span),
-            (None, Some((p, span))) => {
-                let path = self.opts.base_dir.join(p);
-                match secret::read_secret_file(&path) {
-                    Ok(s) => (s, span),
-                    Err(e) => {
-                        sink.error(span, e);
-                        return None;
-                    }
-                }
-            }
-            (None, None) => {
-                sink.error_hint(
-                    id_span,
-                    format!("`{}` names a PPK but gives no key", t.path),
-                    "set ppk_file = \"/etc/yadokari/NAME.ppk\"",
-                );
-                return None;
-            }
-        };
-        // RFC 8784 §5: at least 256 bits of entropy.
-        if secret.expose().len() < MIN_PPK_LEN {
-            sink.error_hint(
-                span,
-                format!(
-                    "the post-quantum preshared key of `{}` is too short ({} bytes; at least {MIN_PPK_LEN})",
-                    t.path,
-                    secret.expose().len()
-                ),
-                "generate one: head -c 32 /dev/urandom | base64",
-            );
-            return None;
-        }
+        let secret = self.secret(
+            t,
+            Key {
+                inline,
+                file,
+                names: ("ppk", "ppk_file"),
+                what: "post-quantum preshared key",
+                min: MIN_PPK_LEN,
+            },
+            (
+                id_span,
+                format!("`{}` names a PPK but gives no key", t.path),
+                "set ppk_file = \"/etc/yadokari/NAME.ppk\"",
+            ),
+        )?;
         Some(Some(Ppk {
             id,
             secret,
@@ -273,12 +246,40 @@ impl Loader<'_, '_> {
         let sink = &mut self.sink;
         let inline = t.str(sink, "psk");
         let file = t.str(sink, "psk_file");
-        let (secret, span): (Secret, Range<usize>) = match (inline, file) {
+        let missing = (
+            t.span.clone(),
+            format!("`{}` has no authentication", t.path),
+            "set psk_file = \"/etc/yadokari/NAME.psk\"",
+        );
+        self.secret(
+            t,
+            Key {
+                inline,
+                file,
+                names: ("psk", "psk_file"),
+                what: "pre-shared key",
+                min: MIN_PSK_LEN,
+            },
+            missing,
+        )
+    }
+
+    /// A key given inline (for tests) or in a secrets file, long enough;
+    /// `missing` is the error when neither is given.
+    fn secret(
+        &mut self,
+        t: &TableReader<'_, '_>,
+        k: Key<'_>,
+        missing: (Range<usize>, String, &'static str),
+    ) -> Option<Secret> {
+        let sink = &mut self.sink;
+        let (inline_name, file_name) = k.names;
+        let (secret, span): (Secret, Range<usize>) = match (k.inline, k.file) {
             (Some(_), Some((_, span))) => {
                 sink.error_hint(
                     span,
-                    format!("`{}` sets both `psk` and `psk_file`", t.path),
-                    "keep `psk_file`; inline keys are for tests",
+                    format!("`{}` sets both `{inline_name}` and `{file_name}`", t.path),
+                    format!("keep `{file_name}`; inline keys are for tests"),
                 );
                 return None;
             }
@@ -294,21 +295,19 @@ impl Loader<'_, '_> {
                 }
             }
             (None, None) => {
-                sink.error_hint(
-                    t.span.clone(),
-                    format!("`{}` has no authentication", t.path),
-                    "set psk_file = \"/etc/yadokari/NAME.psk\"",
-                );
+                sink.error_hint(missing.0, missing.1, missing.2);
                 return None;
             }
         };
-        if secret.expose().len() < MIN_PSK_LEN {
+        if secret.expose().len() < k.min {
             sink.error_hint(
                 span,
                 format!(
-                    "the pre-shared key of `{}` is too short ({} bytes; at least {MIN_PSK_LEN})",
+                    "the {} of `{}` is too short ({} bytes; at least {})",
+                    k.what,
                     t.path,
-                    secret.expose().len()
+                    secret.expose().len(),
+                    k.min
                 ),
                 "generate one: head -c 32 /dev/urandom | base64",
             );
@@ -316,6 +315,15 @@ impl Loader<'_, '_> {
         }
         Some(secret)
     }
+}
+
+/// Where a key may be written: inline or as a file, and its rules.
+pub(super) struct Key<'a> {
+    inline: Option<(&'a str, Range<usize>)>,
+    file: Option<(&'a str, Range<usize>)>,
+    names: (&'static str, &'static str),
+    what: &'static str,
+    min: usize,
 }
 
 /// Bytes of certificates plus signature that still leave IKE_AUTH (IDs,
