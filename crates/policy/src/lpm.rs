@@ -104,7 +104,48 @@ struct Level<K> {
     len: u8,
     mask: K,
     nets: Vec<K>,
-    buckets: Vec<Vec<Cand>>,
+    buckets: Vec<Bucket>,
+}
+
+/// The candidates under one network, sorted by rank. The first is held
+/// inline: nearly every bucket has one, and the lookup then follows one
+/// pointer fewer.
+#[derive(Debug, Clone)]
+struct Bucket {
+    first: Cand,
+    rest: Vec<Cand>,
+}
+
+impl Bucket {
+    #[inline]
+    fn find(&self, mut accept: impl FnMut(&Cand) -> bool) -> Option<&Cand> {
+        if accept(&self.first) {
+            return Some(&self.first);
+        }
+        self.rest.iter().find(|c| accept(c))
+    }
+
+    fn insert(&mut self, cand: Cand) {
+        if cand.rank() < self.first.rank() {
+            let old = std::mem::replace(&mut self.first, cand);
+            self.rest.insert(0, old);
+        } else {
+            let at = self.rest.partition_point(|c| c.rank() <= cand.rank());
+            self.rest.insert(at, cand);
+        }
+    }
+
+    /// Drops `id`'s candidates; `false` when none is left.
+    fn remove(&mut self, id: u32) -> bool {
+        self.rest.retain(|c| c.id != id);
+        if self.first.id == id {
+            if self.rest.is_empty() {
+                return false;
+            }
+            self.first = self.rest.remove(0);
+        }
+        true
+    }
 }
 
 /// One family's levels, longest length first.
@@ -131,7 +172,7 @@ impl<K: Key> Family<K> {
             };
             if let Some(c) = at
                 .and_then(|i| l.buckets.get(i))
-                .and_then(|b| b.iter().find(|c| accept(c)))
+                .and_then(|b| b.find(&mut accept))
             {
                 return Some(c.id);
             }
@@ -157,16 +198,19 @@ impl<K: Key> Family<K> {
             }
         };
         let l = &mut self.levels[li];
-        let bucket = match l.nets.binary_search(&net) {
-            Ok(i) => &mut l.buckets[i],
+        match l.nets.binary_search(&net) {
+            Ok(i) => l.buckets[i].insert(cand),
             Err(i) => {
                 l.nets.insert(i, net);
-                l.buckets.insert(i, Vec::with_capacity(1));
-                &mut l.buckets[i]
+                l.buckets.insert(
+                    i,
+                    Bucket {
+                        first: cand,
+                        rest: Vec::new(),
+                    },
+                );
             }
-        };
-        let at = bucket.partition_point(|c| c.rank() <= cand.rank());
-        bucket.insert(at, cand);
+        }
     }
 
     fn remove(&mut self, net: K, len: u8, id: u32) {
@@ -177,8 +221,7 @@ impl<K: Key> Family<K> {
         let Ok(i) = l.nets.binary_search(&net) else {
             return;
         };
-        l.buckets[i].retain(|c| c.id != id);
-        if l.buckets[i].is_empty() {
+        if !l.buckets[i].remove(id) {
             l.nets.remove(i);
             l.buckets.remove(i);
         }
@@ -360,7 +403,9 @@ impl<V> OutboundTable<V> {
 
     /// Whether the candidate's entry carries `flow`; the destination
     /// address is already known to be inside its selector.
-    #[inline]
+    // Always inlined: it is the whole per-candidate cost, and a call per
+    // candidate showed up as a fifth of a one-SA lookup.
+    #[inline(always)]
     fn carries(&self, c: &Cand, flow: &FlowKey, accept: &mut impl FnMut(&V) -> bool) -> bool {
         c.protocol.matches(flow.ip_protocol)
             && c.ports.matches(flow.dst_port)
