@@ -208,12 +208,7 @@ pub fn header_of(packet: &[u8]) -> Option<Header> {
 /// payloads (IntAuth_A), followed by those payloads (IntAuth_P). Built from
 /// the message's payloads, for a message sent or received alike.
 pub fn int_auth_octets(msg: &Message) -> Result<Vec<u8>, IkeError> {
-    let inner = msg
-        .payloads
-        .iter()
-        .map(to_wire)
-        .collect::<Result<Vec<_>, _>>()?;
-    let (first, plain) = wp::chain_to_vec(&inner).map_err(malformed)?;
+    let (first, plain) = inner_plaintext(msg)?;
     let mut out = Vec::with_capacity(28 + 4 + plain.len());
     yadokari_wire::emit_encrypted(
         &to_wire_header(&msg.header),
@@ -256,12 +251,7 @@ pub fn encode_protected_datagrams(
     let Some(max_len) = max_len.filter(|m| whole.len() > *m) else {
         return Ok(vec![whole]);
     };
-    let inner = msg
-        .payloads
-        .iter()
-        .map(to_wire)
-        .collect::<Result<Vec<_>, _>>()?;
-    let (first, plain) = wp::chain_to_vec(&inner).map_err(malformed)?;
+    let (first, plain) = inner_plaintext(msg)?;
     let sk = keys.sk_cipher(as_initiator);
     // IKE header (28) and SKF header (8) around each encrypted chunk.
     let fits = |n: usize| 28 + 8 + sk.layout(n).body_len() <= max_len;
@@ -285,26 +275,17 @@ pub fn encode_protected_datagrams(
     let mut out = Vec::with_capacity(usize::from(total));
     for (i, part) in plain.chunks(chunk).enumerate() {
         let number = u16::try_from(i + 1).unwrap_or(u16::MAX);
-        let l = sk.layout(part.len());
-        let mut d = Vec::with_capacity(28 + 8 + l.body_len());
-        let layout = yadokari_wire::emit_encrypted(
+        let d = seal(
             &header,
-            &[],
             EncryptedKind::Skf {
                 fragment_number: number,
                 total_fragments: total,
             },
             if number == 1 { first } else { PayloadType(0) },
-            l.body_len(),
-            &mut d,
-        )
-        .map_err(malformed)?;
-        let start = layout.body.start + l.iv_len;
-        d.get_mut(start..start + part.len())
-            .ok_or(IkeError::Internal("SKF layout".into()))?
-            .copy_from_slice(part);
-        sk.encrypt(&mut d, layout.body.start, part.len(), rng)
-            .map_err(|e| IkeError::Internal(e.to_string()))?;
+            part,
+            sk,
+            rng,
+        )?;
         out.push(d);
     }
     Ok(out)
@@ -318,28 +299,46 @@ pub fn encode_protected(
     as_initiator: bool,
     rng: &mut Rng,
 ) -> Result<Vec<u8>, IkeError> {
+    let (first, plain) = inner_plaintext(msg)?;
+    seal(
+        &to_wire_header(&msg.header),
+        EncryptedKind::Sk,
+        first,
+        &plain,
+        keys.sk_cipher(as_initiator),
+        rng,
+    )
+}
+
+/// The inner payload chain of `msg` as plaintext, with its first type.
+fn inner_plaintext(msg: &Message) -> Result<(PayloadType, Vec<u8>), IkeError> {
     let inner = msg
         .payloads
         .iter()
         .map(to_wire)
         .collect::<Result<Vec<_>, _>>()?;
-    let (first, plain) = wp::chain_to_vec(&inner).map_err(malformed)?;
-    let sk = keys.sk_cipher(as_initiator);
+    wp::chain_to_vec(&inner).map_err(malformed)
+}
+
+/// One protected datagram: the header, an SK or SKF payload around
+/// `plain`, encrypted and authenticated in place (RFC 7296 §3.14, RFC 7383
+/// §2.5).
+fn seal(
+    header: &WireHeader,
+    kind: EncryptedKind,
+    first: PayloadType,
+    plain: &[u8],
+    sk: &yadokari_crypto::sk::SkCipher,
+    rng: &mut Rng,
+) -> Result<Vec<u8>, IkeError> {
     let l = sk.layout(plain.len());
-    let mut out = Vec::with_capacity(28 + 4 + l.body_len());
-    let layout = yadokari_wire::emit_encrypted(
-        &to_wire_header(&msg.header),
-        &[],
-        EncryptedKind::Sk,
-        first,
-        l.body_len(),
-        &mut out,
-    )
-    .map_err(malformed)?;
+    let mut out = Vec::with_capacity(28 + 8 + l.body_len());
+    let layout = yadokari_wire::emit_encrypted(header, &[], kind, first, l.body_len(), &mut out)
+        .map_err(malformed)?;
     let start = layout.body.start + l.iv_len;
     out.get_mut(start..start + plain.len())
         .ok_or(IkeError::Internal("SK layout".into()))?
-        .copy_from_slice(&plain);
+        .copy_from_slice(plain);
     sk.encrypt(&mut out, layout.body.start, plain.len(), rng)
         .map_err(|e| IkeError::Internal(e.to_string()))?;
     Ok(out)

@@ -384,14 +384,7 @@ pub fn start_ike_rekey(
     let est_group = est.keys.suite().ke;
     let group = group.unwrap_or(est_group);
     let spi_i = cx.rng.ike_spi();
-    // Rekeys run the primary key exchange only: the new SA's keys still
-    // derive from SK_d, which the additional ones protected (RFC 9370
-    // §2.2.4's IKE_FOLLOWUP_KE is not implemented).
-    let primary: Vec<proposal::ProposalConfig> = conn
-        .ike_proposals
-        .iter()
-        .map(|p| p.0.without_additional_ke())
-        .collect();
+    let primary = rekey_proposals(conn);
     let cfgs: Vec<&proposal::ProposalConfig> = primary.iter().collect();
     let offered = proposal::offer(&cfgs, protocol::IKE, &spi_i.to_be_bytes(), false);
     let ke = suite::ke_generate(group, cx.rng)?;
@@ -653,14 +646,7 @@ fn respond_ike_rekey(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
     let Some(conn) = cx.cfg.connection(sa.conn) else {
         return;
     };
-    // Rekeys run the primary key exchange only: the new SA's keys still
-    // derive from SK_d, which the additional ones protected (RFC 9370
-    // §2.2.4's IKE_FOLLOWUP_KE is not implemented).
-    let primary: Vec<proposal::ProposalConfig> = conn
-        .ike_proposals
-        .iter()
-        .map(|p| p.0.without_additional_ke())
-        .collect();
+    let primary = rekey_proposals(conn);
     let cfgs: Vec<&proposal::ProposalConfig> = primary.iter().collect();
     let Some(chosen) = proposal::select(&cfgs, sa_pl, protocol::IKE, false) else {
         return answer(cx, sa, notify::NO_PROPOSAL_CHOSEN, Vec::new());
@@ -727,4 +713,15 @@ fn respond_ike_rekey(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) {
         hand_over(cx, sa, &new_sa);
     }
     cx.new_sas.push(new_sa);
+}
+
+/// The IKE proposals a rekey offers and accepts: the primary key exchange
+/// only. The new SA's keys still derive from SK_d, which the additional
+/// exchanges protected (RFC 9370 §2.2.4's IKE_FOLLOWUP_KE is not
+/// implemented).
+fn rekey_proposals(conn: &crate::config::ConnConfig) -> Vec<proposal::ProposalConfig> {
+    conn.ike_proposals
+        .iter()
+        .map(|p| p.0.without_additional_ke())
+        .collect()
 }

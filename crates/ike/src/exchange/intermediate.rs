@@ -91,6 +91,26 @@ pub fn offers_additional(offered: &[Proposal]) -> bool {
         .any(|t| is_additional_ke(t.ty) && t.id != 0)
 }
 
+/// The keys after an additional key exchange (RFC 9370 §2.2.2): the
+/// schedule of an IKE SA rekey (RFC 7296 §2.18) with the SA's own SPIs.
+fn next_keys(
+    keys: &IkeKeys,
+    ni: &[u8],
+    nr: &[u8],
+    shared: &yadokari_crypto::SecretBytes,
+    (spi_i, spi_r): (u64, u64),
+) -> Result<IkeKeys, IkeError> {
+    suite::derive_ike_keys(
+        keys.suite(),
+        Some(keys),
+        ni,
+        nr,
+        shared.expose(),
+        spi_i,
+        spi_r,
+    )
+}
+
 /// Initiator: after IKE_SA_INIT, start the first additional key exchange.
 #[allow(clippy::too_many_arguments)]
 pub fn start(
@@ -175,16 +195,8 @@ fn on_response_inner(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(
         .fold(&st.keys, msg)
         .map_err(FailureReason::Protocol)?;
     let shared = st.ke.agree(data).map_err(FailureReason::Protocol)?;
-    let keys = suite::derive_ike_keys(
-        st.keys.suite(),
-        Some(&st.keys),
-        &st.ni,
-        &st.nr,
-        shared.expose(),
-        spi_i,
-        spi_r,
-    )
-    .map_err(FailureReason::Protocol)?;
+    let keys = next_keys(&st.keys, &st.ni, &st.nr, &shared, (spi_i, spi_r))
+        .map_err(FailureReason::Protocol)?;
     st.keys = keys;
     st.remaining.pop_front();
     if let Some(&next) = st.remaining.front() {
@@ -263,16 +275,8 @@ pub fn respond(cx: &mut Cx<'_>, sa: &mut IkeSa, msg: &Message) -> Result<(), Dro
     let Phase::InitAnswered(st) = &mut sa.phase else {
         return Err(DropReason::WrongExchange);
     };
-    let keys = suite::derive_ike_keys(
-        st.keys.suite(),
-        Some(&st.keys),
-        &st.ni,
-        &st.nr,
-        shared.expose(),
-        spi_i,
-        spi_r,
-    )
-    .map_err(|_| DropReason::Malformed)?;
+    let keys = next_keys(&st.keys, &st.ni, &st.nr, &shared, (spi_i, spi_r))
+        .map_err(|_| DropReason::Malformed)?;
     st.prev_keys = Some(std::mem::replace(&mut st.keys, keys));
     st.additional.pop_front();
     if st.additional.is_empty() {
