@@ -247,12 +247,22 @@ pub fn encode_protected_datagrams(
     rng: &mut Rng,
     max_len: Option<usize>,
 ) -> Result<Vec<Vec<u8>>, IkeError> {
-    let whole = encode_protected(msg, keys, as_initiator, rng)?;
-    let Some(max_len) = max_len.filter(|m| whole.len() > *m) else {
-        return Ok(vec![whole]);
-    };
     let (first, plain) = inner_plaintext(msg)?;
     let sk = keys.sk_cipher(as_initiator);
+    // The whole message's size is known before sealing: serialize and
+    // encrypt once, as one SK message or as fragments.
+    let whole_len = 28 + 4 + sk.layout(plain.len()).body_len();
+    let Some(max_len) = max_len.filter(|m| whole_len > *m) else {
+        let header = to_wire_header(&msg.header);
+        return Ok(vec![seal(
+            &header,
+            EncryptedKind::Sk,
+            first,
+            &plain,
+            sk,
+            rng,
+        )?]);
+    };
     // IKE header (28) and SKF header (8) around each encrypted chunk.
     let fits = |n: usize| 28 + 8 + sk.layout(n).body_len() <= max_len;
     let mut chunk = max_len.saturating_sub(28 + 8 + sk.layout(0).body_len());
